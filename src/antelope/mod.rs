@@ -1,0 +1,12 @@
+//! Antelope protocol primitives: names, binary encoding, keys, signatures, ABI-driven
+//! serialization and transactions. Pure code: no I/O, no clock, no global state.
+
+pub mod bytes;
+pub mod keys;
+pub mod name;
+pub mod signature;
+
+pub use bytes::{DecodeError, Pack, Reader, Unpack, Writer};
+pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use name::{Name, NameError};
+pub use signature::{sign_digest, RecoverError, Signature};
