@@ -9,7 +9,9 @@ use thiserror::Error;
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DecodeError {
-    #[error("input truncated: needed {needed} more bytes at offset {offset}, only {remaining} left")]
+    #[error(
+        "input truncated: needed {needed} more bytes at offset {offset}, only {remaining} left"
+    )]
     Truncated {
         needed: usize,
         offset: usize,
@@ -327,8 +329,10 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        serde_json::from_str(include_str!("../../fixtures/vector_encodings_and_slot_math.json"))
-            .unwrap()
+        serde_json::from_str(include_str!(
+            "../../fixtures/vector_encodings_and_slot_math.json"
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -352,10 +356,16 @@ mod tests {
     fn varuint32_rejects_overlong_and_overflow() {
         // Six bytes with continuation bits.
         let mut r = Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
-        assert!(matches!(r.varuint32(), Err(DecodeError::VarintOverflow { .. })));
+        assert!(matches!(
+            r.varuint32(),
+            Err(DecodeError::VarintOverflow { .. })
+        ));
         // Five bytes whose value exceeds u32.
         let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x1f]);
-        assert!(matches!(r.varuint32(), Err(DecodeError::VarintOverflow { .. })));
+        assert!(matches!(
+            r.varuint32(),
+            Err(DecodeError::VarintOverflow { .. })
+        ));
         // Truncated in the middle.
         let mut r = Reader::new(&[0x80, 0x80]);
         assert!(matches!(r.varuint32(), Err(DecodeError::Truncated { .. })));
@@ -366,7 +376,11 @@ mod tests {
         let mut r = Reader::new(&[1, 2, 3]);
         assert_eq!(
             r.u32(),
-            Err(DecodeError::Truncated { needed: 4, offset: 0, remaining: 3 })
+            Err(DecodeError::Truncated {
+                needed: 4,
+                offset: 0,
+                remaining: 3
+            })
         );
         assert_eq!(r.u16().unwrap(), 0x0201);
         assert!(r.u16().is_err());
@@ -380,7 +394,10 @@ mod tests {
         let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
         assert!(matches!(r.bytes(), Err(DecodeError::LengthTooLarge { .. })));
         let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
-        assert!(matches!(Vec::<u8>::unpack(&mut r), Err(DecodeError::LengthTooLarge { .. })));
+        assert!(matches!(
+            Vec::<u8>::unpack(&mut r),
+            Err(DecodeError::LengthTooLarge { .. })
+        ));
     }
 
     #[test]

@@ -87,10 +87,14 @@ pub(crate) fn decode_ripemd<const N: usize>(
     suffix: &[u8],
     what: &'static str,
 ) -> Result<Zeroizing<[u8; N]>, KeyError> {
-    let raw = Zeroizing::new(bs58::decode(text).into_vec().map_err(|e| KeyError::Base58 {
-        what,
-        detail: base58_detail(&e),
-    })?);
+    let raw = Zeroizing::new(
+        bs58::decode(text)
+            .into_vec()
+            .map_err(|e| KeyError::Base58 {
+                what,
+                detail: base58_detail(&e),
+            })?,
+    );
     if raw.len() != N + 4 {
         return Err(KeyError::Length {
             what,
@@ -125,12 +129,16 @@ fn base58_detail(e: &bs58::decode::Error) -> String {
 }
 
 fn unsupported_prefix(text: &str, what: &'static str) -> Option<KeyError> {
-    let curve = if text.starts_with("PUB_R1_") || text.starts_with("PVT_R1_") || text.starts_with("SIG_R1_")
+    let curve = if text.starts_with("PUB_R1_")
+        || text.starts_with("PVT_R1_")
+        || text.starts_with("SIG_R1_")
     {
         "R1 (secp256r1)"
     } else if text.starts_with("PUB_WA_") || text.starts_with("SIG_WA_") {
         "WebAuthn"
-    } else if text.starts_with("PUB_BLS_") || text.starts_with("PVT_BLS_") || text.starts_with("SIG_BLS_")
+    } else if text.starts_with("PUB_BLS_")
+        || text.starts_with("PVT_BLS_")
+        || text.starts_with("SIG_BLS_")
     {
         "BLS12-381 (a finalizer key, not a block signing key)"
     } else {
@@ -398,7 +406,10 @@ mod tests {
 
             let from_wif = PrivateKey::parse(wif).unwrap();
             let from_pvt = PrivateKey::parse(pvt).unwrap();
-            assert_eq!(hex::encode(from_wif.inner.to_bytes()), k["private_hex"].as_str().unwrap());
+            assert_eq!(
+                hex::encode(from_wif.inner.to_bytes()),
+                k["private_hex"].as_str().unwrap()
+            );
             assert_eq!(from_wif.to_pvt_k1_string().as_str(), pvt);
             assert_eq!(from_pvt.to_wif_string().as_str(), wif);
 
@@ -421,7 +432,10 @@ mod tests {
         let b: PublicKey = null["pub_k1"].as_str().unwrap().parse().unwrap();
         assert!(a.is_null());
         assert_eq!(a, b);
-        assert_eq!(hex::encode(a.packed()), null["binary_hex_with_variant"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(a.packed()),
+            null["binary_hex_with_variant"].as_str().unwrap()
+        );
     }
 
     #[test]
@@ -433,10 +447,16 @@ mod tests {
             // wharfkit reports every failure as a checksum mismatch; one of its vectors
             // decodes to 35 bytes, which we report more precisely as a length error.
             assert!(
-                matches!(err, KeyError::Checksum { .. } | KeyError::Length { got: 35, .. }),
+                matches!(
+                    err,
+                    KeyError::Checksum { .. } | KeyError::Length { got: 35, .. }
+                ),
                 "{input}: {err}"
             );
-            assert!(!err.to_string().contains(input), "error must not echo the key");
+            assert!(
+                !err.to_string().contains(input),
+                "error must not echo the key"
+            );
         }
     }
 
@@ -444,10 +464,16 @@ mod tests {
     fn flipped_character_is_a_checksum_error() {
         let good = "PUB_K1_6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeACcSRFs";
         let bad = good.replace("ACcSRFs", "ACcSRFt");
-        assert!(matches!(bad.parse::<PublicKey>(), Err(KeyError::Checksum { .. })));
+        assert!(matches!(
+            bad.parse::<PublicKey>(),
+            Err(KeyError::Checksum { .. })
+        ));
         // The legacy checksum has no suffix: a PUB_K1 payload under EOS fails.
         let wrong_form = format!("EOS{}", &good[7..]);
-        assert!(matches!(wrong_form.parse::<PublicKey>(), Err(KeyError::Checksum { .. })));
+        assert!(matches!(
+            wrong_form.parse::<PublicKey>(),
+            Err(KeyError::Checksum { .. })
+        ));
     }
 
     #[test]
@@ -470,17 +496,26 @@ mod tests {
             "PVT_R1_abc".parse::<PublicKey>(),
             Err(KeyError::UnsupportedCurve { .. })
         ));
-        assert!(matches!("hello".parse::<PublicKey>(), Err(KeyError::Format { .. })));
+        assert!(matches!(
+            "hello".parse::<PublicKey>(),
+            Err(KeyError::Format { .. })
+        ));
         assert!(matches!(
             "PUB_K1_0OIl".parse::<PublicKey>(),
             Err(KeyError::Base58 { .. })
         ));
-        assert!(matches!(PrivateKey::parse("PVT_R1_x"), Err(KeyError::UnsupportedCurve { .. })));
+        assert!(matches!(
+            PrivateKey::parse("PVT_R1_x"),
+            Err(KeyError::UnsupportedCurve { .. })
+        ));
         assert!(matches!(
             PrivateKey::parse("EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin"),
             Err(KeyError::Format { .. })
         ));
-        assert!(matches!(PrivateKey::parse(""), Err(KeyError::Format { .. })));
+        assert!(matches!(
+            PrivateKey::parse(""),
+            Err(KeyError::Format { .. })
+        ));
     }
 
     #[test]
@@ -510,7 +545,9 @@ mod tests {
 
     #[test]
     fn binary_round_trip_and_unknown_type() {
-        let key: PublicKey = "EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin".parse().unwrap();
+        let key: PublicKey = "EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin"
+            .parse()
+            .unwrap();
         let packed = key.packed();
         assert_eq!(packed.len(), 34);
         assert_eq!(PublicKey::unpack_all(&packed).unwrap(), key);

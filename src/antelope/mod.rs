@@ -5,8 +5,10 @@ pub mod bytes;
 pub mod keys;
 pub mod name;
 pub mod signature;
+pub mod time;
 
 pub use bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use name::{Name, NameError};
 pub use signature::{sign_digest, RecoverError, Signature};
+pub use time::{BlockTimestamp, TimePoint, TimePointSec};

@@ -38,7 +38,8 @@ impl Name {
 
     /// Parses a literal known to be valid; for constants in code, never for input.
     pub fn literal(s: &str) -> Self {
-        s.parse().unwrap_or_else(|e| panic!("bad name literal: {e}"))
+        s.parse()
+            .unwrap_or_else(|e| panic!("bad name literal: {e}"))
     }
 
     pub fn is_empty(self) -> bool {
@@ -167,7 +168,10 @@ mod tests {
             let name: Name = s.parse().unwrap();
             assert_eq!(name.as_u64(), u, "{s}");
             assert_eq!(Name::from_u64(u).to_string(), s);
-            assert_eq!(hex::encode(name.packed()), case["u64_le_hex"].as_str().unwrap());
+            assert_eq!(
+                hex::encode(name.packed()),
+                case["u64_le_hex"].as_str().unwrap()
+            );
         }
     }
 
@@ -180,9 +184,21 @@ mod tests {
         );
         assert!("abc6".parse::<Name>().unwrap_err().reason.contains("digit"));
         assert!("a b".parse::<Name>().unwrap_err().reason.contains("' '"));
-        assert!("abcdefghijklmn".parse::<Name>().unwrap_err().reason.contains("13"));
-        assert!("abcdefghijklz".parse::<Name>().unwrap_err().reason.contains("13th"));
-        assert!("eosio.".parse::<Name>().unwrap_err().reason.contains("end with"));
+        assert!("abcdefghijklmn"
+            .parse::<Name>()
+            .unwrap_err()
+            .reason
+            .contains("13"));
+        assert!("abcdefghijklz"
+            .parse::<Name>()
+            .unwrap_err()
+            .reason
+            .contains("13th"));
+        assert!("eosio."
+            .parse::<Name>()
+            .unwrap_err()
+            .reason
+            .contains("end with"));
         assert!("é".parse::<Name>().is_err());
         // 13 characters ending in a legal 13th character.
         assert!("abcdefghijkla".parse::<Name>().is_ok());

@@ -217,7 +217,10 @@ mod tests {
             assert_eq!(ours, expected);
             assert_eq!(ours.to_string(), s["signature"].as_str().unwrap());
             let recovered = ours.recover(&digest).unwrap();
-            assert_eq!(recovered.to_legacy_string(), s["recovered_public_key_legacy"].as_str().unwrap());
+            assert_eq!(
+                recovered.to_legacy_string(),
+                s["recovered_public_key_legacy"].as_str().unwrap()
+            );
         }
     }
 
@@ -238,7 +241,10 @@ mod tests {
                 .unwrap();
             let sigs = tx["recorded_signatures"].as_array().unwrap();
             let sig: Signature = sigs[0].as_str().unwrap().parse().unwrap();
-            assert_eq!(sig.is_canonical(), tx["derived_signature_is_canonical"].as_bool().unwrap());
+            assert_eq!(
+                sig.is_canonical(),
+                tx["derived_signature_is_canonical"].as_bool().unwrap()
+            );
             assert_eq!(sig.recover(&digest).unwrap(), key);
             checked += 1;
         }
@@ -268,12 +274,27 @@ mod tests {
         let mut b = [0u8; 65];
         b[0] = 31;
         b[1] = 0x80;
-        assert_eq!(Signature(b).recover(&[1; 32]), Err(RecoverError::NotCanonical));
+        assert_eq!(
+            Signature(b).recover(&[1; 32]),
+            Err(RecoverError::NotCanonical)
+        );
         b[0] = 40;
-        assert_eq!(Signature(b).recover(&[1; 32]), Err(RecoverError::Header(40)));
-        assert!(matches!("SIG_R1_x".parse::<Signature>(), Err(KeyError::UnsupportedCurve { .. })));
-        assert!(matches!("SIG_K1_abc".parse::<Signature>(), Err(KeyError::Length { .. })));
-        assert!(matches!("abc".parse::<Signature>(), Err(KeyError::Format { .. })));
+        assert_eq!(
+            Signature(b).recover(&[1; 32]),
+            Err(RecoverError::Header(40))
+        );
+        assert!(matches!(
+            "SIG_R1_x".parse::<Signature>(),
+            Err(KeyError::UnsupportedCurve { .. })
+        ));
+        assert!(matches!(
+            "SIG_K1_abc".parse::<Signature>(),
+            Err(KeyError::Length { .. })
+        ));
+        assert!(matches!(
+            "abc".parse::<Signature>(),
+            Err(KeyError::Format { .. })
+        ));
     }
 
     proptest! {
