@@ -6,9 +6,13 @@ pub mod keys;
 pub mod name;
 pub mod signature;
 pub mod time;
+pub mod transaction;
 
 pub use bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use name::{Name, NameError};
 pub use signature::{sign_digest, RecoverError, Signature};
 pub use time::{BlockTimestamp, TimePoint, TimePointSec};
+pub use transaction::{
+    Action, BlockId, ChainId, Checksum256, PackedTransaction, PermissionLevel, Transaction,
+};
