@@ -901,7 +901,8 @@ pub fn eosio_system_abi() -> &'static Abi {
 /// Checks that `theirs` (e.g. fetched from a chain) encodes `action` exactly like `ours` (the
 /// bundled ABI). Field names, field order, extension markers and resolved types are compared
 /// recursively. Struct, variant and alias *names* are not compared, because they do not
-/// affect the bytes.
+/// affect the bytes. The error path names the first difference. Variant alternatives appear
+/// as `<k>`, e.g. `regproducer2.producer_authority<0>.keys`.
 pub fn compare_action_types(ours: &Abi, theirs: &Abi, action: Name) -> Result<(), AbiError> {
     let a = ours
         .actions
