@@ -1,6 +1,7 @@
 //! Antelope protocol primitives: names, binary encoding, keys, signatures, ABI-driven
 //! serialization and transactions. Pure code: no I/O, no clock, no global state.
 
+pub mod abi;
 pub mod bytes;
 pub mod keys;
 pub mod name;
@@ -8,6 +9,7 @@ pub mod signature;
 pub mod time;
 pub mod transaction;
 
+pub use abi::{compare_action_types, eosio_system_abi, Abi, AbiDef, AbiError};
 pub use bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use name::{Name, NameError};
