@@ -1,0 +1,175 @@
+//! Command-line interface. Parsing only: every command's work lives in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::antelope::{ChainId, Checksum256, Name, PublicKey, TimePointSec};
+use crate::keyswitch::RegAction;
+
+/// Keeps an Antelope block producer producing when its primary data center fails, by
+/// switching its on-chain signing key to a healthy backup.
+#[derive(Debug, Parser)]
+#[command(name = "bp-failover", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Private and public key utilities.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Build and sign transactions.
+    #[command(subcommand)]
+    Tx(TxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Read one private key (WIF or PVT_K1_) from stdin and print its public key.
+    Public {
+        /// Print the legacy EOS… form instead of PUB_K1_….
+        #[arg(long)]
+        legacy: bool,
+    },
+    /// Generate a new private key into a new file (mode 0600) and print its public key.
+    New {
+        /// File to create; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print the legacy EOS… form instead of PUB_K1_….
+        #[arg(long)]
+        legacy: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TxCommand {
+    /// Build and sign the key-switch transaction (regproducer or regproducer2).
+    Regproducer(RegproducerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegproducerArgs {
+    /// Build without any network access (air-gapped signing). Required: the online
+    /// form reads TAPOS, url and location from the chain and is `failover`.
+    #[arg(long, required = true)]
+    pub offline: bool,
+    /// Chain id (64 hex digits), as `get_info` reports it.
+    #[arg(long, value_name = "HEX")]
+    pub chain_id: ChainId,
+    /// Id of a recent block (ideally the last irreversible one) for TAPOS.
+    #[arg(long, value_name = "HEX")]
+    pub ref_block_id: Checksum256,
+    /// The producer account.
+    #[arg(long, value_name = "NAME")]
+    pub producer: Name,
+    /// The permission of the producer that signs (linked to eosio::regproducer).
+    #[arg(long, value_name = "PERM")]
+    pub permission: Name,
+    /// File holding the private key of that permission (WIF or PVT_K1_, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: PathBuf,
+    /// The new block signing key (PUB_K1_… or EOS…).
+    #[arg(long, value_name = "PUBKEY")]
+    pub signing_key: PublicKey,
+    /// The producer's url, exactly as the producers table holds it (regproducer overwrites it).
+    #[arg(long)]
+    pub url: String,
+    /// The producer's location, exactly as the producers table holds it.
+    #[arg(long, value_name = "N")]
+    pub location: u16,
+    /// Seconds from now (local clock) until the transaction expires; at most 3600.
+    #[arg(long, value_name = "N", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub expire_secs: u32,
+    /// Exact expiration time in UTC (e.g. 2026-11-21T12:00:00) instead of --expire-secs,
+    /// for a signing machine whose clock is not trusted.
+    #[arg(long, value_name = "TIME", conflicts_with = "expire_secs")]
+    pub expiration: Option<TimePointSec>,
+    /// Also activate this registered BLS finalizer key (PUB_BLS_…) with eosio::actfinkey
+    /// in the same transaction (Savanna chains).
+    #[arg(long, value_name = "PUB_BLS")]
+    pub finalizer_key: Option<String>,
+    /// Action to use.
+    #[arg(long, value_enum, default_value_t = RegAction::Regproducer)]
+    pub action: RegAction,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("bp-failover").chain(args.iter().copied()))
+    }
+
+    const TX: &[&str] = &[
+        "tx",
+        "regproducer",
+        "--offline",
+        "--chain-id",
+        "aca376f206b8fc25a6ed44dbdc66547c36c6c33e3a119ffbeaef943642f0e906",
+        "--ref-block-id",
+        "00816d41e41f1462acb648b810b20f152d944fabd79aaff31c9f50102e4e5db9",
+        "--producer",
+        "producer.d",
+        "--permission",
+        "failover",
+        "--key-file",
+        "k",
+        "--signing-key",
+        "EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin",
+        "--url",
+        "https://example.org",
+        "--location",
+        "0",
+    ];
+
+    #[test]
+    fn tx_regproducer_parses_with_defaults() {
+        let cli = parse(TX).unwrap();
+        let Command::Tx(TxCommand::Regproducer(a)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.expire_secs, 300);
+        assert_eq!(a.action, RegAction::Regproducer);
+        assert_eq!(a.producer.to_string(), "producer.d");
+    }
+
+    #[test]
+    fn bad_values_are_rejected_by_the_parser() {
+        let with = |flag: &str, value: &str| {
+            let mut v: Vec<&str> = TX.to_vec();
+            let i = v.iter().position(|a| *a == flag).unwrap();
+            v[i + 1] = value;
+            parse(&v).unwrap_err().to_string()
+        };
+        assert!(with("--producer", "Bad.Name").contains("uppercase"));
+        assert!(with("--signing-key", "PUB_R1_x").contains("K1"));
+        assert!(with("--chain-id", "abc").contains("64 hex"));
+        assert!(with("--location", "70000").contains("70000"));
+        let mut long: Vec<&str> = TX.to_vec();
+        long.extend(["--expire-secs", "3601"]);
+        assert!(parse(&long).unwrap_err().to_string().contains("3601"));
+        long.truncate(TX.len());
+        long.extend(["--expire-secs", "60", "--expiration", "2026-01-01T00:00:00"]);
+        assert!(parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot be used with"));
+        let no_offline: Vec<&str> = TX.iter().copied().filter(|a| *a != "--offline").collect();
+        assert!(parse(&no_offline)
+            .unwrap_err()
+            .to_string()
+            .contains("--offline"));
+    }
+}
