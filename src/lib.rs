@@ -8,5 +8,7 @@
 pub mod antelope;
 pub mod cli;
 pub mod commands;
+pub mod decision;
 pub mod keyfile;
 pub mod keyswitch;
+pub mod observer;
