@@ -1,1 +1,4 @@
 pub mod antelope;
+pub mod api;
+pub mod commands;
+pub mod config;
