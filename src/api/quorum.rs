@@ -576,3 +576,673 @@ pub fn assess(obs: &[Observation], policy: &QuorumPolicy) -> QuorumView {
         endpoints,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::antelope::Name;
+    use proptest::prelude::*;
+
+    const CHAIN: ChainId = ChainId([0x73; 32]);
+    const OTHER_CHAIN: ChainId = ChainId([0x10; 32]);
+    /// Unix ms of block 1000's timestamp in these tests.
+    const T1000: i64 = 1_700_000_000_000;
+
+    fn id(num: u32, fork: u8) -> BlockId {
+        let mut b = [fork; 32];
+        b[..4].copy_from_slice(&num.to_be_bytes());
+        BlockId(b)
+    }
+
+    fn time_of(num: u32) -> BlockTimestamp {
+        BlockTimestamp::from_unix_ms(T1000 + (i64::from(num) - 1000) * 500).unwrap()
+    }
+
+    fn info(chain: ChainId, head: u32, fork: u8, lib: u32) -> GetInfo {
+        GetInfo {
+            server_version: "x".into(),
+            chain_id: chain,
+            head_block_num: head,
+            head_block_id: id(head, fork),
+            head_block_time: time_of(head),
+            head_block_producer: Name::literal("eosio"),
+            last_irreversible_block_num: lib,
+            last_irreversible_block_id: id(lib, 0),
+            last_irreversible_block_time: Some(time_of(lib)),
+            server_version_string: Some("v5.0.0".into()),
+            server_full_version_string: None,
+            fork_db_head_block_num: None,
+            earliest_available_block_num: None,
+        }
+    }
+
+    /// A round of observations built fluently.
+    struct Round {
+        obs: Vec<Observation>,
+        policy: QuorumPolicy,
+        /// Our clock when answers arrive.
+        now: i64,
+    }
+
+    impl Round {
+        fn new() -> Self {
+            Round {
+                obs: vec![],
+                policy: QuorumPolicy {
+                    configured: 0,
+                    chain_id: Some(CHAIN),
+                    max_head_age_ms: 30_000,
+                    max_clock_ahead_ms: 2_000,
+                },
+                now: time_of(1010).unix_ms() + 300,
+            }
+        }
+        fn unconfigured_chain(mut self) -> Self {
+            self.policy.chain_id = None;
+            self
+        }
+        fn push(mut self, info: Result<GetInfo, String>) -> Self {
+            let k = self.obs.len();
+            self.obs.push(Observation {
+                index: k,
+                label: format!("http://127.0.0.1:{}", 9000 + k),
+                info,
+                received_at_ms: self.now,
+                latency_ms: 10 + k as u64,
+                consecutive_errors: 0,
+                probe: None,
+            });
+            self.policy.configured = self.obs.len();
+            self
+        }
+        /// A healthy-looking endpoint at `head` on `fork` (0 = main chain).
+        fn node(self, head: u32, fork: u8) -> Self {
+            self.push(Ok(info(CHAIN, head, fork, head - 5)))
+        }
+        fn node_lib(self, head: u32, lib: u32) -> Self {
+            self.push(Ok(info(CHAIN, head, 0, lib)))
+        }
+        fn chain(self, chain: ChainId, head: u32) -> Self {
+            self.push(Ok(info(chain, head, 0, head - 5)))
+        }
+        fn down(self) -> Self {
+            self.push(Err("connection refused".into()))
+        }
+        fn stale(self, head: u32) -> Self {
+            self.push(Ok(info(CHAIN, head - 100, 0, head - 105)))
+        }
+        fn received_at(mut self, k: usize, ms: i64) -> Self {
+            self.obs[k].received_at_ms = ms;
+            self
+        }
+        /// Answers probes the way a real node would: block `h` on each endpoint's fork.
+        fn probe_all(mut self, fork_at_h: &[(usize, u8)]) -> Self {
+            if let Some((h, need)) = probe_plan(&self.obs, &self.policy) {
+                for k in need {
+                    let fork = fork_at_h
+                        .iter()
+                        .find(|(i, _)| *i == k)
+                        .map(|(_, f)| *f)
+                        .unwrap_or(0);
+                    self.obs[k].probe = Some(Ok(BlockRef {
+                        num: h,
+                        id: id(h, fork),
+                        time: Some(time_of(h)),
+                    }));
+                }
+            }
+            self
+        }
+        fn probe_fail(mut self, k: usize) -> Self {
+            self.obs[k].probe = Some(Err("timed out".into()));
+            self
+        }
+        fn view(&self) -> QuorumView {
+            assess(&self.obs, &self.policy)
+        }
+    }
+
+    fn agreed(v: &QuorumView) -> &Quorum {
+        match &v.state {
+            QuorumState::Agreed(q) => q,
+            other => panic!("expected agreement, got {other}"),
+        }
+    }
+
+    fn reason(v: &QuorumView, k: usize) -> &ExclusionReason {
+        match &v.endpoints[k].verdict {
+            Verdict::Excluded(r) => r,
+            other => panic!("endpoint {k} not excluded: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn majority_rule_is_strict_majority_of_configured() {
+        let req = |n| {
+            QuorumPolicy {
+                configured: n,
+                chain_id: None,
+                max_head_age_ms: 1,
+                max_clock_ahead_ms: 1,
+            }
+            .required()
+        };
+        assert_eq!(
+            [req(1), req(2), req(3), req(4), req(5), req(7)],
+            [1, 2, 2, 3, 3, 4]
+        );
+    }
+
+    #[test]
+    fn one_endpoint_healthy_is_believed() {
+        let v = Round::new().node(1010, 0).view();
+        let q = agreed(&v);
+        assert_eq!(
+            (q.head.num, q.head.id, q.lib.num),
+            (1010, id(1010, 0), 1005)
+        );
+        assert_eq!(q.members, vec![0]);
+        assert_eq!(v.endpoints[0].verdict, Verdict::Agrees);
+    }
+
+    #[test]
+    fn one_endpoint_down_is_blind() {
+        let v = Round::new().down().view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 0,
+                required: 1
+            }
+        );
+        assert!(v.is_blind());
+        assert!(matches!(
+            reason(&v, 0),
+            ExclusionReason::RequestFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn two_endpoints_need_both() {
+        let v = Round::new().node(1010, 0).node(1010, 0).view();
+        assert_eq!(agreed(&v).members, vec![0, 1]);
+
+        let v = Round::new().node(1010, 0).down().view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 1,
+                required: 2
+            }
+        );
+
+        let v = Round::new().node(1010, 0).stale(1010).view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 1,
+                required: 2
+            }
+        );
+
+        let v = Round::new().node(1010, 0).node(1010, 7).view();
+        assert!(
+            matches!(v.state, QuorumState::Disagree { height: 1010, ref groups, required: 2 } if groups.len() == 2)
+        );
+        assert_eq!(v.endpoints[0].verdict, Verdict::Healthy);
+    }
+
+    #[test]
+    fn three_endpoints_same_head() {
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 0)
+            .view();
+        let q = agreed(&v);
+        assert_eq!(q.members, vec![0, 1, 2]);
+        assert_eq!(q.head.time, Some(time_of(1010)));
+        assert_eq!(q.chain_id, CHAIN);
+    }
+
+    #[test]
+    fn three_endpoints_different_heights_compare_at_the_lowest() {
+        let r = Round::new().node(1008, 0).node(1009, 0).node(1010, 0);
+        assert_eq!(probe_plan(&r.obs, &r.policy), Some((1008, vec![1, 2])));
+        // Without the probes, the higher endpoints cannot vote.
+        let v = r.view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 1,
+                required: 2
+            }
+        );
+        assert!(matches!(
+            reason(&v, 1),
+            ExclusionReason::NoBlockAtHeight { height: 1008, .. }
+        ));
+
+        let v = Round::new()
+            .node(1008, 0)
+            .node(1009, 0)
+            .node(1010, 0)
+            .probe_all(&[])
+            .view();
+        let q = agreed(&v);
+        assert_eq!((q.head.num, q.head.id), (1008, id(1008, 0)));
+        // Best head: the highest reached by at least 2 agreeing endpoints.
+        assert_eq!(q.best_head_num, 1009);
+        assert_eq!(q.members, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn three_endpoints_one_forked() {
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 9)
+            .view();
+        let q = agreed(&v);
+        assert_eq!(q.members, vec![0, 1]);
+        assert!(matches!(
+            reason(&v, 2),
+            ExclusionReason::Forked { height: 1010, .. }
+        ));
+        assert!(reason(&v, 2).to_string().contains("another fork"));
+    }
+
+    #[test]
+    fn minority_fork_at_the_lowest_height_is_outvoted() {
+        // Endpoint 0 is behind *and* on a fork; the others are probed at its height.
+        let v = Round::new()
+            .node(1008, 4)
+            .node(1010, 0)
+            .node(1010, 0)
+            .probe_all(&[])
+            .view();
+        let q = agreed(&v);
+        assert_eq!((q.head.num, q.head.id), (1008, id(1008, 0)));
+        assert_eq!(q.members, vec![1, 2]);
+        assert_eq!(q.best_head_num, 1010);
+        assert!(matches!(reason(&v, 0), ExclusionReason::Forked { .. }));
+    }
+
+    #[test]
+    fn three_endpoints_all_different_disagree() {
+        let v = Round::new()
+            .node(1010, 1)
+            .node(1010, 2)
+            .node(1010, 3)
+            .view();
+        match &v.state {
+            QuorumState::Disagree {
+                height,
+                groups,
+                required,
+            } => {
+                assert_eq!((*height, groups.len(), *required), (1010, 3, 2));
+            }
+            other => panic!("{other}"),
+        }
+        assert!(v
+            .to_owned()
+            .state
+            .to_string()
+            .starts_with("endpoints disagree at block 1010"));
+    }
+
+    #[test]
+    fn three_endpoints_two_down_is_blind() {
+        let v = Round::new().node(1010, 0).down().down().view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 1,
+                required: 2
+            }
+        );
+        assert!(v.state.to_string().contains("observer blind"));
+    }
+
+    #[test]
+    fn three_endpoints_one_stale_one_ahead() {
+        let r = Round::new().node(1010, 0).node(1010, 0).stale(1010);
+        let v = r.view();
+        assert_eq!(agreed(&v).members, vec![0, 1]);
+        assert!(
+            matches!(reason(&v, 2), ExclusionReason::Stale { age_ms, max_ms: 30_000 } if *age_ms == 50_300)
+        );
+
+        // Our clock is 5 s behind endpoint 1's head.
+        let now = time_of(1010).unix_ms() - 5_000;
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 0)
+            .received_at(1, now)
+            .view();
+        assert!(matches!(
+            reason(&v, 1),
+            ExclusionReason::AheadOfClock {
+                ahead_ms: 5_000,
+                ..
+            }
+        ));
+        assert_eq!(agreed(&v).members, vec![0, 2]);
+        // Up to the limit is fine (blocks are produced just before their timestamp).
+        let v = Round::new()
+            .node(1010, 0)
+            .received_at(0, time_of(1010).unix_ms() - 2_000)
+            .view();
+        assert_eq!(agreed(&v).members, vec![0]);
+    }
+
+    #[test]
+    fn wrong_chain_against_configuration() {
+        let v = Round::new()
+            .node(1010, 0)
+            .chain(OTHER_CHAIN, 1010)
+            .node(1010, 0)
+            .view();
+        assert_eq!(agreed(&v).members, vec![0, 2]);
+        assert!(matches!(
+            reason(&v, 1),
+            ExclusionReason::WrongChain {
+                expected: CHAIN,
+                got: OTHER_CHAIN
+            }
+        ));
+        // Majority on the wrong chain still loses to the configured id.
+        let v = Round::new()
+            .chain(OTHER_CHAIN, 1010)
+            .chain(OTHER_CHAIN, 1010)
+            .node(1010, 0)
+            .view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 1,
+                required: 2
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_chain_against_majority_when_unconfigured() {
+        let v = Round::new()
+            .unconfigured_chain()
+            .chain(OTHER_CHAIN, 1010)
+            .node(1010, 0)
+            .node(1010, 0)
+            .view();
+        assert_eq!(agreed(&v).chain_id, CHAIN);
+        assert!(matches!(
+            reason(&v, 0),
+            ExclusionReason::WrongChain {
+                expected: CHAIN,
+                ..
+            }
+        ));
+
+        // No chain id reaches a majority: none can be trusted.
+        let v = Round::new()
+            .unconfigured_chain()
+            .chain(OTHER_CHAIN, 1010)
+            .node(1010, 0)
+            .chain(ChainId([1; 32]), 1010)
+            .view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 0,
+                required: 2
+            }
+        );
+        assert!(matches!(
+            reason(&v, 1),
+            ExclusionReason::ChainUnconfirmed { .. }
+        ));
+    }
+
+    #[test]
+    fn inconsistent_get_info_is_excluded() {
+        let mut bad = info(CHAIN, 1010, 0, 1005);
+        bad.head_block_num = 1011; // id says 1010
+        let v = Round::new()
+            .push(Ok(bad))
+            .node(1010, 0)
+            .node(1010, 0)
+            .view();
+        assert!(matches!(
+            reason(&v, 0),
+            ExclusionReason::Inconsistent { .. }
+        ));
+        let mut bad = info(CHAIN, 1010, 0, 1005);
+        bad.last_irreversible_block_num = 1020;
+        bad.last_irreversible_block_id = id(1020, 0);
+        let v = Round::new().push(Ok(bad)).view();
+        assert!(v.is_blind());
+    }
+
+    #[test]
+    fn failed_probe_excludes_only_that_endpoint() {
+        let v = Round::new()
+            .node(1008, 0)
+            .node(1010, 0)
+            .node(1010, 0)
+            .probe_all(&[])
+            .probe_fail(2)
+            .view();
+        assert_eq!(agreed(&v).members, vec![0, 1]);
+        assert!(reason(&v, 2)
+            .to_string()
+            .contains("could not read block 1008"));
+        // A probe answering the wrong height counts as no answer.
+        let mut r = Round::new()
+            .node(1008, 0)
+            .node(1010, 0)
+            .node(1010, 0)
+            .probe_all(&[]);
+        r.obs[1].probe = Some(Ok(BlockRef {
+            num: 1009,
+            id: id(1009, 0),
+            time: None,
+        }));
+        r.obs[2].probe = Some(Ok(BlockRef {
+            num: 1009,
+            id: id(1009, 0),
+            time: None,
+        }));
+        assert_eq!(
+            r.view().state,
+            QuorumState::Blind {
+                healthy: 1,
+                required: 2
+            }
+        );
+    }
+
+    #[test]
+    fn four_endpoints_tie_is_disagreement() {
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 5)
+            .node(1010, 5)
+            .view();
+        assert!(matches!(v.state, QuorumState::Disagree { required: 3, .. }));
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 5)
+            .view();
+        assert_eq!(agreed(&v).members, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn five_endpoints() {
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 5)
+            .node(1010, 5)
+            .view();
+        assert_eq!(agreed(&v).members, vec![0, 1, 2]);
+        assert!(matches!(reason(&v, 4), ExclusionReason::Forked { .. }));
+
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .node(1010, 5)
+            .node(1010, 5)
+            .down()
+            .view();
+        assert!(matches!(v.state, QuorumState::Disagree { required: 3, .. }));
+
+        let v = Round::new()
+            .node(1010, 0)
+            .node(1010, 0)
+            .down()
+            .stale(1010)
+            .down()
+            .view();
+        assert_eq!(
+            v.state,
+            QuorumState::Blind {
+                healthy: 2,
+                required: 3
+            }
+        );
+    }
+
+    #[test]
+    fn lib_is_the_highest_reached_by_a_majority_capped_at_the_common_height() {
+        let v = Round::new()
+            .node_lib(1010, 990)
+            .node_lib(1010, 995)
+            .node_lib(1010, 999)
+            .view();
+        let q = agreed(&v);
+        assert_eq!((q.lib.num, q.lib.id), (995, id(995, 0)));
+
+        // LIBs above the common height are capped to it (the verified block).
+        let v = Round::new()
+            .node_lib(1005, 1004)
+            .node_lib(1010, 1008)
+            .node_lib(1010, 1008)
+            .probe_all(&[])
+            .view();
+        let q = agreed(&v);
+        assert_eq!((q.head.num, q.lib.num, q.lib.id), (1005, 1005, id(1005, 0)));
+    }
+
+    #[test]
+    fn probe_plan_skips_when_nothing_to_compare() {
+        let r = Round::new().node(1010, 0).node(1010, 0).node(1010, 0);
+        assert_eq!(probe_plan(&r.obs, &r.policy), None);
+        let r = Round::new()
+            .node(1010, 0)
+            .down()
+            .node(1012, 0)
+            .stale(1010)
+            .down();
+        assert_eq!(
+            probe_plan(&r.obs, &r.policy),
+            None,
+            "2 healthy of 5 cannot form a quorum"
+        );
+        // An endpoint whose LIB is the common height needs no probe.
+        let r = Round::new().node(1008, 0).node_lib(1010, 1008);
+        assert_eq!(probe_plan(&r.obs, &r.policy), None);
+        assert_eq!(agreed(&r.view()).members, vec![0, 1]);
+    }
+
+    #[test]
+    fn exclusion_reasons_read_well() {
+        let texts = [
+            ExclusionReason::Stale {
+                age_ms: 45_000,
+                max_ms: 30_000,
+            }
+            .to_string(),
+            ExclusionReason::AheadOfClock {
+                ahead_ms: 3_000,
+                max_ms: 2_000,
+            }
+            .to_string(),
+            ExclusionReason::WrongChain {
+                expected: CHAIN,
+                got: OTHER_CHAIN,
+            }
+            .to_string(),
+        ];
+        assert_eq!(texts[0], "stale: head is 45.0 s old (limit 30.0 s)");
+        assert!(texts[1].contains("NTP"));
+        assert!(texts[2].starts_with("wrong chain: reports chain id 1010"));
+    }
+
+    /// (chain ok, head, fork, lib distance) or down; answer age; probe (none / failed / block).
+    type ArbObservation = (Option<(bool, u32, u8, u32)>, i64, Option<Option<(u32, u8)>>);
+
+    fn arb_observation() -> impl Strategy<Value = ArbObservation> {
+        (
+            proptest::option::of((any::<bool>(), 1000u32..1020, 0u8..3, 0u32..25)),
+            -5_000i64..60_000,
+            proptest::option::of(proptest::option::of((1000u32..1020, 0u8..3))),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn assess_is_total_and_consistent(
+            raw in proptest::collection::vec(arb_observation(), 1..7),
+            configured_chain in any::<bool>(),
+        ) {
+            let mut r = Round::new();
+            if !configured_chain {
+                r = r.unconfigured_chain();
+            }
+            for (k, (info_spec, age, probe)) in raw.iter().enumerate() {
+                r = match info_spec {
+                    None => r.down(),
+                    Some((right_chain, head, fork, lib_back)) => {
+                        let chain = if *right_chain { CHAIN } else { OTHER_CHAIN };
+                        r.push(Ok(info(chain, *head, *fork, head.saturating_sub(*lib_back))))
+                    }
+                };
+                let head_ms = r.obs[k].info.as_ref().map(|i| i.head_block_time.unix_ms()).unwrap_or(0);
+                r.obs[k].received_at_ms = head_ms + age;
+                r.obs[k].probe = probe.map(|p| match p {
+                    Some((n, f)) => Ok(BlockRef { num: n, id: id(n, f), time: None }),
+                    None => Err("x".into()),
+                });
+            }
+            let v = r.view();
+            let agrees = v.endpoints.iter().filter(|e| e.verdict == Verdict::Agrees).count();
+            match &v.state {
+                QuorumState::Agreed(q) => {
+                    prop_assert!(q.members.len() >= v.required);
+                    prop_assert_eq!(q.members.len(), agrees);
+                    prop_assert!(q.lib.num <= q.head.num);
+                    prop_assert!(q.best_head_num >= q.head.num);
+                    prop_assert_eq!(q.head.id.block_num(), q.head.num);
+                    for &m in &q.members {
+                        prop_assert!(v.endpoints[m].head.unwrap().num >= q.head.num);
+                    }
+                }
+                QuorumState::Disagree { groups, .. } => {
+                    prop_assert_eq!(agrees, 0);
+                    prop_assert!(groups.iter().all(|g| g.members.len() < v.required));
+                    prop_assert!(groups.iter().map(|g| g.members.len()).sum::<usize>() >= v.required);
+                }
+                QuorumState::Blind { healthy, required } => {
+                    prop_assert_eq!(agrees, 0);
+                    prop_assert!(healthy < required);
+                }
+            }
+        }
+    }
+}
