@@ -99,6 +99,10 @@ impl ChainClient {
         }
     }
 
+    fn transport(&self, e: reqwest::Error) -> ApiErrorKind {
+        transport(e, self.opts.timeout)
+    }
+
     fn err(&self, method: &'static str, kind: ApiErrorKind) -> ApiError {
         ApiError::new(&self.endpoint, method, kind)
     }
@@ -119,7 +123,7 @@ impl ChainClient {
                 .json(body)
                 .send()
                 .await
-                .map_err(|e| self.err(method, transport(e)))?;
+                .map_err(|e| self.err(method, self.transport(e)))?;
             let status = resp.status().as_u16();
             if resp.content_length().is_some_and(|n| n > limit as u64) {
                 return Err(self.err(method, ApiErrorKind::TooLarge { limit }));
@@ -128,7 +132,7 @@ impl ChainClient {
             while let Some(chunk) = resp
                 .chunk()
                 .await
-                .map_err(|e| self.err(method, transport(e)))?
+                .map_err(|e| self.err(method, self.transport(e)))?
             {
                 if buf.len() + chunk.len() > limit {
                     return Err(self.err(method, ApiErrorKind::TooLarge { limit }));
@@ -372,11 +376,13 @@ pub fn check_trace(r: &PushResponse) -> Result<(), NodeError> {
     }
 }
 
-fn transport(e: reqwest::Error) -> ApiErrorKind {
+fn transport(e: reqwest::Error, timeout: Duration) -> ApiErrorKind {
     // `without_url`: the URL may carry credentials.
     let e = e.without_url();
     if e.is_timeout() {
-        return ApiErrorKind::Transport("timed out".into());
+        return ApiErrorKind::Timeout {
+            ms: timeout.as_millis() as u64,
+        };
     }
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(&e);
