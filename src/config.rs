@@ -629,7 +629,7 @@ impl RawConfig {
                 if n == Name::literal("owner") || n == Name::literal("active") {
                     f.warn(
                         "producer.permission",
-                        format!("is {n:?}: WARNING the key on this machine could then move funds, change keys and take over the account, not just switch the signing key"),
+                        format!("is \"{n}\": WARNING the key on this machine could then move funds, change keys and take over the account, not just switch the signing key"),
                         "create a dedicated permission (eosio::updateauth \"failover\" under active) and linkauth it to eosio::regproducer",
                     );
                 }
@@ -657,7 +657,7 @@ impl RawConfig {
                 f.error(
                     "producer",
                     "has neither key_file nor key_env",
-                    "set key_file = \"/etc/bp-failover/failover.key\" (mode 600) or key_env = \"BP_FAILOVER_KEY\"",
+                    "set key_file = \"/etc/bp-failover/failover.key\" (then chmod 600 it) or key_env = \"BP_FAILOVER_KEY\"",
                 );
                 None
             }
