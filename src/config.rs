@@ -36,6 +36,17 @@ pub const CONFIG_ENV: &str = "BP_FAILOVER_CONFIG";
 /// The config file used when neither `--config` nor `BP_FAILOVER_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bp-failover/config.toml";
 
+/// The config file to use: the `--config`/`-c` value if given, else `$BP_FAILOVER_CONFIG`,
+/// else [`DEFAULT_CONFIG_PATH`]. `env` is the value of `BP_FAILOVER_CONFIG` (read by the
+/// caller, so this stays pure).
+pub fn config_path(flag: Option<&Path>, env: Option<&std::ffi::OsStr>) -> PathBuf {
+    match (flag, env) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(e)) if !e.is_empty() => PathBuf::from(e),
+        _ => PathBuf::from(DEFAULT_CONFIG_PATH),
+    }
+}
+
 /// Named defaults, as documented in `config.example.toml`.
 pub mod default {
     pub fn request_timeout_ms() -> u64 {
@@ -1018,5 +1029,35 @@ impl KeySource {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_path_precedence() {
+        let flag = Path::new("/a.toml");
+        let env = std::ffi::OsStr::new("/b.toml");
+        assert_eq!(config_path(Some(flag), Some(env)), PathBuf::from("/a.toml"));
+        assert_eq!(config_path(None, Some(env)), PathBuf::from("/b.toml"));
+        assert_eq!(
+            config_path(None, Some(std::ffi::OsStr::new(""))),
+            PathBuf::from(DEFAULT_CONFIG_PATH)
+        );
+        assert_eq!(config_path(None, None), PathBuf::from(DEFAULT_CONFIG_PATH));
+    }
+
+    #[test]
+    fn bls_keys_are_checked_loosely() {
+        // A published test key from the eos-system-contracts finalizer key tests.
+        let k = "PUB_BLS_9Pbv53DbC9EDGGPEZUrlKuMGeXYWHzIPfmn-Ncrxj7sOTiTEOYIkcCgBrvfKYiIG0BsiafG1dRK9MV40aGWKREE4rWHpiDLIkHR91huq9CEdeZHUb2bRXvcxs0RAa7oADXSTmw";
+        assert_eq!(check_bls_key(k), Ok(()));
+        assert!(check_bls_key(&k[1..]).unwrap_err().contains("PUB_BLS_"));
+        assert!(check_bls_key("PUB_BLS_abc").unwrap_err().contains("134"));
+        assert!(check_bls_key(&k.replace('-', "+"))
+            .unwrap_err()
+            .contains("base64url"));
     }
 }
