@@ -163,3 +163,21 @@ async fn reads_send_the_documented_request_bodies() {
     assert_eq!(producers["limit"], 1);
     assert_eq!(reqs[2].1["account_name"], "eosio");
 }
+
+#[tokio::test]
+async fn send_falls_back_to_older_methods_once() {
+    let s = MockServer::start(serve(|path, _| match path {
+        "/v1/chain/push_transaction" => Reply::Json(
+            202,
+            fixture("jungle4_send_transaction_202_custom_permission_2024.json"),
+        ),
+        _ => Reply::Json(404, NOT_FOUND.into()),
+    }))
+    .await;
+    let c = client(&s.url);
+    c.send(&packed()).await.unwrap();
+    c.send(&packed()).await.unwrap();
+    assert_eq!(s.hits("/v1/chain/send_transaction2"), 1);
+    assert_eq!(s.hits("/v1/chain/send_transaction"), 1);
+    assert_eq!(s.hits("/v1/chain/push_transaction"), 2);
+}

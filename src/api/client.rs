@@ -60,7 +60,13 @@ pub struct ChainClient {
     opts: ClientOptions,
     /// Whether `get_block_info` exists on this node (learned on first use).
     block_info: AtomicU8,
+    /// The newest push method this node serves (learned on first use of [`ChainClient::send`]).
+    send_method: AtomicU8,
 }
+
+const SEND2: u8 = 0;
+const SEND: u8 = 1;
+const PUSH: u8 = 2;
 
 /// A `reqwest` client suited to nodeos APIs: rustls, no redirects (configure the final
 /// URL; a redirect could carry credentials elsewhere), no proxy from the environment.
@@ -83,6 +89,7 @@ impl ChainClient {
             endpoint,
             opts,
             block_info: AtomicU8::new(BLOCK_INFO_UNKNOWN),
+            send_method: AtomicU8::new(SEND2),
         }
     }
 
@@ -342,6 +349,29 @@ impl ChainClient {
             &json!({ "transaction": trx }),
         )
         .await
+    }
+
+    /// Submits with the newest method the node serves: `send_transaction2` (failure trace,
+    /// no node-side retry), else `send_transaction`, else `push_transaction`. A method the
+    /// node answers 404 for was not executed, so falling back cannot submit twice; the
+    /// choice is remembered for this endpoint.
+    pub async fn send(&self, trx: &PackedTransaction) -> Result<PushResponse, ApiError> {
+        loop {
+            let method = self.send_method.load(Ordering::Relaxed);
+            let r = match method {
+                SEND2 => self.send_transaction2(trx).await,
+                SEND => self.send_transaction(trx).await,
+                _ => return self.push_transaction(trx).await,
+            };
+            match r {
+                Err(e) if matches!(e.kind, ApiErrorKind::Unsupported { .. }) => {
+                    tracing::info!(target: "api", endpoint = %self.endpoint, method = e.method, "not served; falling back to an older push method");
+                    self.send_method
+                        .store(if method == SEND2 { SEND } else { PUSH }, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn push<B: Serialize + ?Sized>(
