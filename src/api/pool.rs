@@ -19,7 +19,9 @@ use futures_util::future::join_all;
 use super::client::{http_client, ChainClient, ClientOptions};
 use super::clock::Clock;
 use super::error::ApiError;
-use super::quorum::{assess, probe_plan, BlockRef, Observation, QuorumPolicy, QuorumView, Verdict};
+use super::quorum::{
+    assess, probe_plan, BlockRef, ExclusionReason, Observation, QuorumPolicy, QuorumView, Verdict,
+};
 use super::types::{BlockInfo, GetInfo};
 use crate::config::ChainConfig;
 
@@ -207,11 +209,13 @@ impl<C: ChainApi> EndpointPool<C> {
 
 /// Endpoint indices in the order reads should try them: agreeing endpoints (fastest
 /// first), then healthy ones, then — only if `include_unverified` — any other endpoint
-/// that answered. Blind or split observers should not trust reads; callers decide.
+/// that answered, except one on the wrong chain. Blind or split observers should not trust
+/// reads; callers decide.
 pub fn read_order(view: &QuorumView, include_unverified: bool) -> Vec<usize> {
     let rank = |v: &Verdict| match v {
         Verdict::Agrees => Some(0),
         Verdict::Healthy => Some(1),
+        Verdict::Excluded(ExclusionReason::WrongChain { .. }) => None,
         Verdict::Excluded(_) if include_unverified => Some(2),
         Verdict::Excluded(_) => None,
     };
@@ -223,4 +227,61 @@ pub fn read_order(view: &QuorumView, include_unverified: bool) -> Vec<usize> {
         .collect();
     order.sort();
     order.into_iter().map(|(_, _, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::quorum::{EndpointAssessment, QuorumState};
+    use crate::api::types::ChainId;
+
+    fn ep(index: usize, latency_ms: u64, verdict: Verdict, answered: bool) -> EndpointAssessment {
+        EndpointAssessment {
+            index,
+            label: String::new(),
+            verdict,
+            head: answered.then_some(BlockRef {
+                num: 1,
+                id: crate::api::types::BlockId([0; 32]),
+                time: None,
+            }),
+            lib: None,
+            head_age_ms: None,
+            latency_ms,
+            consecutive_errors: 0,
+            chain_id: None,
+            server_version: None,
+        }
+    }
+
+    #[test]
+    fn reads_prefer_the_fast_majority_and_never_the_wrong_chain() {
+        let stale = Verdict::Excluded(ExclusionReason::Stale {
+            age_ms: 1,
+            max_ms: 0,
+        });
+        let wrong = Verdict::Excluded(ExclusionReason::WrongChain {
+            expected: ChainId([1; 32]),
+            got: ChainId([2; 32]),
+        });
+        let failed = Verdict::Excluded(ExclusionReason::RequestFailed { error: "x".into() });
+        let view = QuorumView {
+            configured: 6,
+            required: 4,
+            endpoints: vec![
+                ep(0, 50, Verdict::Agrees, true),
+                ep(1, 10, stale, true),
+                ep(2, 20, Verdict::Agrees, true),
+                ep(3, 5, wrong, true),
+                ep(4, 1, failed, false),
+                ep(5, 99, Verdict::Healthy, true),
+            ],
+            state: QuorumState::Blind {
+                healthy: 0,
+                required: 4,
+            },
+        };
+        assert_eq!(read_order(&view, false), vec![2, 0, 5]);
+        assert_eq!(read_order(&view, true), vec![2, 0, 5, 1]);
+    }
 }
