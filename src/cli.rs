@@ -24,6 +24,26 @@ pub enum Command {
     /// Build and sign transactions.
     #[command(subcommand)]
     Tx(TxCommand),
+    /// One-shot snapshot: endpoints, quorum, schedule, our key on chain, data centers.
+    Status(StatusArgs),
+}
+
+/// `-c/--config`, shared by every command that reads the config file.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Configuration file (TOML).
+    #[arg(short, long, value_name = "FILE", env = crate::config::CONFIG_ENV,
+          default_value = crate::config::DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -805,19 +805,3 @@ fn unknown_chain_key_is_never_acted_on() {
     assert!(s.switches.is_empty());
     assert_eq!(s.holds(), vec![HoldReason::UnknownKey]);
 }
-
-#[test]
-fn policy_defaults_are_valid_and_bad_values_are_named() {
-    assert!(Policy::default().problems().is_empty());
-    let p = Policy {
-        missed_blocks: 2,
-        min_participation: 1.5,
-        ..Policy::default()
-    };
-    let problems = p.problems().join("\n");
-    assert!(problems.contains("policy.missed_blocks = 2"), "{problems}");
-    assert!(
-        problems.contains("policy.min_participation = 1.5"),
-        "{problems}"
-    );
-}

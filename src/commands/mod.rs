@@ -1,6 +1,7 @@
 //! One module per command: the glue between the CLI and the library.
 
 pub mod key;
+pub mod status;
 pub mod tx;
 
 use std::process::ExitCode;
@@ -12,5 +13,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Key(cmd) => key::run(cmd),
         Command::Tx(TxCommand::Regproducer(args)) => tx::regproducer(args),
+        Command::Status(args) => runtime()?.block_on(status::run(&args.config.config, args.json)),
     }
+}
+
+/// The async runtime for commands that talk to the network.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

@@ -41,9 +41,13 @@ pub struct Policy {
     /// Do not act when the head block time is further than this from the local clock:
     /// either this host's clock is wrong or the network is halted.
     pub max_clock_skew_secs: u64,
-    /// Minimum time between two switches, so a change can be seen to take effect.
+    /// Minimum time between two switches (180 s: more than a 21-producer rotation plus the
+    /// confirming turns, so it never delays primary → backup → backup2 in one incident,
+    /// yet stops two half-alive data centers from trading the key back and forth). While a
+    /// change is still being promoted no switch happens anyway.
     pub cooldown_secs: u64,
-    /// At most this many automatic switches in any 24 hours; past it, alert only.
+    /// At most this many automatic switches in any 24 hours; past it, alert only
+    /// (3: an incident taking down the primary and the backup needs 2).
     pub max_switches_per_day: u32,
     pub failback: Failback,
     /// With `failback = "auto"`: how long the primary must have been ready.
@@ -62,54 +66,11 @@ impl Default for Policy {
             confirm_turns: 3,
             lib_stall_secs: 30,
             max_clock_skew_secs: 5,
-            cooldown_secs: 120,
+            cooldown_secs: 180,
             max_switches_per_day: 3,
             failback: Failback::Manual,
             failback_after_secs: 1800,
             pending_grace_secs: 60,
         }
-    }
-}
-
-impl Policy {
-    /// Every problem with the values, each naming the key and the fix.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if !(1..=1000).contains(&self.missed_blocks) {
-            out.push(format!(
-                "policy.missed_blocks = {}: must be between 1 and 1000 (12 = one full turn is the usual choice)",
-                self.missed_blocks
-            ));
-        } else if self.missed_blocks < 3 {
-            out.push(format!(
-                "policy.missed_blocks = {}: 1–2 slots are lost at ordinary handoffs; use at least 3 (12 recommended)",
-                self.missed_blocks
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.min_participation) || self.min_participation.is_nan() {
-            out.push(format!(
-                "policy.min_participation = {}: must be a share between 0.0 and 1.0 (default 0.8)",
-                self.min_participation
-            ));
-        }
-        if self.participation_turns == 0 {
-            out.push("policy.participation_turns = 0: must be at least 1 (default 20)".to_string());
-        }
-        if self.confirm_turns == 0 {
-            out.push("policy.confirm_turns = 0: must be at least 1 (default 3)".to_string());
-        }
-        if self.lib_stall_secs == 0 {
-            out.push("policy.lib_stall_secs = 0: must be at least 1 (default 30)".to_string());
-        }
-        if self.max_clock_skew_secs == 0 {
-            out.push("policy.max_clock_skew_secs = 0: must be at least 1 (default 5)".to_string());
-        }
-        if self.max_switches_per_day == 0 {
-            out.push(
-                "policy.max_switches_per_day = 0: use at least 1, or run with --dry-run to never switch"
-                    .to_string(),
-            );
-        }
-        out
     }
 }
