@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod decision;
+pub mod events;
 pub mod keyfile;
 pub mod keyswitch;
 pub mod observer;
