@@ -26,6 +26,23 @@ pub enum Command {
     Tx(TxCommand),
     /// One-shot snapshot: endpoints, quorum, schedule, our key on chain, data centers.
     Status(StatusArgs),
+    /// The daemon: watch the chain and switch the signing key when the policy says so.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Do everything, signing included, but never push: log the transaction instead.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Event log format on stdout.
+    #[arg(long, value_enum, default_value_t = crate::events::LogFormat::Text)]
+    pub log_format: crate::events::LogFormat,
+    /// Also log per-slot events (missed_slots, round_summary).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// `-c/--config`, shared by every command that reads the config file.

@@ -14,6 +14,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod decision;
 pub mod events;
 pub mod keyfile;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 pub mod pool;
 pub mod quorum;
+pub mod readiness;
 pub mod types;
 pub mod url;
 

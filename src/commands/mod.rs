@@ -1,6 +1,7 @@
 //! One module per command: the glue between the CLI and the library.
 
 pub mod key;
+pub mod run;
 pub mod status;
 pub mod tx;
 
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cmd) => key::run(cmd),
         Command::Tx(TxCommand::Regproducer(args)) => tx::regproducer(args),
         Command::Status(args) => runtime()?.block_on(status::run(&args.config.config, args.json)),
+        Command::Run(args) => runtime()?.block_on(run::run(args)),
     }
 }
 

@@ -23,7 +23,8 @@ use serde::Serialize;
 
 use crate::antelope::BlockTimestamp;
 use crate::api::client::{http_client, ClientOptions};
-use crate::api::quorum::{Quorum, QuorumState, QuorumView, Verdict};
+use crate::api::quorum::{QuorumState, QuorumView, Verdict};
+use crate::api::readiness::{node_readiness, NodeReadiness};
 use crate::api::types::{
     AnyKey, ChainId, GetInfo, ProducerRow, ProducerSchedule, ProducerScheduleResponse,
 };
@@ -178,18 +179,6 @@ pub struct DatacenterReport {
     pub node: Option<NodeReadiness>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NodeReadiness {
-    pub reachable: bool,
-    pub error: Option<String>,
-    pub chain_ok: Option<bool>,
-    pub head_num: Option<u32>,
-    pub lag_blocks: Option<i64>,
-    pub head_age_ms: Option<i64>,
-    /// Head within `max_lag_blocks` of the quorum and fresh; `None` without a quorum.
-    pub synced: Option<bool>,
-}
-
 const UNKNOWN_KEY: &str = "unknown key";
 
 fn key_owner(config: &Config, key: &AnyKey) -> String {
@@ -213,50 +202,6 @@ fn schedule_entry(config: &Config, s: &ProducerSchedule) -> ScheduleEntryReport 
             (None, None) => None,
         },
         key: key.map(|k| k.to_string()),
-    }
-}
-
-/// Readiness of a data center's own node, judged against the quorum.
-pub fn node_readiness(
-    answer: &Result<GetInfo, String>,
-    received_at_ms: i64,
-    quorum: Option<&Quorum>,
-    expected_chain: Option<ChainId>,
-    max_lag_blocks: u32,
-    max_head_age_ms: i64,
-) -> NodeReadiness {
-    match answer {
-        Err(e) => NodeReadiness {
-            reachable: false,
-            error: Some(e.clone()),
-            chain_ok: None,
-            head_num: None,
-            lag_blocks: None,
-            head_age_ms: None,
-            synced: Some(false),
-        },
-        Ok(info) => {
-            let expected = expected_chain.or(quorum.map(|q| q.chain_id));
-            let chain_ok = expected.map(|c| c == info.chain_id);
-            let age = received_at_ms - info.head_block_time.unix_ms();
-            let lag = quorum.map(|q| i64::from(q.best_head_num) - i64::from(info.head_block_num));
-            let synced = match (quorum, chain_ok, lag) {
-                (Some(_), Some(true), Some(lag)) => {
-                    Some(lag <= i64::from(max_lag_blocks) && age <= max_head_age_ms)
-                }
-                (_, Some(false), _) => Some(false),
-                _ => None,
-            };
-            NodeReadiness {
-                reachable: true,
-                error: None,
-                chain_ok,
-                head_num: Some(info.head_block_num),
-                lag_blocks: lag,
-                head_age_ms: Some(age),
-                synced,
-            }
-        }
     }
 }
 
