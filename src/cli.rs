@@ -28,6 +28,30 @@ pub enum Command {
     Status(StatusArgs),
     /// The daemon: watch the chain and switch the signing key when the policy says so.
     Run(RunArgs),
+    /// Switch the signing key to data center NAME now (manual one-shot failover).
+    Failover(FailoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The configured data center to switch to.
+    #[arg(long, value_name = "NAME")]
+    pub to: String,
+    /// Build, sign and validate, but do not push.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Switch even if the target's own node does not look ready.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON object on stdout (with --dry-run: the push_transaction body plus a
+    /// `summary` field).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
