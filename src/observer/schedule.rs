@@ -103,6 +103,11 @@ pub struct ScheduleBook {
     epochs: BTreeMap<u32, Arc<Schedule>>,
     /// Savanna: head slot of the latest observation of the active schedule.
     last_seen_slot: Option<u32>,
+    /// Savanna: first slot whose signing keys are known. Before the first observation
+    /// only the producer order can be assumed (a key change may have happened while
+    /// this observer was not watching); the first schedule seen was surely in force
+    /// from the start of the round it was seen in.
+    keys_known_from: Option<u32>,
 }
 
 impl ScheduleBook {
@@ -120,6 +125,9 @@ impl ScheduleBook {
                         _ => 0,
                     };
                     self.epochs.insert(first, Arc::new(schedule.clone()));
+                }
+                if self.keys_known_from.is_none() {
+                    self.keys_known_from = Some(BlockTimestamp(head_slot).round_start());
                 }
                 self.last_seen_slot =
                     Some(self.last_seen_slot.map_or(head_slot, |s| s.max(head_slot)));
@@ -141,6 +149,13 @@ impl ScheduleBook {
         } else {
             self.by_version.get(&header_version)
         }
+    }
+
+    /// Whether the signing keys of the schedule resolved for `slot` are known to have
+    /// been in force then (always under legacy DPoS, where the header names the version).
+    pub fn keys_known(&self, slot: u32, header_version: u32) -> bool {
+        header_version != SAVANNA_SCHEDULE_VERSION
+            || self.keys_known_from.is_some_and(|from| slot >= from)
     }
 
     /// Forgets what cannot matter any more: epochs and versions older than `slot`'s.
@@ -195,8 +210,16 @@ mod tests {
         let v = SAVANNA_SCHEDULE_VERSION;
         assert_eq!(book.resolve(1007, v).unwrap().version, 1);
         assert_eq!(book.resolve(1008, v).unwrap().version, 2);
-        // Slots before any observation resolve to the first schedule.
+        // Slots before any observation resolve to the first schedule, by producer order
+        // only: their keys are not known.
         assert_eq!(book.resolve(5, v).unwrap().version, 1);
+        assert!(!book.keys_known(5, v));
+        assert!(
+            book.keys_known(996, v),
+            "round of the first observation (slot 1000)"
+        );
+        assert!(!book.keys_known(995, v));
+        assert!(book.keys_known(5, 7), "legacy headers name the version");
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct Slot<'a> {
     pub produced: bool,
     /// Who was scheduled, with the signing authority in force; `None` if unresolved.
     pub scheduled: Option<&'a ScheduledProducer>,
+    /// Whether that authority is known to have been in force (not just the order).
+    pub key_known: bool,
 }
 
 /// Every slot from the first block in the window to the head, in order.
@@ -36,6 +38,7 @@ pub fn timeline<'a>(tracker: &'a Tracker, book: &'a ScheduleBook) -> Vec<Slot<'a
                     slot: missed,
                     produced: false,
                     scheduled,
+                    key_known: book.keys_known(missed, block.schedule_version),
                 });
             }
         }
@@ -47,6 +50,7 @@ pub fn timeline<'a>(tracker: &'a Tracker, book: &'a ScheduleBook) -> Vec<Slot<'a
             slot,
             produced: true,
             scheduled,
+            key_known: book.keys_known(slot, block.schedule_version),
         });
         prev_slot = Some(slot);
     }
@@ -102,6 +106,10 @@ pub fn producer_stats(slots: &[Slot<'_>], producer: Name) -> ProducerStats {
         st.window_missed += 1;
         if last_turn == Some(turn) {
             st.last_turn_missed += 1;
+        }
+        if run_open && !s.key_known {
+            // Which key missed this slot is unknown: it cannot extend any key's run.
+            run_open = false;
         }
         if run_open {
             let key = p.key();
@@ -370,6 +378,37 @@ mod tests {
         assert_eq!(st.consecutive_key, Some(new));
         assert_eq!(st.consecutive_missed, 24);
         let _ = id(1, 0);
+    }
+
+    #[test]
+    fn misses_from_before_the_first_schedule_observation_count_for_no_key() {
+        // Savanna: our producer was down for two rotations before this observer started
+        // (a restart mid-failover); the schedule it first sees may already hold a new key.
+        let s = sched(1, FOUR, key(2));
+        let t = chain(&s, 0..48 * 3, |slot, p| p != "ours" || slot >= 48 * 2 + 36);
+        let mut sav = Tracker::new(100_000);
+        for b in t.blocks() {
+            sav.push(BlockHeader {
+                schedule_version: crate::observer::schedule::SAVANNA_SCHEDULE_VERSION,
+                ..b.clone()
+            })
+            .unwrap();
+        }
+        let mut b = ScheduleBook::default();
+        b.observe_active(ConsensusMode::Savanna, &s, 48 * 2 + 30);
+        let tl = timeline(&sav, &b);
+        let st = producer_stats(&tl, Name::literal("ours"));
+        // Observed at slot 126: keys are known from its round (120..132, 12 misses);
+        // slots 24..36 and 72..84 were missed before that and count for no key.
+        assert_eq!(st.consecutive_missed, 12);
+        assert_eq!(st.run_slots, Some((120, 131)));
+        assert_eq!(
+            st.window_missed, 36,
+            "still visible as misses, just not any key's"
+        );
+        // Participation does not need keys: the order is enough.
+        let part = participation(&tl, Name::literal("ours"), 20);
+        assert_eq!(part.ratio(), Some(1.0));
     }
 
     #[test]
