@@ -130,6 +130,16 @@ impl Executor {
         self.key.public_key()
     }
 
+    /// Fetches and checks the chain's ABI ahead of need.
+    pub async fn prepare(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        actions: &[Name],
+    ) -> Result<(), ExecError> {
+        self.abi(pool, order, actions).await.map(drop)
+    }
+
     /// Reads our producers row from the first endpoint in `order` that answers.
     pub async fn producer_row(
         pool: &EndpointPool,

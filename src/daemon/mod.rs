@@ -99,8 +99,9 @@ pub struct Daemon {
     last_schedule_ms: i64,
     last_table_ms: i64,
     last_readiness_ms: i64,
-    dry_run_hold_until: Option<i64>,
+    hold_until: Option<i64>,
     said: Said,
+    abi_ready: bool,
     last_view: Option<QuorumView>,
     last_decision: Option<Decision>,
 }
@@ -165,7 +166,8 @@ impl Daemon {
             last_schedule_ms: i64::MIN / 2,
             last_table_ms: i64::MIN / 2,
             last_readiness_ms: i64::MIN / 2,
-            dry_run_hold_until: None,
+            hold_until: None,
+            abi_ready: false,
             last_view: None,
             last_decision: None,
         })
@@ -270,6 +272,16 @@ impl Daemon {
                 self.last_table_ms = now;
             }
             self.report_gaps(&followed.gaps);
+            if !self.abi_ready {
+                // Fetch and check the chain's ABI now, not in the middle of a failover.
+                let actions = self.action_names();
+                match self.executor.prepare(&self.pool, &order, &actions).await {
+                    Ok(()) => self.abi_ready = true,
+                    Err(e) => {
+                        tracing::warn!(target: "daemon", error = %e, "preparing the eosio ABI")
+                    }
+                }
+            }
         }
         if now - self.last_readiness_ms >= self.opts.readiness_every.as_millis() as i64 {
             self.poll_readiness(&view, now).await;
@@ -445,6 +457,20 @@ impl Daemon {
         }
     }
 
+    /// The actions a switch may carry.
+    fn action_names(&self) -> Vec<Name> {
+        let mut names = vec![self.config.producer.action.name()];
+        if self
+            .config
+            .datacenters
+            .iter()
+            .any(|d| d.finalizer_key.is_some())
+        {
+            names.push(Name::literal("actfinkey"));
+        }
+        names
+    }
+
     fn dc_name(&self, key: &PublicKey) -> Option<String> {
         self.dcs
             .iter()
@@ -540,7 +566,7 @@ impl Daemon {
             primary_ready_since_ms: self.primary_ready_since,
         };
         let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.state);
-        if let (Decision::Switch { trigger, .. }, Some(until)) = (&d, self.dry_run_hold_until) {
+        if let (Decision::Switch { trigger, .. }, Some(until)) = (&d, self.hold_until) {
             if now < until {
                 d = Decision::Hold {
                     reason: HoldReason::Cooldown,
@@ -578,6 +604,19 @@ impl Daemon {
                 self.save_state();
             }
         }
+        // The active schedule carries the pending key: the switch is complete.
+        if let Some(p) = self.state.pending.clone() {
+            if self.active_key() == Some(p.to_key) {
+                self.log.emit(Event::KeyChangeConfirmed {
+                    key: p.to_key,
+                    datacenter: p.to.clone(),
+                    seconds_since_trigger: (now - p.since_ms) as f64 / 1000.0,
+                });
+                self.state.pending = None;
+                self.said.overdue = None;
+                self.save_state();
+            }
+        }
         if !matches!(d, Decision::Hold { .. }) {
             self.said.suppressed = None;
         }
@@ -595,31 +634,16 @@ impl Daemon {
             }
             Decision::Healthy { current, warning } => {
                 self.said.not_scheduled = false;
-                if let Some(p) = self.state.pending.clone() {
-                    if self.active_key() == Some(p.to_key) {
-                        self.log.emit(Event::KeyChangeConfirmed {
-                            key: p.to_key,
-                            datacenter: p.to.clone(),
-                            seconds_since_trigger: (now - p.since_ms) as f64 / 1000.0,
-                        });
-                        self.state.pending = None;
-                        self.said.overdue = None;
-                        self.save_state();
-                    }
-                }
                 match warning {
-                    Some(w) if current == 0 || self.said.missing_run.is_none() => {
-                        let run = self.tracker.head().map_or(0, |h| h.num);
-                        if self.said.missing_run.is_none() {
-                            self.said.missing_run = Some(run);
-                            self.log.emit(Event::PrimaryMissing {
-                                datacenter: dc(current),
-                                detail: w,
-                            });
-                        }
+                    Some(w) if self.said.missing_run.is_none() => {
+                        self.said.missing_run = Some(self.tracker.head().map_or(0, |h| h.num));
+                        self.log.emit(Event::PrimaryMissing {
+                            datacenter: dc(current),
+                            detail: w,
+                        });
                     }
+                    Some(_) => {}
                     None => self.said.missing_run = None,
-                    _ => {}
                 }
             }
             Decision::Pending {
@@ -653,23 +677,31 @@ impl Daemon {
                 if self.said.registered != Some(to_key) {
                     self.said.registered = Some(to_key);
                     let since = self.state.pending.as_ref().map_or(now, |p| p.since_ms);
-                    self.state.record_switch(SwitchRecord {
-                        at_ms: since,
-                        from: self
-                            .active_key()
-                            .and_then(|k| self.dc_name(&k))
-                            .unwrap_or_default(),
-                        to: dc(to),
-                        to_key,
-                        automatic: true,
-                        reason: if ours {
-                            "ours".into()
-                        } else {
-                            "observed on chain".into()
-                        },
-                        tx_id: self.state.pending.as_ref().and_then(|p| p.tx_id),
-                    });
-                    self.save_state();
+                    // Recorded once, even across restarts (the record is persisted).
+                    let recorded = self
+                        .state
+                        .switches
+                        .last()
+                        .is_some_and(|r| r.to_key == to_key && r.at_ms == since);
+                    if !recorded {
+                        self.state.record_switch(SwitchRecord {
+                            at_ms: since,
+                            from: self
+                                .active_key()
+                                .and_then(|k| self.dc_name(&k))
+                                .unwrap_or_default(),
+                            to: dc(to),
+                            to_key,
+                            automatic: true,
+                            reason: if ours {
+                                "ours".into()
+                            } else {
+                                "observed on chain".into()
+                            },
+                            tx_id: self.state.pending.as_ref().and_then(|p| p.tx_id),
+                        });
+                        self.save_state();
+                    }
                     if ours || known {
                         self.log.emit(Event::KeyRegistered {
                             key: to_key,
@@ -793,7 +825,7 @@ impl Daemon {
                     retrying: false,
                 }),
             }
-            self.dry_run_hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+            self.hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
             return;
         }
         let path = self.config.state.path.clone();
@@ -868,8 +900,7 @@ impl Daemon {
                     retrying: false,
                 });
                 // Do not hammer the chain with a switch it refuses: wait a cooldown.
-                self.dry_run_hold_until =
-                    Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+                self.hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
             }
         }
     }
