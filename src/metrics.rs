@@ -364,6 +364,13 @@ impl Metrics {
                 .get_or_create(&StateLabel { state: s.into() })
                 .set(0);
         }
+        for retrying in ["true", "false"] {
+            m.failed
+                .get_or_create(&RetryingLabel {
+                    retrying: retrying.into(),
+                })
+                .inc_by(0);
+        }
         for s in QUORUM_STATES {
             m.quorum_state
                 .get_or_create(&StateLabel { state: s.into() })
@@ -542,6 +549,13 @@ impl Metrics {
 
     fn set_quorum_state(&self, state: &str) {
         let m = self.m();
+        for retrying in ["true", "false"] {
+            m.failed
+                .get_or_create(&RetryingLabel {
+                    retrying: retrying.into(),
+                })
+                .inc_by(0);
+        }
         for s in QUORUM_STATES {
             m.quorum_state
                 .get_or_create(&StateLabel { state: s.into() })
