@@ -401,3 +401,56 @@ fn the_long_version_carries_the_commit() {
         "{v}"
     );
 }
+
+/// Every `bp_failover_*` name the sample dashboard queries is one the daemon exposes.
+#[test]
+fn the_grafana_dashboard_uses_only_exposed_metric_names() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana-dashboard.json");
+    let dash: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut exprs = Vec::new();
+    for p in dash["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            exprs.push(t["expr"].as_str().unwrap().to_string());
+        }
+    }
+    for a in dash["annotations"]["list"].as_array().unwrap() {
+        exprs.push(a["expr"].as_str().unwrap().to_string());
+    }
+    assert!(exprs.len() > 15);
+    let mut used = std::collections::BTreeSet::new();
+    for e in &exprs {
+        let mut rest = e.as_str();
+        while let Some(i) = rest.find("bp_failover_") {
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(tail.len());
+            used.insert(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+    }
+    for name in &used {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .filter(|f| METRIC_NAMES.contains(f))
+            .unwrap_or(name);
+        assert!(
+            METRIC_NAMES.contains(&family),
+            "the dashboard queries {name}, which is not exposed"
+        );
+    }
+    // And it shows the core ones.
+    for must in [
+        "bp_failover_decision_state",
+        "bp_failover_consecutive_missed",
+        "bp_failover_missed_slots_total",
+        "bp_failover_participation_ratio",
+        "bp_failover_datacenter_ready",
+        "bp_failover_endpoint_up",
+        "bp_failover_switches_total",
+    ] {
+        assert!(used.contains(must), "{must} not on the dashboard");
+    }
+}
