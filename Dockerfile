@@ -14,7 +14,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin bpfailover
+ && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin bpfailover \
+ && install -d -m 0700 -o bpfailover -g bpfailover /var/lib/bp-failover
 COPY --from=build /src/target/release/bp-failover /usr/local/bin/bp-failover
 USER bpfailover
 # Mount the config and the key read-only, and a volume for the state, e.g.

@@ -77,7 +77,7 @@ fn readiness(ready: bool) -> Event {
 
 /// Applies an event to a lifecycle at `now`, as the dispatcher does.
 fn feed(lc: &mut Lifecycle, e: &Event, now: i64) -> Vec<Notification> {
-    let json = serde_json::to_value(e).unwrap();
+    let json = bp_failover::alerts::event_json(e).unwrap();
     map_event(e, "mybpaccount1")
         .into_iter()
         .filter_map(|m| lc.apply(m, now, Some(&json)))
@@ -1014,4 +1014,24 @@ async fn an_unreadable_alert_state_starts_empty() {
         .unwrap()
         .active
         .contains_key("quorum"));
+}
+
+#[test]
+fn a_dry_runs_signed_transaction_is_never_sent() {
+    let e = Event::DryRunTransaction {
+        id: bp_failover::antelope::Checksum256([7; 32]),
+        to: "backup".into(),
+        body: serde_json::json!({"signatures": ["SIG_K1_pushable"], "packed_trx": "00"}),
+        validation: "ok".into(),
+    };
+    let n = one(&e);
+    assert_eq!(n.kind, NotificationKind::Notice);
+    assert_eq!(n.severity, Severity::Warning);
+    let ev = n.event.as_ref().unwrap();
+    assert_eq!(ev["event"], "dry_run_transaction");
+    assert_eq!(ev["to"], "backup");
+    assert!(ev.get("body").is_none());
+    assert!(!serde_json::to_string(&n)
+        .unwrap()
+        .contains("SIG_K1_pushable"));
 }

@@ -324,11 +324,22 @@ fn handle_event(lc: &mut Lifecycle, e: &Event, producer: &str, now_ms: i64) -> V
     if mapped.is_empty() {
         return Vec::new();
     }
-    let json = serde_json::to_value(e).ok();
+    let json = event_json(e);
     mapped
         .into_iter()
         .filter_map(|m| lc.apply(m, now_ms, json.as_ref()))
         .collect()
+}
+
+/// The event as sent to receivers: as in the event log, less a dry run's signed
+/// transaction (`body`). Not a secret once pushed, but a dry run's was *not* pushed: anyone
+/// reading the webhook could push it before it expires and switch the key.
+pub fn event_json(e: &Event) -> Option<serde_json::Value> {
+    let mut v = serde_json::to_value(e).ok()?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("body");
+    }
+    Some(v)
 }
 
 async fn worker(
