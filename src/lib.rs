@@ -8,7 +8,10 @@
 //! - [`decision`]: policy, guards and the persisted state; a pure `decide`.
 //! - [`keyswitch`], [`keyfile`]: the key-switch transaction and the one secret.
 //! - [`config`], [`cli`], [`commands`]: the program's surface.
+//! - [`alerts`], [`metrics`], [`http`]: operations (messages to people, Prometheus,
+//!   `/healthz` and `/readyz`).
 
+pub mod alerts;
 pub mod antelope;
 pub mod api;
 pub mod cli;
@@ -17,6 +20,21 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod events;
+pub mod http;
 pub mod keyfile;
 pub mod keyswitch;
+pub mod metrics;
 pub mod observer;
+
+/// The git commit this binary was built from (`git rev-parse --short HEAD` at build time),
+/// `unknown` when built outside a git checkout (e.g. from a source tarball), or the value
+/// of `BP_FAILOVER_GIT_COMMIT` in the build environment when set.
+pub const GIT_COMMIT: &str = env!("BP_FAILOVER_GIT_COMMIT");
+
+/// What `--version` prints after the program name: `0.1.0 (abc1234)`.
+pub const VERSION_LONG: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BP_FAILOVER_GIT_COMMIT"),
+    ")"
+);

@@ -104,7 +104,7 @@ fn minimal_config_takes_documented_defaults() {
 fn each_invalid_config_names_the_key_and_the_fix() {
     let cases: &[(&str, &[&str])] = &[
         ("unknown_key", &["unknown field `chainid`", "chain_id"]),
-        ("unknown_section", &["unknown field `alerts`"]),
+        ("unknown_section", &["unknown field `notifications`"]),
         (
             "unknown_datacenter_key",
             &["unknown field `signing_key_file`"],
