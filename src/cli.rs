@@ -10,7 +10,7 @@ use crate::keyswitch::RegAction;
 /// Keeps an Antelope block producer producing when its primary data center fails, by
 /// switching its on-chain signing key to a healthy backup.
 #[derive(Debug, Parser)]
-#[command(name = "bp-failover", version, about, long_about = None)]
+#[command(name = "bp-failover", version = crate::VERSION_LONG, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

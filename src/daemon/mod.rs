@@ -25,6 +25,7 @@ use crate::decision::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
 };
 use crate::events::{Event, EventLog};
+use crate::metrics::Metrics;
 use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
 use crate::observer::stats::{
     participation, producer_stats, run_participation, timeline, unconfirmed_misses,
@@ -102,6 +103,7 @@ pub struct Daemon {
     hold_until: Option<i64>,
     said: Said,
     abi_ready: bool,
+    metrics: Metrics,
     last_view: Option<QuorumView>,
     last_decision: Option<Decision>,
 }
@@ -168,9 +170,16 @@ impl Daemon {
             last_readiness_ms: i64::MIN / 2,
             hold_until: None,
             abi_ready: false,
+            metrics: Metrics::new(),
             last_view: None,
             last_decision: None,
         })
+    }
+
+    /// Gauges for `/metrics` (counters come from the event log).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn last_decision(&self) -> Option<&Decision> {
@@ -289,10 +298,42 @@ impl Daemon {
         }
         let decision = self.decide(&view, now);
         if let Some(d) = decision {
+            self.metrics.set_decision(&d);
             self.handle(d.clone(), &view, &order, now).await;
             self.last_decision = Some(d);
         }
+        self.update_gauges(&view, now);
         self.last_view = Some(view);
+    }
+
+    fn update_gauges(&self, view: &QuorumView, now: i64) {
+        let m = &self.metrics;
+        m.tick();
+        m.set_observer_ready(!view.is_blind());
+        for e in &view.endpoints {
+            if let Some(url) = self.config.chain.endpoints.get(e.index) {
+                let healthy = matches!(e.verdict, Verdict::Agrees | Verdict::Healthy);
+                m.set_endpoint(url, healthy, Some(e.latency_ms));
+            }
+        }
+        if let Some(q) = view.quorum() {
+            m.set_lib_lag(q.head.num.saturating_sub(q.lib.num));
+        }
+        let me = self.config.producer.account;
+        let tl = timeline(&self.tracker, &self.book);
+        m.set_consecutive_missed(producer_stats(&tl, me).consecutive_missed);
+        m.set_participation(participation(&tl, me, self.config.policy.participation_turns).ratio());
+        m.set_pending_age(
+            self.state
+                .pending
+                .as_ref()
+                .map(|p| (now - p.since_ms) as f64 / 1000.0),
+        );
+        for (dc, r) in self.dcs.iter().zip(&self.readiness) {
+            if !matches!(r, Readiness::Unknown) {
+                m.set_readiness(&dc.name, matches!(r, Readiness::Ready));
+            }
+        }
     }
 
     fn report_view(&mut self, view: &QuorumView) {
