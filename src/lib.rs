@@ -10,3 +10,4 @@ pub mod cli;
 pub mod commands;
 pub mod keyfile;
 pub mod keyswitch;
+pub mod sim;
