@@ -24,6 +24,67 @@ pub enum Command {
     /// Build and sign transactions.
     #[command(subcommand)]
     Tx(TxCommand),
+    /// One-shot snapshot: endpoints, quorum, schedule, our key on chain, data centers.
+    Status(StatusArgs),
+    /// The daemon: watch the chain and switch the signing key when the policy says so.
+    Run(RunArgs),
+    /// Switch the signing key to data center NAME now (manual one-shot failover).
+    Failover(FailoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The configured data center to switch to.
+    #[arg(long, value_name = "NAME")]
+    pub to: String,
+    /// Build, sign and validate, but do not push.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Switch even if the target's own node does not look ready.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON object on stdout (with --dry-run: the push_transaction body plus a
+    /// `summary` field).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Do everything, signing included, but never push: log the transaction instead.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Event log format on stdout.
+    #[arg(long, value_enum, default_value_t = crate::events::LogFormat::Text)]
+    pub log_format: crate::events::LogFormat,
+    /// Also log per-slot events (missed_slots, round_summary).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `-c/--config`, shared by every command that reads the config file.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Configuration file (TOML).
+    #[arg(short, long, value_name = "FILE", env = crate::config::CONFIG_ENV,
+          default_value = crate::config::DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

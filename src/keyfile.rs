@@ -27,6 +27,8 @@ pub enum KeyFileError {
          run `chmod 600 {path}`"
     )]
     Permissions { path: PathBuf, mode: u32 },
+    #[error("key file {path} is not a regular file: point it at the file holding the private key")]
+    NotAFile { path: PathBuf },
     #[error("key file {path} is larger than {MAX_KEY_FILE_BYTES} bytes: it is not a key file")]
     TooLarge { path: PathBuf },
     #[error("key file {path} does not hold one valid private key: {source}")]
@@ -58,20 +60,36 @@ pub fn parse_single_key(text: &str) -> Result<PrivateKey, KeyError> {
     PrivateKey::parse(trimmed)
 }
 
-/// Reads a private key from a file that only its owner may read.
-pub fn read_key_file(path: &Path) -> Result<PrivateKey, KeyFileError> {
+/// Opens a key file and checks it is a regular, small file only its owner may access,
+/// without reading the key (config validation uses this before anything else runs).
+pub fn open_key_file(path: &Path) -> Result<std::fs::File, KeyFileError> {
     let read_err = |source| KeyFileError::Read {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(read_err)?;
     let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(KeyFileError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
     check_owner_only(path, &meta)?;
     if meta.len() > MAX_KEY_FILE_BYTES {
         return Err(KeyFileError::TooLarge {
             path: path.to_path_buf(),
         });
     }
+    Ok(file)
+}
+
+/// Reads a private key from a file that only its owner may read.
+pub fn read_key_file(path: &Path) -> Result<PrivateKey, KeyFileError> {
+    let read_err = |source| KeyFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = open_key_file(path)?;
     let mut text = Zeroizing::new(String::new());
     file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_string(&mut text)

@@ -41,6 +41,10 @@ pub struct Checksum256Error {
 }
 
 impl Checksum256 {
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub fn hash(data: &[u8]) -> Self {
         Checksum256(Sha256::digest(data).into())
     }
@@ -327,8 +331,8 @@ impl<'de> Deserialize<'de> for Compression {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::Number(n) if n.as_u64() == Some(0) => Ok(Compression::None),
             serde_json::Value::Number(n) if n.as_u64() == Some(1) => Ok(Compression::Zlib),
-            serde_json::Value::String(s) if s == "none" => Ok(Compression::None),
-            serde_json::Value::String(s) if s == "zlib" => Ok(Compression::Zlib),
+            serde_json::Value::String(s) if s == "none" || s == "0" => Ok(Compression::None),
+            serde_json::Value::String(s) if s == "zlib" || s == "1" => Ok(Compression::Zlib),
             other => Err(serde::de::Error::custom(format!(
                 "compression must be 0, 1, \"none\" or \"zlib\", got {other}"
             ))),

@@ -1,0 +1,286 @@
+//! The endpoint pool: the observer's eyes.
+//!
+//! Each round the pool asks every configured endpoint for `get_info` concurrently (each
+//! call bounded by the client's timeout), then, if heads differ, asks the endpoints above
+//! the common height for that block's id, and hands everything to the pure
+//! [`quorum::assess`](super::quorum::assess). Per-endpoint health (latency, error streak,
+//! request/error counts) is kept between rounds.
+//!
+//! Reads that need only one answer (schedule, tables) go through
+//! [`EndpointPool::first_success`], which tries endpoints in a given order (normally
+//! [`read_order`]: agreeing endpoints by latency first) and reports every failure as
+//! `endpoint => error`, as lighthouse's `beacon_node_fallback` does.
+
+use std::future::Future;
+use std::time::Instant;
+
+use futures_util::future::join_all;
+
+use super::client::{http_client, ChainClient, ClientOptions};
+use super::clock::Clock;
+use super::error::ApiError;
+use super::quorum::{
+    assess, probe_plan, BlockRef, ExclusionReason, Observation, QuorumPolicy, QuorumView, Verdict,
+};
+use super::types::{BlockInfo, GetInfo};
+use crate::config::ChainConfig;
+
+/// The calls the pool makes; implemented by [`ChainClient`] and by test fakes.
+pub trait ChainApi: Send + Sync {
+    /// The redacted endpoint URL.
+    fn label(&self) -> String;
+    fn get_info(&self) -> impl Future<Output = Result<GetInfo, ApiError>> + Send;
+    fn get_block_info(&self, num: u32) -> impl Future<Output = Result<BlockInfo, ApiError>> + Send;
+}
+
+impl ChainApi for ChainClient {
+    fn label(&self) -> String {
+        self.endpoint().to_string()
+    }
+
+    fn get_info(&self) -> impl Future<Output = Result<GetInfo, ApiError>> + Send {
+        ChainClient::get_info(self)
+    }
+
+    fn get_block_info(&self, num: u32) -> impl Future<Output = Result<BlockInfo, ApiError>> + Send {
+        ChainClient::get_block_info(self, num)
+    }
+}
+
+/// Counters kept per endpoint across rounds (for logs and metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointHealth {
+    /// `get_info` failures in a row (0 after a success).
+    pub consecutive_errors: u32,
+    pub requests: u64,
+    pub errors: u64,
+    pub last_latency_ms: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+/// Configured endpoints with their health.
+pub struct EndpointPool<C = ChainClient> {
+    members: Vec<(C, EndpointHealth)>,
+    policy: QuorumPolicy,
+}
+
+impl EndpointPool<ChainClient> {
+    /// Clients for every `[chain] endpoints` entry, sharing one connection pool.
+    pub fn from_config(chain: &ChainConfig) -> Result<Self, String> {
+        let opts = ClientOptions {
+            timeout: chain.request_timeout,
+            ..ClientOptions::default()
+        };
+        let http = http_client(&opts)?;
+        let clients = chain
+            .endpoints
+            .iter()
+            .map(|u| ChainClient::new(http.clone(), u.clone(), opts.clone()))
+            .collect();
+        Ok(EndpointPool::new(clients, chain.quorum_policy()))
+    }
+}
+
+impl<C: ChainApi> EndpointPool<C> {
+    /// `policy.configured` is set to the number of clients.
+    pub fn new(clients: Vec<C>, mut policy: QuorumPolicy) -> Self {
+        policy.configured = clients.len();
+        EndpointPool {
+            members: clients
+                .into_iter()
+                .map(|c| (c, EndpointHealth::default()))
+                .collect(),
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &QuorumPolicy {
+        &self.policy
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn client(&self, index: usize) -> &C {
+        &self.members[index].0
+    }
+
+    pub fn health(&self, index: usize) -> &EndpointHealth {
+        &self.members[index].1
+    }
+
+    /// One polling round: gather observations, then assess them.
+    pub async fn observe(&mut self, clock: &dyn Clock) -> QuorumView {
+        let round = join_all(self.members.iter().map(|(c, _)| async move {
+            let t0 = Instant::now();
+            let r = c.get_info().await;
+            (r, t0.elapsed().as_millis() as u64, clock.now_ms())
+        }))
+        .await;
+
+        let mut obs: Vec<Observation> = Vec::with_capacity(round.len());
+        for (k, (r, latency_ms, received_at_ms)) in round.into_iter().enumerate() {
+            let (client, health) = &mut self.members[k];
+            health.requests += 1;
+            health.last_latency_ms = Some(latency_ms);
+            let info = match r {
+                Ok(i) => {
+                    health.consecutive_errors = 0;
+                    health.last_error = None;
+                    Ok(i)
+                }
+                Err(e) => {
+                    health.consecutive_errors += 1;
+                    health.errors += 1;
+                    let text = e.kind.to_string();
+                    tracing::warn!(target: "pool", endpoint = %client.label(), error = %text, "get_info failed");
+                    health.last_error = Some(text.clone());
+                    Err(text)
+                }
+            };
+            obs.push(Observation {
+                index: k,
+                label: client.label(),
+                info,
+                received_at_ms,
+                latency_ms,
+                consecutive_errors: health.consecutive_errors,
+                probe: None,
+            });
+        }
+
+        if let Some((height, need)) = probe_plan(&obs, &self.policy) {
+            let probes = join_all(need.iter().map(|&k| {
+                let client = &self.members[k].0;
+                async move { (k, client.get_block_info(height).await) }
+            }))
+            .await;
+            for (k, r) in probes {
+                let health = &mut self.members[k].1;
+                health.requests += 1;
+                obs[k].probe = Some(match r {
+                    Ok(b) => Ok(BlockRef {
+                        num: b.block_num,
+                        id: b.id,
+                        time: Some(b.timestamp),
+                    }),
+                    Err(e) => {
+                        health.errors += 1;
+                        Err(e.kind.to_string())
+                    }
+                });
+            }
+        }
+
+        let view = assess(&obs, &self.policy);
+        tracing::debug!(target: "pool", state = %view.state, "quorum assessed");
+        view
+    }
+
+    /// Tries `f` on the endpoints in `order` until one succeeds. Returns the index of the
+    /// endpoint that answered, or every `(endpoint, error)` on failure.
+    pub async fn first_success<'a, T, F, Fut>(
+        &'a self,
+        order: &[usize],
+        f: F,
+    ) -> Result<(usize, T), Vec<ApiError>>
+    where
+        F: Fn(&'a C) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let mut errors = Vec::new();
+        for &k in order {
+            let Some((client, _)) = self.members.get(k) else {
+                continue;
+            };
+            match f(client).await {
+                Ok(v) => return Ok((k, v)),
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(errors)
+    }
+}
+
+/// Endpoint indices in the order reads should try them: agreeing endpoints (fastest
+/// first), then healthy ones, then — only if `include_unverified` — any other endpoint
+/// that answered, except one on the wrong chain. Blind or split observers should not trust
+/// reads; callers decide.
+pub fn read_order(view: &QuorumView, include_unverified: bool) -> Vec<usize> {
+    let rank = |v: &Verdict| match v {
+        Verdict::Agrees => Some(0),
+        Verdict::Healthy => Some(1),
+        Verdict::Excluded(ExclusionReason::WrongChain { .. }) => None,
+        Verdict::Excluded(_) if include_unverified => Some(2),
+        Verdict::Excluded(_) => None,
+    };
+    let mut order: Vec<(usize, u64, usize)> = view
+        .endpoints
+        .iter()
+        .filter(|e| e.head.is_some() || matches!(e.verdict, Verdict::Agrees | Verdict::Healthy))
+        .filter_map(|e| rank(&e.verdict).map(|r| (r, e.latency_ms, e.index)))
+        .collect();
+    order.sort();
+    order.into_iter().map(|(_, _, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::quorum::{EndpointAssessment, QuorumState};
+
+    fn ep(index: usize, latency_ms: u64, verdict: Verdict, answered: bool) -> EndpointAssessment {
+        EndpointAssessment {
+            index,
+            label: String::new(),
+            verdict,
+            head: answered.then_some(BlockRef {
+                num: 1,
+                id: crate::antelope::Checksum256([0; 32]),
+                time: None,
+            }),
+            lib: None,
+            head_age_ms: None,
+            latency_ms,
+            consecutive_errors: 0,
+            chain_id: None,
+            server_version: None,
+        }
+    }
+
+    #[test]
+    fn reads_prefer_the_fast_majority_and_never_the_wrong_chain() {
+        let stale = Verdict::Excluded(ExclusionReason::Stale {
+            age_ms: 1,
+            max_ms: 0,
+        });
+        let wrong = Verdict::Excluded(ExclusionReason::WrongChain {
+            expected: crate::antelope::Checksum256([1; 32]),
+            got: crate::antelope::Checksum256([2; 32]),
+        });
+        let failed = Verdict::Excluded(ExclusionReason::RequestFailed { error: "x".into() });
+        let view = QuorumView {
+            configured: 6,
+            required: 4,
+            endpoints: vec![
+                ep(0, 50, Verdict::Agrees, true),
+                ep(1, 10, stale, true),
+                ep(2, 20, Verdict::Agrees, true),
+                ep(3, 5, wrong, true),
+                ep(4, 1, failed, false),
+                ep(5, 99, Verdict::Healthy, true),
+            ],
+            state: QuorumState::Blind {
+                healthy: 0,
+                required: 4,
+            },
+        };
+        assert_eq!(read_order(&view, false), vec![2, 0, 5]);
+        assert_eq!(read_order(&view, true), vec![2, 0, 5, 1]);
+    }
+}

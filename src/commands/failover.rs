@@ -1,0 +1,299 @@
+//! `bp-failover failover --to NAME`: a manual one-shot switch with the daemon's safety
+//! checks (quorum, target ready, not already current) and its signing path.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::json;
+
+use crate::api::readiness::node_readiness;
+use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool, SystemClock};
+use crate::cli::FailoverArgs;
+use crate::config::{self, Config};
+use crate::daemon::executor::{row_key, Executor, SwitchOutcome};
+use crate::observer::schedule::ScheduledProducer;
+
+pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
+    let loaded = config::load(&args.config.config)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let config = loaded.config;
+    let Some(target) = config
+        .datacenters
+        .iter()
+        .find(|d| d.name == args.to)
+        .cloned()
+    else {
+        bail!(
+            "no data center named {:?} in the config; configured: {}",
+            args.to,
+            config
+                .datacenters
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let key = config
+        .producer
+        .key
+        .load()
+        .context("cannot load the failover key")?;
+    let clock = SystemClock;
+    let mut pool = EndpointPool::from_config(&config.chain)
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    let view = pool.observe(&clock).await;
+    let Some(quorum) = view.quorum().cloned() else {
+        bail!(
+            "refusing to switch: {}; run `bp-failover status` to see each endpoint",
+            view.state
+        );
+    };
+    let order = read_order(&view, false);
+    let me = config.producer.account;
+    let row = Executor::producer_row(&pool, &order, me).await?;
+    let current = row_key(&row);
+    let name_of = |k: Option<crate::antelope::PublicKey>| {
+        k.and_then(|k| config.datacenter_for_key(&k).map(|d| d.name.clone()))
+            .unwrap_or_else(|| "an unknown key".into())
+    };
+    if current == Some(target.signing_key) {
+        let msg = format!(
+            "{me} already has {}'s key ({}) in the producers table: nothing to do",
+            target.name, target.signing_key
+        );
+        if args.json {
+            println!("{}", json!({"summary": msg, "pushed": false}));
+        } else {
+            println!("{msg}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let schedule = pool
+        .first_success(&order, |c| c.get_producer_schedule())
+        .await
+        .ok()
+        .and_then(|(_, s)| s.active)
+        .map(|s| crate::daemon::convert_schedule(&s));
+    let active_key = schedule
+        .as_ref()
+        .and_then(|s| s.get(me))
+        .and_then(ScheduledProducer::key);
+    if active_key.is_some() && current.is_some() && active_key != current {
+        eprintln!(
+            "warning: a key change to {} is already in flight (producers table differs from the active schedule)",
+            name_of(current)
+        );
+    }
+    check_ready(&config, &target, &quorum, &view, args.force).await?;
+
+    let summary = format!(
+        "switch {me}'s block signing key from {} to {} ({}) with eosio::{} authorized by {me}@{}; url {:?} and location {} re-sent unchanged",
+        name_of(current),
+        target.name,
+        target.signing_key,
+        config.producer.action.name(),
+        config.producer.permission,
+        row.url,
+        row.location
+    );
+    let mut executor = Executor::new(key);
+    let head_ms = quorum.head.time.map_or(clock.now_ms(), |t| t.unix_ms());
+    if args.dry_run {
+        let out = executor
+            .dry_run(&pool, &order, &config, &target, &quorum, head_ms)
+            .await?;
+        let SwitchOutcome::DryRun {
+            tx_id,
+            body,
+            validation,
+        } = out
+        else {
+            println!("nothing to do: the producers table already holds the target key");
+            return Ok(ExitCode::SUCCESS);
+        };
+        if args.json {
+            let mut v = serde_json::to_value(&body)?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert(
+                    "summary".into(),
+                    format!("dry run, not pushed: {summary}").into(),
+                );
+                obj.insert("transaction_id".into(), tx_id.to_string().into());
+                obj.insert("validation".into(), validation.into());
+            }
+            println!("{v}");
+        } else {
+            println!("dry run, not pushed: {summary}");
+            println!("transaction id {tx_id}; {validation}");
+            println!("{}", serde_json::to_string(&body)?);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes {
+        confirm(&summary, &target.name)?;
+    }
+    let started = Instant::now();
+    let out = executor
+        .switch(
+            &pool,
+            &order,
+            &config,
+            &target,
+            &quorum,
+            &clock,
+            |_, _| Ok(()),
+            |tx, why, retrying| {
+                eprintln!(
+                    "push of {} failed{}: {why}",
+                    tx.id(),
+                    if retrying {
+                        " (retrying with a fresh transaction)"
+                    } else {
+                        ""
+                    }
+                )
+            },
+        )
+        .await?;
+    let (tx_id, endpoint, latency_ms) = match out {
+        SwitchOutcome::Pushed {
+            tx_id,
+            endpoint,
+            latency_ms,
+            ..
+        } => (tx_id, endpoint, latency_ms),
+        _ => {
+            println!("nothing to do: the producers table already holds the target key");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    eprintln!("pushed {tx_id} via {endpoint} in {latency_ms} ms; waiting for the producers table…");
+    let registered = wait_for_table(
+        &pool,
+        &order,
+        me,
+        target.signing_key,
+        Duration::from_secs(20),
+    )
+    .await;
+    let mode_note =
+        "it becomes active in the schedule ~7–73 s later under Savanna, ~6 min under legacy DPoS; \
+                     watch it with `bp-failover status`";
+    let result = json!({
+        "summary": summary,
+        "pushed": true,
+        "transaction_id": tx_id.to_string(),
+        "endpoint": endpoint,
+        "latency_ms": latency_ms,
+        "registered": registered,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if args.json {
+        println!("{result}");
+    } else if registered {
+        println!(
+            "done: the producers table holds {}'s key after {:.1} s; {mode_note}",
+            target.name,
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        println!("pushed {tx_id}, but the producers table does not show the new key yet; check `bp-failover status`");
+    }
+    Ok(if registered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Refuses a target whose own node is unreachable or behind, unless forced.
+async fn check_ready(
+    config: &Config,
+    target: &config::Datacenter,
+    quorum: &crate::api::Quorum,
+    view: &crate::api::QuorumView,
+    force: bool,
+) -> anyhow::Result<()> {
+    let Some(api) = &target.api else {
+        eprintln!(
+            "note: {} has no `api` configured: its node's readiness cannot be checked",
+            target.name
+        );
+        return Ok(());
+    };
+    let opts = ClientOptions {
+        timeout: config.chain.request_timeout,
+        ..ClientOptions::default()
+    };
+    let http = crate::api::client::http_client(&opts).map_err(|e| anyhow::anyhow!(e))?;
+    let client = ChainClient::new(http, api.clone(), opts);
+    let answer = client.get_info().await.map_err(|e| e.kind.to_string());
+    let r = node_readiness(
+        &answer,
+        SystemClock.now_ms(),
+        Some(quorum),
+        config.chain.chain_id,
+        config.chain.max_lag_blocks,
+        config.chain.max_head_age.as_millis() as i64,
+    );
+    let _ = view;
+    if r.synced == Some(true) {
+        return Ok(());
+    }
+    let why = match (&r.error, r.lag_blocks) {
+        (Some(e), _) => format!("its node {api} is unreachable: {e}"),
+        (None, Some(l)) => format!("its node {api} is {l} blocks behind the quorum"),
+        _ => format!("its node {api} is not synced"),
+    };
+    if force {
+        eprintln!(
+            "warning: {} does not look ready ({why}); switching anyway (--force)",
+            target.name
+        );
+        Ok(())
+    } else {
+        bail!(
+            "refusing to switch to {}: {why}. A node that cannot produce would miss every block; fix it, or pass --force if you know better",
+            target.name
+        )
+    }
+}
+
+fn confirm(summary: &str, name: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to switch without confirmation: stdin is not a terminal; pass --yes to confirm non-interactively");
+    }
+    eprintln!("About to {summary}.");
+    eprint!("Type the data center name ({name}) to confirm: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim() != name {
+        bail!("not confirmed: nothing was sent");
+    }
+    Ok(())
+}
+
+async fn wait_for_table(
+    pool: &EndpointPool,
+    order: &[usize],
+    me: crate::antelope::Name,
+    key: crate::antelope::PublicKey,
+    limit: Duration,
+) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(row) = Executor::producer_row(pool, order, me).await {
+            if row_key(&row) == Some(key) {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
+}

@@ -1,0 +1,747 @@
+//! `bp-failover status`: a one-shot snapshot of what the observer sees.
+//!
+//! It polls every endpoint once (the same [`EndpointPool`] round the daemon runs), reads the
+//! producer schedule, our `producers` row and (when finalizer keys are configured) our
+//! active finalizer key from the best endpoint, and asks each data center's own node
+//! (`api`) whether it is reachable and synced. The private key is never loaded.
+//!
+//! The gathering is in [`run`]; turning the answers into a [`StatusSnapshot`] is the pure
+//! [`build_snapshot`], and printing is [`render_text`] / [`render_json`], so all three are
+//! testable without a network.
+//!
+//! Exit code: `0` when a majority of endpoints agree, [`EXIT_BLIND`] when the observer is
+//! blind (endpoints disagree or too few are healthy). Configuration and other errors are
+//! returned as `Err` for the caller to report.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use futures_util::future::join_all;
+use serde::Serialize;
+
+use crate::antelope::BlockTimestamp;
+use crate::api::client::{http_client, ClientOptions};
+use crate::api::quorum::{QuorumState, QuorumView, Verdict};
+use crate::api::readiness::{node_readiness, NodeReadiness};
+use crate::api::types::{
+    AnyKey, ChainId, GetInfo, ProducerRow, ProducerSchedule, ProducerScheduleResponse,
+};
+use crate::api::{read_order, ChainClient, Clock, EndpointPool, SystemClock};
+use crate::config::{self, Config, Problem};
+
+/// Exit code when the observer is blind.
+pub const EXIT_BLIND: u8 = 1;
+
+/// A value read from one endpoint, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fetched<T> {
+    pub value: Option<T>,
+    /// The endpoint that answered (redacted).
+    pub source: Option<String>,
+    /// True when that endpoint is in the agreeing majority.
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+impl<T> Fetched<T> {
+    fn failed(error: String) -> Self {
+        Fetched {
+            value: None,
+            source: None,
+            verified: false,
+            error: Some(error),
+        }
+    }
+}
+
+/// Everything `status` gathered, before interpretation.
+#[derive(Debug, Clone)]
+pub struct StatusInputs {
+    pub now_ms: i64,
+    pub view: QuorumView,
+    pub schedule: Fetched<ProducerScheduleResponse>,
+    /// `Some(None)` inside: the account has no producers row.
+    pub producer: Fetched<Option<ProducerRow>>,
+    /// Fetched only when a data center has a `finalizer_key`.
+    pub finalizer: Option<Fetched<Option<String>>>,
+    /// Per data center, in config order: its node's `get_info` and when it arrived.
+    pub datacenter_nodes: Vec<Option<(Result<GetInfo, String>, i64)>>,
+    pub config_warnings: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusSnapshot {
+    pub observed_at: String,
+    pub producer: String,
+    pub configured_chain_id: Option<ChainId>,
+    pub blind: bool,
+    pub quorum: QuorumReport,
+    pub endpoints: Vec<EndpointReport>,
+    pub schedule: ScheduleReport,
+    pub registration: RegistrationReport,
+    pub finalizer: Option<FinalizerReport>,
+    pub datacenters: Vec<DatacenterReport>,
+    pub notes: Vec<String>,
+    pub config_warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuorumReport {
+    /// `agreed`, `disagree` or `blind`.
+    pub state: &'static str,
+    pub summary: String,
+    pub configured: usize,
+    pub required: usize,
+    pub head_num: Option<u32>,
+    pub head_id: Option<String>,
+    pub head_time: Option<BlockTimestamp>,
+    pub best_head_num: Option<u32>,
+    pub lib_num: Option<u32>,
+    pub lib_id: Option<String>,
+    pub chain_id: Option<ChainId>,
+    /// 1-based endpoint numbers.
+    pub members: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointReport {
+    /// 1-based position in `[chain] endpoints`.
+    pub number: usize,
+    pub url: String,
+    /// `agrees`, `healthy` or `excluded`.
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub head_num: Option<u32>,
+    pub lib_num: Option<u32>,
+    /// Quorum best head minus this endpoint's head.
+    pub lag_blocks: Option<i64>,
+    pub head_age_ms: Option<i64>,
+    pub latency_ms: u64,
+    pub server_version: Option<String>,
+    pub consecutive_errors: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleEntryReport {
+    pub version: u32,
+    pub producers: usize,
+    /// 1-based position of our producer; `None` when not scheduled.
+    pub position: Option<usize>,
+    pub key: Option<String>,
+    /// The configured data center holding `key`, or `unknown key`.
+    pub datacenter: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleReport {
+    pub active: Option<ScheduleEntryReport>,
+    pub pending: Option<ScheduleEntryReport>,
+    pub proposed: Option<ScheduleEntryReport>,
+    pub source: Option<String>,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegistrationReport {
+    pub registered: Option<bool>,
+    pub is_active: Option<bool>,
+    pub key: Option<String>,
+    pub datacenter: Option<String>,
+    pub url: Option<String>,
+    pub location: Option<u16>,
+    pub unpaid_blocks: Option<u32>,
+    pub source: Option<String>,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalizerReport {
+    pub active_key: Option<String>,
+    pub datacenter: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatacenterReport {
+    pub name: String,
+    /// `primary` or `backup`.
+    pub role: &'static str,
+    pub signing_key: String,
+    /// Its key is the one registered in the producers table.
+    pub registered: bool,
+    /// Its key is the one in the active schedule.
+    pub scheduled: bool,
+    pub api: Option<String>,
+    pub node: Option<NodeReadiness>,
+}
+
+const UNKNOWN_KEY: &str = "unknown key";
+
+fn key_owner(config: &Config, key: &AnyKey) -> String {
+    key.as_k1()
+        .and_then(|k| config.datacenter_for_key(k))
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| UNKNOWN_KEY.to_string())
+}
+
+fn schedule_entry(config: &Config, s: &ProducerSchedule) -> ScheduleEntryReport {
+    let me = config.producer.account;
+    let pos = s.position(me);
+    let key = pos.and_then(|i| s.producers[i].authority.single_key().cloned());
+    ScheduleEntryReport {
+        version: s.version,
+        producers: s.producers.len(),
+        position: pos.map(|i| i + 1),
+        datacenter: match (&key, pos) {
+            (Some(k), _) => Some(key_owner(config, k)),
+            (None, Some(_)) => Some("multi-key authority".into()),
+            (None, None) => None,
+        },
+        key: key.map(|k| k.to_string()),
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Interprets what `status` gathered. Pure.
+pub fn build_snapshot(config: &Config, inputs: &StatusInputs) -> StatusSnapshot {
+    let view = &inputs.view;
+    let quorum = view.quorum();
+    let mut notes = Vec::new();
+
+    let (state, members) = match &view.state {
+        QuorumState::Agreed(q) => ("agreed", q.members.iter().map(|i| i + 1).collect()),
+        QuorumState::Disagree { .. } => ("disagree", vec![]),
+        QuorumState::Blind { .. } => ("blind", vec![]),
+    };
+    let quorum_report = QuorumReport {
+        state,
+        summary: view.state.to_string(),
+        configured: view.configured,
+        required: view.required,
+        head_num: quorum.map(|q| q.head.num),
+        head_id: quorum.map(|q| q.head.id.to_string()),
+        head_time: quorum.and_then(|q| q.head.time),
+        best_head_num: quorum.map(|q| q.best_head_num),
+        lib_num: quorum.map(|q| q.lib.num),
+        lib_id: quorum.map(|q| q.lib.id.to_string()),
+        chain_id: quorum.map(|q| q.chain_id),
+        members,
+    };
+
+    let endpoints = view
+        .endpoints
+        .iter()
+        .map(|e| {
+            let (status, reason) = match &e.verdict {
+                Verdict::Agrees => ("agrees", None),
+                Verdict::Healthy => ("healthy", None),
+                Verdict::Excluded(r) => ("excluded", Some(r.to_string())),
+            };
+            EndpointReport {
+                number: e.index + 1,
+                url: e.label.clone(),
+                status,
+                reason,
+                head_num: e.head.map(|b| b.num),
+                lib_num: e.lib.map(|b| b.num),
+                lag_blocks: match (quorum, e.head) {
+                    (Some(q), Some(h)) => Some(i64::from(q.best_head_num) - i64::from(h.num)),
+                    _ => None,
+                },
+                head_age_ms: e.head_age_ms,
+                latency_ms: e.latency_ms,
+                server_version: e.server_version.clone(),
+                consecutive_errors: e.consecutive_errors,
+            }
+        })
+        .collect();
+
+    let sched = &inputs.schedule;
+    let active = sched.value.as_ref().and_then(|s| s.active.as_ref());
+    let schedule = ScheduleReport {
+        active: active.map(|s| schedule_entry(config, s)),
+        pending: sched
+            .value
+            .as_ref()
+            .and_then(|s| s.pending.as_ref())
+            .map(|s| schedule_entry(config, s)),
+        proposed: sched
+            .value
+            .as_ref()
+            .and_then(|s| s.proposed.as_ref())
+            .map(|s| schedule_entry(config, s)),
+        source: sched.source.clone(),
+        verified: sched.verified,
+        error: sched.error.clone(),
+    };
+    let scheduled_key: Option<AnyKey> = active
+        .and_then(|s| s.get(config.producer.account))
+        .and_then(|p| p.authority.single_key().cloned());
+    if let Some(a) = &schedule.active {
+        if a.position.is_none() {
+            notes.push(format!(
+                "{} is not in the active schedule (version {}): it produces no blocks now",
+                config.producer.account, a.version
+            ));
+        }
+    }
+    for (label, entry) in [
+        ("pending", &schedule.pending),
+        ("proposed", &schedule.proposed),
+    ] {
+        if let (Some(e), Some(a)) = (entry, &schedule.active) {
+            if e.key != a.key {
+                notes.push(format!(
+                    "a {label} schedule (version {}) changes our key to {} ({}): a key switch is in flight",
+                    e.version,
+                    e.key.as_deref().unwrap_or("none"),
+                    e.datacenter.as_deref().unwrap_or("not scheduled")
+                ));
+            }
+        }
+    }
+
+    let prod = &inputs.producer;
+    let row = prod.value.as_ref().and_then(|r| r.as_ref());
+    let registered_key = row.and_then(|r| r.signing_key());
+    let registration = RegistrationReport {
+        registered: prod.value.as_ref().map(|r| r.is_some()),
+        is_active: row.map(|r| r.is_active),
+        key: registered_key.as_ref().map(|k| k.to_string()),
+        datacenter: registered_key.as_ref().map(|k| key_owner(config, k)),
+        url: row.map(|r| r.url.clone()),
+        location: row.map(|r| r.location),
+        unpaid_blocks: row.map(|r| r.unpaid_blocks),
+        source: prod.source.clone(),
+        verified: prod.verified,
+        error: prod.error.clone(),
+    };
+    if registration.registered == Some(false) {
+        notes.push(format!(
+            "{} has no row in the eosio producers table: it is not a registered producer",
+            config.producer.account
+        ));
+    }
+    if registration.is_active == Some(false) {
+        notes.push(format!(
+            "{} is registered but not active (unregprod or kicked): it will not be scheduled",
+            config.producer.account
+        ));
+    }
+    if registration.datacenter.as_deref() == Some(UNKNOWN_KEY) {
+        notes.push("the key registered on chain belongs to no configured data center".into());
+    }
+    if let (Some(r), Some(s)) = (&registered_key, &scheduled_key) {
+        if r != s {
+            notes.push(format!(
+                "the registered key ({}) differs from the key in the active schedule ({}): a switch is in flight or the schedule has not been updated yet",
+                key_owner(config, r),
+                key_owner(config, s)
+            ));
+        }
+    }
+    if !sched.verified && sched.value.is_some() || !prod.verified && prod.value.is_some() {
+        notes.push("some chain data came from an endpoint outside an agreeing majority: treat it as unverified".into());
+    }
+
+    let finalizer = inputs.finalizer.as_ref().map(|f| {
+        let key = f.value.clone().flatten();
+        FinalizerReport {
+            datacenter: key.as_ref().map(|k| {
+                config
+                    .datacenters
+                    .iter()
+                    .find(|d| d.finalizer_key.as_deref() == Some(k.as_str()))
+                    .map(|d| d.name.clone())
+                    .unwrap_or_else(|| UNKNOWN_KEY.to_string())
+            }),
+            active_key: key,
+            error: f.error.clone(),
+        }
+    });
+
+    let datacenters = config
+        .datacenters
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let node =
+                inputs
+                    .datacenter_nodes
+                    .get(i)
+                    .and_then(|n| n.as_ref())
+                    .map(|(answer, at)| {
+                        node_readiness(
+                            answer,
+                            *at,
+                            quorum,
+                            config.chain.chain_id,
+                            config.chain.max_lag_blocks,
+                            config.chain.max_head_age.as_millis() as i64,
+                        )
+                    });
+            DatacenterReport {
+                name: d.name.clone(),
+                role: if i == 0 { "primary" } else { "backup" },
+                signing_key: d.signing_key.to_string(),
+                registered: registered_key.as_ref().is_some_and(|k| *k == d.signing_key),
+                scheduled: scheduled_key.as_ref().is_some_and(|k| *k == d.signing_key),
+                api: d.api.as_ref().map(|u| u.to_string()),
+                node,
+            }
+        })
+        .collect();
+
+    StatusSnapshot {
+        observed_at: rfc3339(inputs.now_ms),
+        producer: config.producer.account.to_string(),
+        configured_chain_id: config.chain.chain_id,
+        blind: view.is_blind(),
+        quorum: quorum_report,
+        endpoints,
+        schedule,
+        registration,
+        finalizer,
+        datacenters,
+        notes,
+        config_warnings: inputs
+            .config_warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect(),
+    }
+}
+
+fn secs(ms: i64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "-".to_string(), |x| x.to_string())
+}
+
+fn schedule_line(out: &mut String, label: &str, e: &Option<ScheduleEntryReport>, me: &str) {
+    match e {
+        None => {
+            let _ = writeln!(out, "  {label}: none");
+        }
+        Some(e) => {
+            let _ = write!(
+                out,
+                "  {label}: version {}, {} producers; ",
+                e.version, e.producers
+            );
+            match e.position {
+                Some(p) => {
+                    let _ = writeln!(
+                        out,
+                        "{me} at position {p}, key {} ({})",
+                        opt(&e.key),
+                        opt(&e.datacenter)
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "{me} not scheduled");
+                }
+            }
+        }
+    }
+}
+
+/// The human-readable snapshot.
+pub fn render_text(s: &StatusSnapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "bp-failover status for {} at {}",
+        s.producer, s.observed_at
+    );
+    let q = &s.quorum;
+    let _ = writeln!(
+        out,
+        "\nquorum: {} ({} of {} endpoints must agree)",
+        q.summary, q.required, q.configured
+    );
+    if let (Some(h), Some(l)) = (q.head_num, q.lib_num) {
+        let _ = writeln!(
+            out,
+            "  head {h} {}  best head {}  LIB {l} {}",
+            opt(&q.head_id),
+            opt(&q.best_head_num),
+            opt(&q.lib_id)
+        );
+    }
+    if s.blind {
+        let _ = writeln!(
+            out,
+            "  OBSERVER BLIND: no failover decision can be made from this view"
+        );
+    }
+
+    let _ = writeln!(out, "\nendpoints:");
+    for e in &s.endpoints {
+        let _ = write!(out, "  #{} {}  {}", e.number, e.url, e.status);
+        if let Some(r) = &e.reason {
+            let _ = write!(out, ": {r}");
+        }
+        let _ = writeln!(out);
+        if e.head_num.is_some() {
+            let _ = writeln!(
+                out,
+                "      head {}  LIB {}  lag {}  age {}  {} ms  {}",
+                opt(&e.head_num),
+                opt(&e.lib_num),
+                e.lag_blocks.map_or("-".into(), |l| format!("{l} blocks")),
+                e.head_age_ms.map_or("-".into(), secs),
+                e.latency_ms,
+                opt(&e.server_version)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "      {} ms, {} error(s) in a row",
+                e.latency_ms, e.consecutive_errors
+            );
+        }
+    }
+
+    let sc = &s.schedule;
+    let _ = writeln!(
+        out,
+        "\nschedule{}:",
+        match (&sc.source, sc.verified) {
+            (Some(src), true) => format!(" (from {src})"),
+            (Some(src), false) => format!(" (from {src}, UNVERIFIED)"),
+            _ => String::new(),
+        }
+    );
+    if let Some(err) = &sc.error {
+        let _ = writeln!(out, "  unavailable: {err}");
+    } else {
+        schedule_line(&mut out, "active", &sc.active, &s.producer);
+        schedule_line(&mut out, "pending", &sc.pending, &s.producer);
+        schedule_line(&mut out, "proposed", &sc.proposed, &s.producer);
+    }
+
+    let r = &s.registration;
+    let _ = writeln!(out, "\nregistration (eosio producers table):");
+    if let Some(err) = &r.error {
+        let _ = writeln!(out, "  unavailable: {err}");
+    } else if r.registered == Some(false) {
+        let _ = writeln!(out, "  not registered");
+    } else {
+        let _ = writeln!(
+            out,
+            "  {}, key {} ({}), url {}, location {}",
+            if r.is_active == Some(true) {
+                "active"
+            } else {
+                "INACTIVE"
+            },
+            opt(&r.key),
+            opt(&r.datacenter),
+            opt(&r.url),
+            opt(&r.location)
+        );
+    }
+    if let Some(f) = &s.finalizer {
+        match (&f.error, &f.active_key) {
+            (Some(e), _) => {
+                let _ = writeln!(out, "  finalizer key: unavailable: {e}");
+            }
+            (None, Some(k)) => {
+                let _ = writeln!(out, "  finalizer key: {k} ({})", opt(&f.datacenter));
+            }
+            (None, None) => {
+                let _ = writeln!(out, "  finalizer key: none registered");
+            }
+        }
+    }
+
+    let _ = writeln!(out, "\ndata centers:");
+    for d in &s.datacenters {
+        let mut marks = Vec::new();
+        if d.registered {
+            marks.push("registered on chain");
+        }
+        if d.scheduled {
+            marks.push("in active schedule");
+        }
+        let _ = writeln!(
+            out,
+            "  {} ({})  {}{}",
+            d.name,
+            d.role,
+            d.signing_key,
+            if marks.is_empty() {
+                String::new()
+            } else {
+                format!("  <- {}", marks.join(", "))
+            }
+        );
+        match (&d.api, &d.node) {
+            (Some(api), Some(n)) if !n.reachable => {
+                let _ = writeln!(out, "      node {api}: UNREACHABLE: {}", opt(&n.error));
+            }
+            (Some(api), Some(n)) => {
+                let sync = match n.synced {
+                    Some(true) => "synced",
+                    Some(false) => "NOT SYNCED",
+                    None => "sync unknown (no quorum)",
+                };
+                let chain = if n.chain_ok == Some(false) {
+                    ", WRONG CHAIN"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "      node {api}: reachable, {sync}{chain} (head {}, {} behind, age {})",
+                    opt(&n.head_num),
+                    n.lag_blocks.map_or("-".into(), |l| format!("{l} blocks")),
+                    n.head_age_ms.map_or("-".into(), secs)
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "      node: no api configured");
+            }
+        }
+    }
+
+    if !s.notes.is_empty() {
+        let _ = writeln!(out, "\nnotes:");
+        for n in &s.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    out
+}
+
+/// The snapshot as one JSON object.
+pub fn render_json(s: &StatusSnapshot) -> String {
+    serde_json::to_string_pretty(s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The exit code for a snapshot.
+pub fn exit_code(s: &StatusSnapshot) -> ExitCode {
+    if s.blind {
+        ExitCode::from(EXIT_BLIND)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn to_fetched<T>(
+    pool: &EndpointPool,
+    verified: &HashSet<usize>,
+    r: Result<(usize, T), Vec<crate::api::ApiError>>,
+) -> Fetched<T> {
+    match r {
+        Ok((k, v)) => Fetched {
+            value: Some(v),
+            source: Some(pool.client(k).endpoint().to_string()),
+            verified: verified.contains(&k),
+            error: None,
+        },
+        Err(errs) if errs.is_empty() => Fetched::failed("no endpoint answered get_info".into()),
+        Err(errs) => Fetched::failed(
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    }
+}
+
+/// Gathers a snapshot with `clock`. Network I/O only; no private key.
+pub async fn gather(
+    config: &Config,
+    warnings: Vec<Problem>,
+    clock: &dyn Clock,
+) -> anyhow::Result<StatusInputs> {
+    let mut pool = EndpointPool::from_config(&config.chain)
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    let view = pool.observe(clock).await;
+    let verified: HashSet<usize> = view
+        .quorum()
+        .map(|q| q.members.iter().copied().collect())
+        .unwrap_or_default();
+    let order = read_order(&view, true);
+    let me = config.producer.account;
+    let want_finalizer = config.datacenters.iter().any(|d| d.finalizer_key.is_some());
+
+    let schedule = pool.first_success(&order, |c| c.get_producer_schedule());
+    let producer = pool.first_success(&order, |c| c.get_producer(me));
+    let finalizer = async {
+        if !want_finalizer {
+            return None;
+        }
+        Some(
+            pool.first_success(&order, |c| async move {
+                match c.get_finalizer(me).await? {
+                    None => Ok(None),
+                    Some(f) => Ok(c
+                        .get_finalizer_key(f.active_key_id)
+                        .await?
+                        .map(|k| k.finalizer_key)),
+                }
+            })
+            .await,
+        )
+    };
+    let opts = ClientOptions {
+        timeout: config.chain.request_timeout,
+        ..ClientOptions::default()
+    };
+    let http =
+        http_client(&opts).map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    let nodes = join_all(config.datacenters.iter().map(|d| {
+        let client = d
+            .api
+            .clone()
+            .map(|u| ChainClient::new(http.clone(), u, opts.clone()));
+        async move {
+            let client = client?;
+            let r = client.get_info().await.map_err(|e| e.kind.to_string());
+            Some((r, clock.now_ms()))
+        }
+    }));
+    let (schedule, producer, finalizer, datacenter_nodes) =
+        tokio::join!(schedule, producer, finalizer, nodes);
+
+    Ok(StatusInputs {
+        now_ms: clock.now_ms(),
+        schedule: to_fetched(&pool, &verified, schedule),
+        producer: to_fetched(&pool, &verified, producer),
+        finalizer: finalizer.map(|f| to_fetched(&pool, &verified, f)),
+        view,
+        datacenter_nodes,
+        config_warnings: warnings,
+    })
+}
+
+/// `bp-failover status [-c CONFIG] [--json]`.
+pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let loaded = config::load(config_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let inputs = gather(&loaded.config, loaded.warnings.clone(), &SystemClock).await?;
+    let snapshot = build_snapshot(&loaded.config, &inputs);
+    if json {
+        println!("{}", render_json(&snapshot));
+    } else {
+        print!("{}", render_text(&snapshot));
+    }
+    Ok(exit_code(&snapshot))
+}

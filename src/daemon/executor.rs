@@ -1,0 +1,365 @@
+//! Acting: build, sign, push and track the key-switch transaction. The only code that
+//! uses the private key (one signing chokepoint); dry runs take the same path and stop
+//! just before the push.
+//!
+//! Before signing it re-reads the producers row (url and location are re-sent byte for
+//! byte; if the key already is the target, another observer did it and nothing is sent),
+//! serializes with the chain's own `eosio` ABI after checking its layout for the actions
+//! matches the bundled one, and takes TAPOS from the quorum LIB. The intent is written to
+//! the state file before the push, so a restart neither repeats nor forgets it. The push
+//! goes to every agreeing endpoint at once (duplicates are harmless); failures that a
+//! fresh transaction can fix (expired, bad reference block, transient) are retried with
+//! new TAPOS within a bounded budget.
+
+use std::time::Instant;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use thiserror::Error;
+
+use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
+use crate::antelope::{Name, PackedTransaction, PrivateKey, PublicKey, TimePointSec, Transaction};
+use crate::api::quorum::Quorum;
+use crate::api::{ApiError, ApiErrorKind, ChainClient, EndpointPool, NodeErrorKind, ProducerRow};
+use crate::config::{Config, Datacenter};
+use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
+
+/// Why a switch could not be carried out.
+#[derive(Debug, Error)]
+pub enum ExecError {
+    #[error("cannot read the producers row of {producer}: {detail}")]
+    ProducerRow { producer: Name, detail: String },
+    #[error("{producer} is not a registered producer (no row in eosio/producers): register it first with regproducer")]
+    NotRegistered { producer: Name },
+    #[error("cannot fetch the eosio ABI from any endpoint: {0}")]
+    AbiFetch(String),
+    #[error("the chain's eosio ABI is unusable: {0}")]
+    AbiParse(String),
+    #[error(
+        "the chain's eosio ABI lays out eosio::{action} differently from the bundled one ({detail}); \
+         refusing to sign bytes the contract may read differently"
+    )]
+    AbiMismatch { action: Name, detail: String },
+    #[error(transparent)]
+    Build(#[from] KeySwitchError),
+    #[error("no endpoint accepted the transaction: {0}")]
+    Rejected(String),
+}
+
+/// What an attempt to switch did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchOutcome {
+    /// The producers table already holds the target key.
+    AlreadySwitched,
+    /// Dry run: built and signed, validated where the node could, not pushed.
+    DryRun {
+        tx_id: crate::antelope::Checksum256,
+        body: PackedTransaction,
+        validation: String,
+    },
+    /// Accepted by `endpoint`.
+    Pushed {
+        tx_id: crate::antelope::Checksum256,
+        expires_ms: i64,
+        endpoint: String,
+        latency_ms: u64,
+        attempt: u32,
+    },
+}
+
+/// Things a push can be retried after, with a freshly built transaction.
+fn retryable(e: &ApiError) -> bool {
+    match e.node_error().map(|n| &n.kind) {
+        Some(
+            NodeErrorKind::Expired
+            | NodeErrorKind::ExpirationTooFar
+            | NodeErrorKind::InvalidRefBlock
+            | NodeErrorKind::CpuExhausted
+            | NodeErrorKind::NetExhausted,
+        ) => true,
+        Some(_) => false,
+        None => matches!(
+            e.kind,
+            ApiErrorKind::Timeout { .. } | ApiErrorKind::Transport(_) | ApiErrorKind::Http { .. }
+        ),
+    }
+}
+
+fn is_duplicate(e: &ApiError) -> bool {
+    e.node_error()
+        .is_some_and(|n| n.kind == NodeErrorKind::Duplicate)
+}
+
+/// Describes an error for the operator: the node's code and the plain-language fix.
+pub fn describe(e: &ApiError) -> String {
+    match e.node_error() {
+        Some(n) => match n.kind.explain() {
+            Some(why) => format!("{} ({} {}): {why}", e.endpoint, n.code, n.name),
+            None => format!(
+                "{} ({} {}): {}",
+                e.endpoint,
+                n.code,
+                n.name,
+                n.details.join("; ")
+            ),
+        },
+        None => e.to_string(),
+    }
+}
+
+/// Signs and pushes key switches; caches the chain's ABI.
+pub struct Executor {
+    key: PrivateKey,
+    abi: Option<Abi>,
+    /// Seconds from head block time to expiration.
+    pub expire_secs: u32,
+    /// Builds tried before giving up on one switch.
+    pub max_attempts: u32,
+}
+
+impl Executor {
+    pub fn new(key: PrivateKey) -> Self {
+        Executor {
+            key,
+            abi: None,
+            expire_secs: 60,
+            max_attempts: 3,
+        }
+    }
+
+    pub fn signer(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// Reads our producers row from the first endpoint in `order` that answers.
+    pub async fn producer_row(
+        pool: &EndpointPool,
+        order: &[usize],
+        producer: Name,
+    ) -> Result<ProducerRow, ExecError> {
+        match pool
+            .first_success(order, |c| c.get_producer(producer))
+            .await
+        {
+            Ok((_, Some(row))) => Ok(row),
+            Ok((_, None)) => Err(ExecError::NotRegistered { producer }),
+            Err(errs) => Err(ExecError::ProducerRow {
+                producer,
+                detail: join_errors(&errs),
+            }),
+        }
+    }
+
+    /// The chain's eosio ABI, checked against the bundled one for the actions we send.
+    async fn abi(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        actions: &[Name],
+    ) -> Result<&Abi, ExecError> {
+        if self.abi.is_none() {
+            let (_, value) = pool
+                .first_success(order, |c| c.get_abi(Name::literal("eosio")))
+                .await
+                .map_err(|errs| ExecError::AbiFetch(join_errors(&errs)))?;
+            let abi = Abi::from_json_str(&value.to_string())
+                .map_err(|e| ExecError::AbiParse(e.to_string()))?;
+            self.abi = Some(abi);
+        }
+        let abi = self.abi.as_ref().expect("set above");
+        for &action in actions {
+            compare_action_types(eosio_system_abi(), abi, action).map_err(|e| {
+                ExecError::AbiMismatch {
+                    action,
+                    detail: e.to_string(),
+                }
+            })?;
+        }
+        Ok(abi)
+    }
+
+    /// Builds and signs the switch to `target` with TAPOS from the quorum LIB.
+    #[allow(clippy::too_many_arguments)]
+    async fn build(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        config: &Config,
+        row: &ProducerRow,
+        target: &Datacenter,
+        quorum: &Quorum,
+        head_time_ms: i64,
+        ref_block: &crate::antelope::BlockId,
+    ) -> Result<(Transaction, PackedTransaction, i64), ExecError> {
+        let switch = KeySwitch {
+            producer: config.producer.account,
+            permission: config.producer.permission,
+            action: config.producer.action,
+            signing_key: target.signing_key,
+            url: row.url.clone(),
+            location: row.location,
+            finalizer_key: target.finalizer_key.clone(),
+        };
+        let mut names = vec![switch.action.name()];
+        if switch.finalizer_key.is_some() {
+            names.push(Name::literal("actfinkey"));
+        }
+        let expires_ms = head_time_ms + i64::from(self.expire_secs) * 1000;
+        let abi = self.abi(pool, order, &names).await?;
+        let expiration =
+            TimePointSec::from_unix_secs(u32::try_from(expires_ms / 1000).unwrap_or(u32::MAX));
+        let tx = switch.transaction(abi, ref_block, expiration)?;
+        let body = sign_checked(&tx, &quorum.chain_id, &self.key)?;
+        Ok((tx, body, expires_ms))
+    }
+
+    /// Dry run: build, sign and validate with `compute_transaction` where offered.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn dry_run(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        config: &Config,
+        target: &Datacenter,
+        quorum: &Quorum,
+        head_time_ms: i64,
+    ) -> Result<SwitchOutcome, ExecError> {
+        let row = Self::producer_row(pool, order, config.producer.account).await?;
+        if row_key(&row) == Some(target.signing_key) {
+            return Ok(SwitchOutcome::AlreadySwitched);
+        }
+        let (tx, body, _) = self
+            .build(
+                pool,
+                order,
+                config,
+                &row,
+                target,
+                quorum,
+                head_time_ms,
+                &quorum.lib.id,
+            )
+            .await?;
+        let validation = match pool
+            .first_success(order, |c| c.compute_transaction(&body))
+            .await
+        {
+            Ok((k, _)) => format!(
+                "compute_transaction on {} accepted it",
+                pool.client(k).endpoint()
+            ),
+            Err(errs) if errs.iter().all(ApiError::is_unsupported) => {
+                "no endpoint offers compute_transaction; built and signed, not validated by a node"
+                    .into()
+            }
+            Err(errs) => format!("compute_transaction rejected it: {}", join_errors(&errs)),
+        };
+        Ok(SwitchOutcome::DryRun {
+            tx_id: tx.id(),
+            body,
+            validation,
+        })
+    }
+
+    /// Builds, signs and pushes the switch. `before_push` runs once per built transaction,
+    /// before it leaves this process (the caller persists its intent there).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn switch(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        config: &Config,
+        target: &Datacenter,
+        quorum: &Quorum,
+        clock: &dyn crate::api::Clock,
+        mut before_push: impl FnMut(&Transaction, i64) -> anyhow::Result<()>,
+        mut on_failure: impl FnMut(&Transaction, &str, bool),
+    ) -> Result<SwitchOutcome, ExecError> {
+        let row = Self::producer_row(pool, order, config.producer.account).await?;
+        if row_key(&row) == Some(target.signing_key) {
+            return Ok(SwitchOutcome::AlreadySwitched);
+        }
+        let mut last_error = String::new();
+        for attempt in 1..=self.max_attempts {
+            // The first build references the quorum LIB; a retry references the agreed
+            // head instead (in case the LIB is what a node objected to) and takes its
+            // expiration from the clock, since the head time seen is now older.
+            let (base_ms, ref_block) = if attempt == 1 {
+                (
+                    quorum.head.time.map_or(clock.now_ms(), |t| t.unix_ms()),
+                    &quorum.lib.id,
+                )
+            } else {
+                (clock.now_ms(), &quorum.head.id)
+            };
+            let (tx, body, expires_ms) = self
+                .build(
+                    pool, order, config, &row, target, quorum, base_ms, ref_block,
+                )
+                .await?;
+            before_push(&tx, expires_ms).map_err(|e| ExecError::Rejected(format!("{e:#}")))?;
+            let started = Instant::now();
+            match push_all(pool, order, &body).await {
+                Ok(endpoint) => {
+                    return Ok(SwitchOutcome::Pushed {
+                        tx_id: tx.id(),
+                        expires_ms,
+                        endpoint,
+                        latency_ms: started.elapsed().as_millis() as u64,
+                        attempt,
+                    })
+                }
+                Err(errs) => {
+                    let again = errs.iter().any(retryable) && attempt < self.max_attempts;
+                    last_error = join_errors(&errs);
+                    on_failure(&tx, &last_error, again);
+                    if !again {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(ExecError::Rejected(last_error))
+    }
+}
+
+/// The single K1 signing key of a producers row, if it has exactly one.
+pub fn row_key(row: &ProducerRow) -> Option<PublicKey> {
+    row.signing_key().and_then(|k| k.as_k1().copied())
+}
+
+/// Pushes to every endpoint in `order` at once; the first acceptance (or a duplicate,
+/// meaning an identical transaction is already in) wins.
+async fn push_all(
+    pool: &EndpointPool,
+    order: &[usize],
+    body: &PackedTransaction,
+) -> Result<String, Vec<ApiError>> {
+    let mut pending: FuturesUnordered<_> = order
+        .iter()
+        .map(|&k| {
+            let client: &ChainClient = pool.client(k);
+            async move { (client.endpoint().to_string(), client.send(body).await) }
+        })
+        .collect();
+    let mut errors = Vec::new();
+    while let Some((endpoint, r)) = pending.next().await {
+        match r {
+            Ok(_) => return Ok(endpoint),
+            Err(e) if is_duplicate(&e) => return Ok(endpoint),
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(errors)
+}
+
+fn join_errors(errs: &[ApiError]) -> String {
+    if errs.is_empty() {
+        return "no endpoint to ask".into();
+    }
+    errs.iter().map(describe).collect::<Vec<_>>().join("; ")
+}
+
+/// One line for the operator about a failed switch.
+pub fn describe_exec(e: &ExecError) -> String {
+    e.to_string()
+}

@@ -1,0 +1,941 @@
+//! The daemon: observe → decide → act, in a loop.
+//!
+//! Each round asks every endpoint for `get_info` (the pool's quorum view), follows the
+//! agreed chain block by block, polls the schedule, our producers row and the data
+//! centers' own nodes on their own cadences, runs the pure [`decide`], and acts through
+//! the [`executor::Executor`]. Every change is reported once as an [`Event`]; the
+//! persisted [`State`] is written before any push and whenever a switch progresses.
+
+pub mod executor;
+pub mod follow;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
+use crate::api::quorum::{QuorumState, QuorumView, Verdict};
+use crate::api::readiness::node_readiness;
+use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool};
+use crate::config::Config;
+use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
+use crate::decision::{
+    decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
+};
+use crate::events::{Event, EventLog};
+use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
+use crate::observer::stats::{
+    participation, producer_stats, run_participation, timeline, unconfirmed_misses,
+};
+use crate::observer::tracker::Tracker;
+use executor::{describe_exec, Executor, SwitchOutcome};
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Everything but the push.
+    pub dry_run: bool,
+    /// Time between polling rounds.
+    pub poll_interval: Duration,
+    /// Blocks read back at start (and after a long gap) to judge participation at once.
+    pub backfill_blocks: u32,
+    /// How often the schedule, the producers row and the data centers' nodes are read.
+    pub schedule_every: Duration,
+    pub table_every: Duration,
+    pub readiness_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dry_run: false,
+            poll_interval: Duration::from_millis(250),
+            backfill_blocks: 600,
+            schedule_every: Duration::from_secs(2),
+            table_every: Duration::from_secs(2),
+            readiness_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the reporting has already said, so each change is said once.
+#[derive(Debug, Default)]
+struct Said {
+    quorum: Option<String>,
+    endpoints_ok: Vec<Option<bool>>,
+    mode: Option<ConsensusMode>,
+    suppressed: Option<(HoldReason, u32)>,
+    confirming: Option<(u32, u32)>,
+    missing_run: Option<u32>,
+    not_scheduled: bool,
+    overdue: Option<PublicKey>,
+    registered: Option<PublicKey>,
+    active_version: Option<(u32, Option<PublicKey>)>,
+    readiness: Vec<Option<bool>>,
+    last_turn_summarized: Option<u32>,
+    stale_key: Option<(PublicKey, u32)>,
+}
+
+pub struct Daemon {
+    config: Config,
+    opts: Options,
+    pool: EndpointPool,
+    clock: Arc<dyn Clock>,
+    log: EventLog,
+    executor: Executor,
+    dcs: Vec<DataCenter>,
+    dc_clients: Vec<Option<ChainClient>>,
+    tracker: Tracker,
+    book: ScheduleBook,
+    mode: Option<ConsensusMode>,
+    active: Option<Schedule>,
+    table_key: Option<PublicKey>,
+    lib: Option<(u32, i64)>,
+    readiness: Vec<Readiness>,
+    primary_ready_since: Option<i64>,
+    state: State,
+    last_schedule_ms: i64,
+    last_table_ms: i64,
+    last_readiness_ms: i64,
+    dry_run_hold_until: Option<i64>,
+    said: Said,
+    last_view: Option<QuorumView>,
+    last_decision: Option<Decision>,
+}
+
+impl Daemon {
+    pub fn new(
+        config: Config,
+        opts: Options,
+        key: PrivateKey,
+        clock: Arc<dyn Clock>,
+        log: EventLog,
+    ) -> anyhow::Result<Self> {
+        let pool = EndpointPool::from_config(&config.chain)
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let copts = ClientOptions {
+            timeout: config.chain.request_timeout,
+            ..ClientOptions::default()
+        };
+        let http = crate::api::client::http_client(&copts)
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let dc_clients = config
+            .datacenters
+            .iter()
+            .map(|d| {
+                d.api
+                    .clone()
+                    .map(|u| ChainClient::new(http.clone(), u, copts.clone()))
+            })
+            .collect();
+        let dcs: Vec<DataCenter> = config
+            .datacenters
+            .iter()
+            .map(|d| DataCenter {
+                name: d.name.clone(),
+                signing_key: d.signing_key,
+            })
+            .collect();
+        let state = state::load(&config.state.path)?;
+        let n = dcs.len();
+        Ok(Daemon {
+            tracker: Tracker::new(opts.backfill_blocks.max(600) * 2),
+            readiness: vec![Readiness::Unknown; n],
+            executor: Executor::new(key),
+            said: Said {
+                readiness: vec![None; n],
+                ..Said::default()
+            },
+            config,
+            opts,
+            pool,
+            clock,
+            log,
+            dcs,
+            dc_clients,
+            book: ScheduleBook::default(),
+            mode: None,
+            active: None,
+            table_key: None,
+            lib: None,
+            primary_ready_since: None,
+            state,
+            last_schedule_ms: i64::MIN / 2,
+            last_table_ms: i64::MIN / 2,
+            last_readiness_ms: i64::MIN / 2,
+            dry_run_hold_until: None,
+            last_view: None,
+            last_decision: None,
+        })
+    }
+
+    pub fn last_decision(&self) -> Option<&Decision> {
+        self.last_decision.as_ref()
+    }
+
+    pub fn last_view(&self) -> Option<&QuorumView> {
+        self.last_view.as_ref()
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Runs until `shutdown` completes, then saves the state.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        self.log.emit(Event::ObserverStarted {
+            producer: self.config.producer.account.to_string(),
+            datacenters: self.dcs.iter().map(|d| d.name.clone()).collect(),
+            endpoints: self.pool.len(),
+            dry_run: self.opts.dry_run,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        });
+        tokio::pin!(shutdown);
+        let reason = loop {
+            let started = tokio::time::Instant::now();
+            tokio::select! {
+                _ = &mut shutdown => break "shutdown requested",
+                _ = self.tick() => {}
+            }
+            let next = started + self.opts.poll_interval;
+            tokio::select! {
+                _ = &mut shutdown => break "shutdown requested",
+                _ = tokio::time::sleep_until(next) => {}
+            }
+        };
+        state::save(&self.config.state.path, &self.state)?;
+        self.log.emit(Event::ObserverStopped {
+            reason: reason.to_string(),
+        });
+        Ok(())
+    }
+
+    /// One polling round.
+    pub async fn tick(&mut self) {
+        let now = self.clock.now_ms();
+        let view = self.pool.observe(self.clock.as_ref()).await;
+        self.report_view(&view);
+        let order = read_order(&view, false);
+        if let Some(q) = view.quorum().cloned() {
+            match self.lib {
+                Some((num, _)) if q.lib.num <= num => {}
+                _ => self.lib = Some((q.lib.num, now)),
+            }
+            let followed = follow::follow(
+                &mut self.tracker,
+                &self.pool,
+                &order,
+                q.head.num,
+                self.opts.backfill_blocks,
+            )
+            .await;
+            if let Some(e) = &followed.error {
+                tracing::warn!(target: "daemon", error = %e, "following the chain");
+            }
+            if let Some(head) = self.tracker.head() {
+                let mode = ConsensusMode::from_header_version(head.schedule_version);
+                if self.said.mode != Some(mode) {
+                    self.said.mode = Some(mode);
+                    self.log.emit(Event::ConsensusMode {
+                        mode: format!("{mode:?}").to_lowercase(),
+                    });
+                }
+                self.mode = Some(mode);
+            }
+            let newest_slot = view
+                .endpoints
+                .iter()
+                .filter_map(|e| e.head.and_then(|h| h.time))
+                .map(|t| t.slot())
+                .max()
+                .unwrap_or(0);
+            let now_slot = BlockTimestamp::from_unix_ms(now).map_or(0, |t| t.slot());
+            let round = newest_slot / 12;
+            let last_round = self.tracker.head().map(|h| h.timestamp.slot() / 12);
+            if now - self.last_schedule_ms >= self.opts.schedule_every.as_millis() as i64
+                || last_round != Some(round)
+                || self.active.is_none()
+            {
+                self.poll_schedule(&order, newest_slot.max(now_slot)).await;
+                self.last_schedule_ms = now;
+            }
+            let pending = self.state.pending.is_some();
+            if pending
+                || now - self.last_table_ms >= self.opts.table_every.as_millis() as i64
+                || self.table_key.is_none()
+            {
+                self.poll_table(&order).await;
+                self.last_table_ms = now;
+            }
+            self.report_gaps(&followed.gaps);
+        }
+        if now - self.last_readiness_ms >= self.opts.readiness_every.as_millis() as i64 {
+            self.poll_readiness(&view, now).await;
+            self.last_readiness_ms = now;
+        }
+        let decision = self.decide(&view, now);
+        if let Some(d) = decision {
+            self.handle(d.clone(), &view, &order, now).await;
+            self.last_decision = Some(d);
+        }
+        self.last_view = Some(view);
+    }
+
+    fn report_view(&mut self, view: &QuorumView) {
+        let (state, detail) = match &view.state {
+            QuorumState::Agreed(_) => ("agreed", view.state.to_string()),
+            QuorumState::Disagree { .. } => ("endpoints_disagree", view.state.to_string()),
+            QuorumState::Blind { .. } => ("observer_blind", view.state.to_string()),
+        };
+        if self.said.quorum.as_deref() != Some(state) {
+            self.said.quorum = Some(state.to_string());
+            self.log.emit(Event::QuorumChanged {
+                state: state.to_string(),
+                detail,
+            });
+        }
+        self.said.endpoints_ok.resize(view.endpoints.len(), None);
+        for e in &view.endpoints {
+            let ok = matches!(e.verdict, Verdict::Agrees | Verdict::Healthy);
+            let before = self.said.endpoints_ok[e.index];
+            if before != Some(ok) {
+                self.said.endpoints_ok[e.index] = Some(ok);
+                match &e.verdict {
+                    Verdict::Excluded(reason) => self.log.emit(Event::EndpointUnhealthy {
+                        endpoint: e.label.clone(),
+                        reason: reason.to_string(),
+                    }),
+                    _ if before.is_some() => self.log.emit(Event::EndpointRecovered {
+                        endpoint: e.label.clone(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    async fn poll_schedule(&mut self, order: &[usize], head_slot: u32) {
+        let r = self
+            .pool
+            .first_success(order, |c| c.get_producer_schedule())
+            .await;
+        let Ok((_, sched)) = r else {
+            tracing::warn!(target: "daemon", "no endpoint answered get_producer_schedule");
+            return;
+        };
+        let Some(active) = sched.active.as_ref().map(convert_schedule) else {
+            return;
+        };
+        let mode = self.mode.unwrap_or(ConsensusMode::Savanna);
+        self.book.observe_active(mode, &active, head_slot);
+        if mode == ConsensusMode::Legacy {
+            for s in [&sched.pending, &sched.proposed].into_iter().flatten() {
+                self.book.observe_version(&convert_schedule(s));
+            }
+        }
+        let me = self.config.producer.account;
+        let our_key = active.get(me).and_then(ScheduledProducer::key);
+        let said = (active.version, our_key);
+        if self.said.active_version != Some(said) || self.active.as_ref() != Some(&active) {
+            if self.active.is_some() {
+                self.log.emit(Event::ScheduleActivated {
+                    version: active.version,
+                    producers: active.producers.len(),
+                    our_key,
+                    datacenter: our_key.and_then(|k| self.dc_name(&k)),
+                });
+            }
+            self.said.active_version = Some(said);
+        }
+        self.active = Some(active);
+    }
+
+    async fn poll_table(&mut self, order: &[usize]) {
+        let me = self.config.producer.account;
+        match Executor::producer_row(&self.pool, order, me).await {
+            Ok(row) => self.table_key = executor::row_key(&row),
+            Err(e) => tracing::warn!(target: "daemon", error = %e, "reading our producers row"),
+        }
+    }
+
+    async fn poll_readiness(&mut self, view: &QuorumView, now: i64) {
+        let quorum = view.quorum();
+        let answers = join_all(self.dc_clients.iter().map(|c| async move {
+            match c {
+                None => None,
+                Some(c) => Some(c.get_info().await.map_err(|e| e.kind.to_string())),
+            }
+        }))
+        .await;
+        let me = self.config.producer.account;
+        let active_key = self.active_key();
+        for (i, answer) in answers.into_iter().enumerate() {
+            let readiness = match &answer {
+                None => Readiness::Unknown,
+                Some(a) => {
+                    let r = node_readiness(
+                        a,
+                        now,
+                        quorum,
+                        self.config.chain.chain_id,
+                        self.config.chain.max_lag_blocks,
+                        self.config.chain.max_head_age.as_millis() as i64,
+                    );
+                    match (r.synced, &r.error) {
+                        (Some(true), _) => Readiness::Ready,
+                        (_, Some(e)) => Readiness::NotReady(format!("unreachable: {e}")),
+                        (Some(false), _) => {
+                            Readiness::NotReady(match (r.lag_blocks, r.head_age_ms) {
+                                (Some(l), _) if l > i64::from(self.config.chain.max_lag_blocks) => {
+                                    format!("{l} blocks behind the quorum")
+                                }
+                                (_, Some(age)) => {
+                                    format!("head is {:.1} s old", age as f64 / 1000.0)
+                                }
+                                _ => "not synced".into(),
+                            })
+                        }
+                        (None, _) => Readiness::Unknown,
+                    }
+                }
+            };
+            // Stale-key fencing: a data center that does not hold the active key but whose
+            // node is producing our blocks on its own fork.
+            if let (Some(Ok(info)), Some(active)) = (&answer, active_key) {
+                let dc_key = self.dcs[i].signing_key;
+                let on_our_chain = self
+                    .tracker
+                    .get(info.head_block_num)
+                    .is_some_and(|b| b.id == info.head_block_id);
+                if dc_key != active && info.head_block_producer == me && !on_our_chain {
+                    let said = (dc_key, info.head_block_num);
+                    if self.said.stale_key.map(|s| s.0) != Some(dc_key) {
+                        self.log.emit(Event::StaleKeySigning {
+                            key: dc_key,
+                            datacenter: Some(self.dcs[i].name.clone()),
+                            block: info.head_block_num,
+                        });
+                    }
+                    self.said.stale_key = Some(said);
+                }
+            }
+            let ready = !matches!(readiness, Readiness::NotReady(_));
+            if self.said.readiness[i] != Some(ready) && !matches!(readiness, Readiness::Unknown) {
+                self.said.readiness[i] = Some(ready);
+                self.log.emit(Event::DatacenterReadiness {
+                    datacenter: self.dcs[i].name.clone(),
+                    ready,
+                    detail: match &readiness {
+                        Readiness::NotReady(why) => why.clone(),
+                        _ => "synced with the quorum".into(),
+                    },
+                });
+            }
+            if i == 0 {
+                match readiness {
+                    Readiness::Ready => {
+                        self.primary_ready_since.get_or_insert(now);
+                    }
+                    _ => self.primary_ready_since = None,
+                }
+            }
+            self.readiness[i] = readiness;
+        }
+    }
+
+    fn dc_name(&self, key: &PublicKey) -> Option<String> {
+        self.dcs
+            .iter()
+            .find(|d| d.signing_key == *key)
+            .map(|d| d.name.clone())
+    }
+
+    fn active_key(&self) -> Option<PublicKey> {
+        self.active
+            .as_ref()
+            .and_then(|s| s.get(self.config.producer.account))
+            .and_then(ScheduledProducer::key)
+    }
+
+    /// Our missed slots from this round's newly appended gaps, as one event.
+    fn report_gaps(&mut self, gaps: &[(std::ops::Range<u32>, u32)]) {
+        let me = self.config.producer.account;
+        let mut slots = Vec::new();
+        let mut key = None;
+        for (range, version) in gaps {
+            for slot in range.clone() {
+                let p = self
+                    .book
+                    .resolve(slot, *version)
+                    .and_then(|s| s.scheduled_at(slot));
+                if let Some(p) = p.filter(|p| p.name == me) {
+                    slots.push(slot);
+                    key = p.key();
+                }
+            }
+        }
+        if slots.is_empty() {
+            return;
+        }
+        let tl = timeline(&self.tracker, &self.book);
+        let stats = producer_stats(&tl, me);
+        self.log.emit(Event::MissedSlots {
+            producer: me.to_string(),
+            key,
+            datacenter: key.and_then(|k| self.dc_name(&k)),
+            count: slots.len() as u32,
+            consecutive: stats.consecutive_missed,
+            slots,
+        });
+    }
+
+    fn decide(&mut self, view: &QuorumView, now: i64) -> Option<Decision> {
+        let endpoints = match &view.state {
+            QuorumState::Agreed(_) => EndpointView::Quorum,
+            QuorumState::Disagree { .. } => EndpointView::Disagree(view.state.to_string()),
+            QuorumState::Blind { .. } => EndpointView::Blind(view.state.to_string()),
+        };
+        let me = self.config.producer.account;
+        let tl = timeline(&self.tracker, &self.book);
+        let stats = producer_stats(&tl, me);
+        let part = participation(&tl, me, self.config.policy.participation_turns);
+        let run_part = run_participation(&tl, &stats, me);
+        let head = self.tracker.head();
+        if endpoints == EndpointView::Quorum && (head.is_none() || self.active.is_none()) {
+            return None; // warming up: nothing to judge yet
+        }
+        let active = self.active.clone().unwrap_or(Schedule {
+            version: 0,
+            producers: vec![],
+        });
+        let unconfirmed = head.map_or(0, |h| {
+            unconfirmed_misses(&active, me, h.timestamp.slot(), now)
+        });
+        if let Some((turn, event)) = turn_summary(
+            &tl,
+            me,
+            &part,
+            self.config.policy.min_participation,
+            self.said.last_turn_summarized,
+        ) {
+            self.said.last_turn_summarized = Some(turn);
+            self.log.emit(event);
+        }
+        let inputs = Inputs {
+            now_ms: now,
+            endpoints,
+            mode: self.mode.unwrap_or(ConsensusMode::Savanna),
+            head_time_ms: head.map_or(now, |h| h.timestamp.unix_ms()),
+            lib_advanced_at_ms: self.lib.map_or(now, |(_, at)| at),
+            schedule_len: active.producers.len(),
+            active_key: self.active_key(),
+            table_key: self.table_key,
+            stats: &stats,
+            unconfirmed_missed: unconfirmed,
+            participation: &part,
+            run_participation: &run_part,
+            readiness: &self.readiness,
+            primary_ready_since_ms: self.primary_ready_since,
+        };
+        let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.state);
+        if let (Decision::Switch { trigger, .. }, Some(until)) = (&d, self.dry_run_hold_until) {
+            if now < until {
+                d = Decision::Hold {
+                    reason: HoldReason::Cooldown,
+                    detail:
+                        "dry run: the switch was rehearsed; not repeating it during the cooldown"
+                            .into(),
+                    trigger: Some(trigger.clone()),
+                };
+            }
+        }
+        Some(d)
+    }
+
+    fn save_state(&self) {
+        if let Err(e) = state::save(&self.config.state.path, &self.state) {
+            tracing::error!(target: "daemon", error = %e, "cannot save the state file");
+        }
+    }
+
+    async fn handle(&mut self, d: Decision, view: &QuorumView, order: &[usize], now: i64) {
+        let dc = |i: usize| self.dcs[i].name.clone();
+        // A transaction of ours that expired without reaching the table failed.
+        if let Some(p) = self.state.pending.clone() {
+            let in_table = self.table_key == Some(p.to_key);
+            if p.ours && !in_table && p.expires_ms.is_some_and(|e| now > e + 5_000) {
+                self.log.emit(Event::TransactionFailed {
+                    id: p.tx_id,
+                    reason: format!(
+                        "expired at {} without appearing in the producers table",
+                        p.expires_ms.unwrap_or(0)
+                    ),
+                    retrying: false,
+                });
+                self.state.pending = None;
+                self.save_state();
+            }
+        }
+        if !matches!(d, Decision::Hold { .. }) {
+            self.said.suppressed = None;
+        }
+        if !matches!(d, Decision::Confirming { .. }) {
+            self.said.confirming = None;
+        }
+        match d {
+            Decision::NotScheduled => {
+                if !self.said.not_scheduled {
+                    self.said.not_scheduled = true;
+                    self.log.emit(Event::NotScheduled {
+                        producer: self.config.producer.account.to_string(),
+                    });
+                }
+            }
+            Decision::Healthy { current, warning } => {
+                self.said.not_scheduled = false;
+                if let Some(p) = self.state.pending.clone() {
+                    if self.active_key() == Some(p.to_key) {
+                        self.log.emit(Event::KeyChangeConfirmed {
+                            key: p.to_key,
+                            datacenter: p.to.clone(),
+                            seconds_since_trigger: (now - p.since_ms) as f64 / 1000.0,
+                        });
+                        self.state.pending = None;
+                        self.said.overdue = None;
+                        self.save_state();
+                    }
+                }
+                match warning {
+                    Some(w) if current == 0 || self.said.missing_run.is_none() => {
+                        let run = self.tracker.head().map_or(0, |h| h.num);
+                        if self.said.missing_run.is_none() {
+                            self.said.missing_run = Some(run);
+                            self.log.emit(Event::PrimaryMissing {
+                                datacenter: dc(current),
+                                detail: w,
+                            });
+                        }
+                    }
+                    None => self.said.missing_run = None,
+                    _ => {}
+                }
+            }
+            Decision::Pending {
+                to,
+                ours,
+                overdue,
+                waited_secs,
+            } => {
+                let to_key = self.dcs[to].signing_key;
+                let known = self
+                    .state
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.to_key == to_key);
+                if !known {
+                    // Someone else (another observer, an operator) changed the key.
+                    self.state.pending = Some(PendingSwitch {
+                        to: dc(to),
+                        to_key,
+                        since_ms: now,
+                        tx_id: None,
+                        expires_ms: None,
+                        ours: false,
+                    });
+                    self.log.emit(Event::FailoverSuppressed {
+                        reason: "already_switched".into(),
+                        detail: format!("the producers table already holds {}'s key: another observer or an operator switched; waiting for the schedule", dc(to)),
+                        missed: 0,
+                    });
+                }
+                if self.said.registered != Some(to_key) {
+                    self.said.registered = Some(to_key);
+                    let since = self.state.pending.as_ref().map_or(now, |p| p.since_ms);
+                    self.state.record_switch(SwitchRecord {
+                        at_ms: since,
+                        from: self
+                            .active_key()
+                            .and_then(|k| self.dc_name(&k))
+                            .unwrap_or_default(),
+                        to: dc(to),
+                        to_key,
+                        automatic: true,
+                        reason: if ours {
+                            "ours".into()
+                        } else {
+                            "observed on chain".into()
+                        },
+                        tx_id: self.state.pending.as_ref().and_then(|p| p.tx_id),
+                    });
+                    self.save_state();
+                    if ours || known {
+                        self.log.emit(Event::KeyRegistered {
+                            key: to_key,
+                            datacenter: dc(to),
+                            seconds_since_trigger: (now - since) as f64 / 1000.0,
+                        });
+                    }
+                }
+                if overdue && self.said.overdue != Some(to_key) {
+                    self.said.overdue = Some(to_key);
+                    self.log.emit(Event::PendingOverdue {
+                        to: dc(to),
+                        waited_secs,
+                    });
+                }
+            }
+            Decision::Confirming {
+                missed,
+                turns_seen,
+                turns_needed,
+                ..
+            } => {
+                if self.said.confirming != Some((missed.min(1), turns_seen)) {
+                    self.said.confirming = Some((missed.min(1), turns_seen));
+                    self.log.emit(Event::FailoverConfirming {
+                        missed,
+                        turns_seen,
+                        turns_needed,
+                    });
+                }
+            }
+            Decision::Hold {
+                reason,
+                detail,
+                trigger,
+            } => {
+                let missed = match &trigger {
+                    Some(Trigger::MissedBlocks { missed, .. }) => *missed,
+                    _ => 0,
+                };
+                let quiet = matches!(
+                    reason,
+                    HoldReason::ObserverBlind | HoldReason::EndpointsDisagree
+                ) && trigger.is_none();
+                if !quiet && self.said.suppressed.map(|s| s.0) != Some(reason) {
+                    self.said.suppressed = Some((reason, missed));
+                    self.log.emit(Event::FailoverSuppressed {
+                        reason: reason.as_str().to_string(),
+                        detail,
+                        missed,
+                    });
+                }
+            }
+            Decision::Switch { from, to, trigger } => {
+                self.switch(from, to, trigger, view, order, now).await;
+            }
+        }
+    }
+
+    async fn switch(
+        &mut self,
+        from: usize,
+        to: usize,
+        trigger: Trigger,
+        view: &QuorumView,
+        order: &[usize],
+        now: i64,
+    ) {
+        let Some(q) = view.quorum().cloned() else {
+            return;
+        };
+        let (reason, missed) = match &trigger {
+            Trigger::MissedBlocks { missed, solo, .. } => (
+                format!(
+                    "{} consecutive slots missed{}",
+                    missed,
+                    if *solo {
+                        " while the rest of the network produced"
+                    } else {
+                        ""
+                    }
+                ),
+                *missed,
+            ),
+            Trigger::Failback { ready_secs } => (
+                format!("failback: the primary has been ready for {ready_secs} s"),
+                0,
+            ),
+        };
+        self.log.emit(Event::FailoverTriggered {
+            from: self.dcs[from].name.clone(),
+            to: self.dcs[to].name.clone(),
+            reason,
+            missed,
+        });
+        let target = self.config.datacenters[to].clone();
+        let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
+        if self.opts.dry_run {
+            let r = self
+                .executor
+                .dry_run(&self.pool, order, &self.config, &target, &q, head_ms)
+                .await;
+            match r {
+                Ok(SwitchOutcome::DryRun {
+                    tx_id,
+                    body,
+                    validation,
+                }) => {
+                    self.log.emit(Event::DryRunTransaction {
+                        id: tx_id,
+                        to: target.name.clone(),
+                        body: serde_json::to_value(&body).unwrap_or_default(),
+                        validation,
+                    });
+                }
+                Ok(SwitchOutcome::AlreadySwitched) => {}
+                Ok(other) => tracing::error!(target: "daemon", ?other, "dry run produced a push"),
+                Err(e) => self.log.emit(Event::TransactionFailed {
+                    id: None,
+                    reason: describe_exec(&e),
+                    retrying: false,
+                }),
+            }
+            self.dry_run_hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+            return;
+        }
+        let path = self.config.state.path.clone();
+        let to_name = target.name.clone();
+        let to_key = target.signing_key;
+        let state = &mut self.state;
+        let log = self.log.clone();
+        let r = self
+            .executor
+            .switch(
+                &self.pool,
+                order,
+                &self.config,
+                &target,
+                &q,
+                self.clock.as_ref(),
+                |tx, expires_ms| {
+                    state.pending = Some(PendingSwitch {
+                        to: to_name.clone(),
+                        to_key,
+                        since_ms: now,
+                        tx_id: Some(tx.id()),
+                        expires_ms: Some(expires_ms),
+                        ours: true,
+                    });
+                    state::save(&path, state)?;
+                    Ok(())
+                },
+                |tx, why, retrying| {
+                    log.emit(Event::TransactionFailed {
+                        id: Some(tx.id()),
+                        reason: why.to_string(),
+                        retrying,
+                    })
+                },
+            )
+            .await;
+        match r {
+            Ok(SwitchOutcome::Pushed {
+                tx_id,
+                endpoint,
+                latency_ms,
+                attempt,
+                ..
+            }) => {
+                self.log.emit(Event::TransactionPushed {
+                    id: tx_id,
+                    endpoint,
+                    latency_ms,
+                    attempt,
+                });
+            }
+            Ok(SwitchOutcome::AlreadySwitched) => {
+                self.table_key = Some(to_key);
+            }
+            Ok(SwitchOutcome::DryRun { .. }) => {}
+            Err(e) => {
+                // Nothing of ours is in flight any more: a pending entry without an
+                // accepted transaction would block the next decision until it expires.
+                if self
+                    .state
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.ours && p.to_key == to_key)
+                {
+                    self.state.pending = None;
+                    self.save_state();
+                }
+                self.log.emit(Event::TransactionFailed {
+                    id: None,
+                    reason: describe_exec(&e),
+                    retrying: false,
+                });
+                // Do not hammer the chain with a switch it refuses: wait a cooldown.
+                self.dry_run_hold_until =
+                    Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+            }
+        }
+    }
+}
+
+/// A `round_summary` for our most recent completed turn, unless `said` already covered it.
+fn turn_summary(
+    tl: &[crate::observer::stats::Slot<'_>],
+    me: Name,
+    part: &crate::observer::stats::Participation,
+    min_participation: f64,
+    said: Option<u32>,
+) -> Option<(u32, Event)> {
+    let head_turn = tl.last()?.slot / 12;
+    let turn = tl
+        .iter()
+        .rev()
+        .find(|s| s.slot / 12 < head_turn && s.scheduled.is_some_and(|p| p.name == me))?
+        .slot
+        / 12;
+    if said == Some(turn) {
+        return None;
+    }
+    let (produced, missed) = tl
+        .iter()
+        .filter(|s| s.slot / 12 == turn)
+        .fold(
+            (0, 0),
+            |(p, m), s| if s.produced { (p + 1, m) } else { (p, m + 1) },
+        );
+    let healthy = part.ratio().is_some_and(|r| r >= min_participation);
+    Some((
+        turn,
+        Event::RoundSummary {
+            scheduled: me.to_string(),
+            produced,
+            missed,
+            participation: part.ratio(),
+            solo_misses: if healthy { missed } else { 0 },
+            network_misses: if healthy { 0 } else { missed },
+        },
+    ))
+}
+
+/// The API's schedule as the observer's: K1 keys only (others cannot be ours).
+pub fn convert_schedule(s: &crate::api::ProducerSchedule) -> Schedule {
+    Schedule {
+        version: s.version,
+        producers: s
+            .producers
+            .iter()
+            .map(|p| ScheduledProducer {
+                name: p.producer_name,
+                threshold: p.authority.threshold,
+                keys: p
+                    .authority
+                    .keys
+                    .iter()
+                    .filter_map(|kw| kw.key.as_k1().copied())
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The producer account name as configured (for tests and the drill).
+pub fn producer(config: &Config) -> Name {
+    config.producer.account
+}

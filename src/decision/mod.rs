@@ -1,0 +1,12 @@
+//! Decision: the policy, the persisted state, and the pure function that turns
+//! observations into an action.
+
+pub mod decide;
+pub mod policy;
+pub mod state;
+
+pub use decide::{
+    decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
+};
+pub use policy::{Failback, Policy};
+pub use state::{PendingSwitch, State, SwitchRecord};
