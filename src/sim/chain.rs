@@ -234,7 +234,7 @@ pub struct ChainSpec {
     pub genesis_slot: u32,
     /// Number of the first block.
     pub first_block_num: u32,
-    /// Slots produced (all producers up) before `genesis_slot`.
+    /// Slots produced (all producers up) before `genesis_slot`: the history a node has.
     pub warmup_slots: u32,
     pub schedule_tick_slots: u32,
     pub blocks_kept: usize,
@@ -268,7 +268,9 @@ impl ChainSpec {
             failover_permission: Name::literal("failover"),
             genesis_slot,
             first_block_num: 200_000_000,
-            warmup_slots: (n.max(1) as u32) * REPETITIONS * 3,
+            // Three rotations (legacy LIB needs two), and at least 20 minutes of history for
+            // observers that backfill.
+            warmup_slots: ((n.max(1) as u32) * REPETITIONS * 3).max(2400),
             schedule_tick_slots: SCHEDULE_TICK_SLOTS,
             blocks_kept: 10_000,
             seed: "bp-failover-sim".into(),
@@ -974,6 +976,6 @@ mod tests {
     fn warmup_gives_a_full_history() {
         let c = chain(21, Consensus::Savanna);
         assert_eq!(c.slot(), 1_000_000);
-        assert_eq!(c.head().num, 200_000_000 + 21 * 36 - 1);
+        assert_eq!(c.head().num, 200_000_000 + 2400 - 1);
     }
 }

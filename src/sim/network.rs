@@ -560,6 +560,19 @@ impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, World> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Unix milliseconds of the main chain's current slot.
+    pub fn chain_now_ms(&self) -> i64 {
+        BlockTimestamp(self.lock().main().slot()).unix_ms()
+    }
+}
+
+/// Chain time as the project's [`crate::api::Clock`]: observers run against a time-scaled
+/// or manually stepped network read this instead of the system clock.
+impl crate::api::Clock for Shared {
+    fn now_ms(&self) -> i64 {
+        self.chain_now_ms()
+    }
 }
 
 /// A started network. Dropping it stops every task.
@@ -644,6 +657,11 @@ impl Network {
             .collect()
     }
 
+    /// A handle on the world (also a [`crate::api::Clock`] reading chain time).
+    pub fn shared(&self) -> Shared {
+        self.shared.clone()
+    }
+
     /// The world, locked. Keep the guard short: listeners wait for it.
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.shared.lock()
@@ -708,7 +726,7 @@ impl Network {
     /// Unix milliseconds of the main chain's current slot: the clock clients should use
     /// when the time scale is not 1.
     pub fn chain_now_ms(&self) -> i64 {
-        self.with_chain(|c| BlockTimestamp(c.slot()).unix_ms())
+        self.shared.chain_now_ms()
     }
 
     /// Stops every listener and the clock, and waits for them.

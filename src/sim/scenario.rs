@@ -140,7 +140,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
         |c| {
             let mut s = c.base(3);
             s.spec.chain.consensus = Consensus::Legacy;
-            s.spec.chain.warmup_slots = c.rotation() * 4;
+            s.spec.chain.warmup_slots = s.spec.chain.warmup_slots.max(c.rotation() * 4);
             s.spec
                 .events
                 .push(c.dc_at(c.early(), "primary", DcStatus::Down));
