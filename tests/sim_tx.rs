@@ -476,3 +476,24 @@ async fn actfinkey_moves_the_finalizer_key_and_checks_registration() {
         .unwrap()
         .contains("not registered"));
 }
+
+#[tokio::test]
+async fn zlib_packed_transactions_are_accepted() {
+    use std::io::Write;
+    let net = start(4, 1).await;
+    let url = net.endpoint_urls()[0].clone();
+    let (chain_id, _, _) = tapos(&url).await;
+    let tx = key_switch_tx(&url, &switch_to(&net, "backup"), 60).await;
+    let packed = sign(&tx, &chain_id, &observer_key(&net));
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&packed.packed_trx).unwrap();
+    let b = json!({
+        "signatures": packed.signatures,
+        "compression": "zlib",
+        "packed_context_free_data": "",
+        "packed_trx": hex::encode(z.finish().unwrap()),
+    });
+    let (status, r) = push(&url, "send_transaction", b).await;
+    assert_eq!(status, 202, "{r}");
+    assert_eq!(r["transaction_id"], tx.id().to_string());
+}

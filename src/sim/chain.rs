@@ -973,6 +973,48 @@ mod tests {
     }
 
     #[test]
+    fn legacy_promotion_waits_for_lib_twice() {
+        let mut c = chain(4, Consensus::Legacy);
+        let our = c.our_producer();
+        let backup = c.datacenters()[1].public_key();
+        let row = c.state_mut().producers.get_mut(&our).unwrap();
+        row.producer_key = backup;
+        row.producer_authority = Some(Authority::single(backup));
+        let (mut proposed, mut pending, mut active) = (None, None, None);
+        for _ in 0..2000 {
+            c.advance_to(c.slot() + 1);
+            let s = c.schedules().clone();
+            if proposed.is_none() {
+                proposed = s.proposed.as_ref().map(|p| p.proposed_block);
+            }
+            if pending.is_none() {
+                if let Some(p) = &s.pending {
+                    assert!(c.block(p.pending_block - 1).unwrap().lib >= p.proposed_block);
+                    let b = c.block(p.pending_block).unwrap();
+                    assert!(b.new_producers.is_some(), "the pending block carries it");
+                    pending = Some(p.pending_block);
+                }
+            }
+            if s.active
+                .authority_of(our)
+                .is_some_and(|a| a.signable_by(&backup))
+            {
+                active = Some(c.head().num);
+                break;
+            }
+        }
+        let (p, q, a) = (proposed.unwrap(), pending.unwrap(), active.unwrap());
+        assert!(p < q && q < a);
+        assert!(
+            c.block(a - 1).unwrap().lib >= q,
+            "active once LIB passed the pending block"
+        );
+        // The header version moves to the new schedule's from the next block on.
+        c.advance_to(c.slot() + 2);
+        assert_eq!(c.head().schedule_version, 2);
+    }
+
+    #[test]
     fn warmup_gives_a_full_history() {
         let c = chain(21, Consensus::Savanna);
         assert_eq!(c.slot(), 1_000_000);

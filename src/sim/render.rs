@@ -9,6 +9,9 @@
 //! - `get_producer_schedule`: fc form `authority: [0, {…}]`.
 //! - transaction traces: `jungle4_send_transaction_202_custom_permission_2024.json`.
 //!
+//! Not real: `producer_signature` is a valid K1 signature by the block's signing key, but
+//! over `sha256(block id)` rather than the header digest; merkle roots are stand-in hashes.
+//!
 //! A [`View`] is a chain as one endpoint sees it: its head may be behind the real head
 //! (lagging or stale endpoints), and everything rendered is as of that head.
 
