@@ -58,7 +58,7 @@ pub enum Behavior {
 /// How time moves.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Clock {
-    /// Only [`Network::step`] / [`Network::advance_to`] advance slots.
+    /// Only [`Network::step`] advances slots.
     Manual,
     /// One slot per `500 ms / time_scale`.
     RealTime { time_scale: f64 },
