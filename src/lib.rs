@@ -10,6 +10,7 @@
 //! - [`config`], [`cli`], [`commands`]: the program's surface.
 //! - [`alerts`], [`metrics`], [`http`]: operations (messages to people, Prometheus,
 //!   `/healthz` and `/readyz`).
+//! - [`sim`]: a simulated Antelope network on loopback for end-to-end tests and drills.
 
 pub mod alerts;
 pub mod antelope;
@@ -25,6 +26,7 @@ pub mod keyfile;
 pub mod keyswitch;
 pub mod metrics;
 pub mod observer;
+pub mod sim;
 
 /// The git commit this binary was built from (`git rev-parse --short HEAD` at build time),
 /// `unknown` when built outside a git checkout (e.g. from a source tarball), or the value

@@ -1,0 +1,771 @@
+//! A running simulated network: the chain (plus, when asked for, a minority fork of it and
+//! an unrelated chain), several API endpoints over it whose views can differ, one node API
+//! per data center, request counters, injected faults, and the clock.
+//!
+//! Time: with [`Clock::RealTime`] a task advances one slot every `500 ms / time_scale`
+//! (on `tokio::time`, so a test can `pause()` and `advance()`); with [`Clock::Manual`]
+//! the owner calls [`Network::step`]. Chain time is slot time: with a time scale above 1
+//! block timestamps run ahead of the wall clock, so clients should read
+//! [`Network::chain_now_ms`] as their clock.
+//!
+//! Endpoints (each its own `127.0.0.1:0` listener) behave as their [`Behavior`] says; a
+//! data center's node endpoint follows the data center's [`DcStatus`]: up → live view of
+//! the chain it is on, lagging → that many blocks behind, down → connections closed.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::api;
+use super::chain::{Chain, ChainSpec, DcStatus, KeySwitchRecord};
+use super::error::NodeError;
+use crate::antelope::{BlockTimestamp, Checksum256, Name};
+
+/// How an API endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Behavior {
+    /// The live chain.
+    #[default]
+    Normal,
+    /// Frozen at the head it had when this behaviour was set.
+    Stale,
+    /// Frozen at this block number.
+    StaleAt(u32),
+    /// This many blocks behind the head.
+    Lag(u32),
+    /// Serves an unrelated chain with another chain id (and other block ids).
+    WrongChain,
+    /// Serves the minority fork once [`Change::Split`] happened (the main chain before).
+    Fork,
+    /// Accepts connections and closes them at once.
+    Down,
+    /// HTTP 503 with an empty body.
+    Unavailable,
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+    /// Like `Normal`, but every answer is delayed.
+    Slow(Duration),
+}
+
+/// How time moves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clock {
+    /// Only [`Network::step`] advances slots.
+    Manual,
+    /// One slot per `500 ms / time_scale`.
+    RealTime { time_scale: f64 },
+}
+
+/// A network partition: some producers and data centers follow a minority fork.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ForkSpec {
+    /// How many producers other than ours go to the fork (the first ones in schedule order).
+    pub producers: usize,
+    /// Our data centers on the fork side.
+    pub datacenters: Vec<String>,
+}
+
+/// A change to the network, applied at once or from a scripted slot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Datacenter {
+        name: String,
+        status: DcStatus,
+    },
+    Producer {
+        name: Name,
+        up: bool,
+    },
+    /// The first `n` producers other than ours (schedule order) stop (`n` = 0: all back).
+    ProducersDown(usize),
+    /// No block at all is produced while set (every producer and data center).
+    Halt(bool),
+    Endpoint {
+        index: usize,
+        behavior: Behavior,
+    },
+    Split(ForkSpec),
+    /// The next pushes (any endpoint) fail with these errors, in order.
+    PushFailures(Vec<NodeError>),
+}
+
+/// A change at a slot counted from the network's start (slot 0 = start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub at: u32,
+    pub change: Change,
+}
+
+/// Everything needed to start a network.
+#[derive(Debug, Clone)]
+pub struct NetworkSpec {
+    pub chain: ChainSpec,
+    /// One API endpoint per entry, with its initial behaviour.
+    pub endpoints: Vec<Behavior>,
+    pub clock: Clock,
+    pub events: Vec<Event>,
+}
+
+impl NetworkSpec {
+    /// `producers` producers, `endpoints` normal endpoints, manual clock, starting now.
+    pub fn new(producers: usize, endpoints: usize) -> Self {
+        NetworkSpec {
+            chain: ChainSpec::new(producers, current_slot()),
+            endpoints: vec![Behavior::Normal; endpoints],
+            clock: Clock::Manual,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// The slot of the system clock now.
+pub fn current_slot() -> u32 {
+    BlockTimestamp::from_unix_ms(chrono::Utc::now().timestamp_millis())
+        .map_or(0, BlockTimestamp::slot)
+}
+
+#[derive(Debug, Error)]
+pub enum SimError {
+    #[error("cannot bind a listener on 127.0.0.1: {0}")]
+    Bind(std::io::Error),
+    #[error("time_scale must be a finite number above 0, got {0}")]
+    TimeScale(f64),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    KeyFile(#[from] crate::keyfile::KeyFileError),
+}
+
+/// Which listener a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// API endpoint `i`.
+    Endpoint(usize),
+    /// The node API of data center `i`.
+    Node(usize),
+}
+
+/// Request counters of one listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests answered (including errors), by path.
+    pub by_path: BTreeMap<String, u64>,
+    /// Connections closed at once because the endpoint was down.
+    pub refused: u64,
+}
+
+impl Counters {
+    pub fn total(&self) -> u64 {
+        self.by_path.values().sum()
+    }
+
+    pub fn get(&self, path: &str) -> u64 {
+        let key = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/v1/chain/{path}")
+        };
+        self.by_path.get(&key).copied().unwrap_or(0)
+    }
+}
+
+/// Which chain a data center or a view is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Main,
+    Fork,
+}
+
+/// The state behind every listener.
+#[derive(Debug)]
+pub struct World {
+    main: Chain,
+    fork: Option<Chain>,
+    other: Option<Chain>,
+    behaviors: Vec<Behavior>,
+    counters: Vec<Counters>,
+    node_counters: Vec<Counters>,
+    dc_status: Vec<DcStatus>,
+    dc_side: Vec<Side>,
+    fork_producers: BTreeSet<Name>,
+    producers_down: BTreeSet<Name>,
+    halted: bool,
+    push_faults: VecDeque<NodeError>,
+    events: Vec<Event>,
+    next_event: usize,
+    start_slot: u32,
+}
+
+/// What a listener should answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Json {
+        status: u16,
+        body: Value,
+        delay: Duration,
+    },
+    Raw {
+        status: u16,
+        body: &'static str,
+    },
+    /// Close the connection without an answer.
+    Close,
+}
+
+impl World {
+    fn new(spec: &NetworkSpec) -> Self {
+        let main = Chain::new(spec.chain.clone());
+        let n_dc = main.datacenters().len();
+        let mut events = spec.events.clone();
+        events.sort_by_key(|e| e.at);
+        let mut w = World {
+            start_slot: main.slot(),
+            main,
+            fork: None,
+            other: None,
+            behaviors: Vec::new(),
+            counters: vec![Counters::default(); spec.endpoints.len()],
+            node_counters: vec![Counters::default(); n_dc],
+            dc_status: vec![DcStatus::Up; n_dc],
+            dc_side: vec![Side::Main; n_dc],
+            fork_producers: BTreeSet::new(),
+            producers_down: BTreeSet::new(),
+            halted: false,
+            push_faults: VecDeque::new(),
+            events,
+            next_event: 0,
+        };
+        for (i, b) in spec.endpoints.iter().enumerate() {
+            w.behaviors.push(Behavior::Normal);
+            w.set_behavior(i, b.clone());
+        }
+        w.apply_due_events();
+        w
+    }
+
+    pub fn main(&self) -> &Chain {
+        &self.main
+    }
+
+    pub fn main_mut(&mut self) -> &mut Chain {
+        &mut self.main
+    }
+
+    pub fn fork(&self) -> Option<&Chain> {
+        self.fork.as_ref()
+    }
+
+    /// Slots since the network started.
+    pub fn elapsed_slots(&self) -> u32 {
+        self.main.slot() - self.start_slot
+    }
+
+    fn set_behavior(&mut self, i: usize, b: Behavior) {
+        let b = match b {
+            Behavior::Stale => Behavior::StaleAt(self.main.head().num),
+            Behavior::WrongChain => {
+                if self.other.is_none() {
+                    let mut spec = self.main.spec().clone();
+                    spec.chain_id = Checksum256::hash(b"bp-failover-sim/another-chain");
+                    spec.seed = format!("{}/another-chain", spec.seed);
+                    spec.genesis_slot = self.main.slot();
+                    spec.first_block_num /= 2;
+                    self.other = Some(Chain::new(spec));
+                }
+                Behavior::WrongChain
+            }
+            other => other,
+        };
+        if let Some(slot) = self.behaviors.get_mut(i) {
+            *slot = b;
+        }
+    }
+
+    /// Liveness of everything on both sides of a partition, from the world's flags.
+    fn sync_liveness(&mut self) {
+        let our = self.main.our_producer();
+        let producers: Vec<Name> = self.main.spec().producers.clone();
+        for p in producers.into_iter().filter(|p| *p != our) {
+            let up = !self.halted && !self.producers_down.contains(&p);
+            let on_fork = self.fork_producers.contains(&p);
+            self.main
+                .set_producer_up(p, up && (self.fork.is_none() || !on_fork));
+            if let Some(f) = &mut self.fork {
+                f.set_producer_up(p, up && on_fork);
+            }
+        }
+        for i in 0..self.dc_status.len() {
+            let status = if self.halted && self.dc_status[i] == DcStatus::Up {
+                DcStatus::Lagging(0)
+            } else {
+                self.dc_status[i]
+            };
+            let side = self.dc_side[i];
+            let on = |s: Side| if side == s { status } else { DcStatus::Down };
+            self.main.set_datacenter(i, on(Side::Main));
+            if let Some(f) = &mut self.fork {
+                f.set_datacenter(i, on(Side::Fork));
+            }
+        }
+    }
+
+    /// Applies a change now.
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::Datacenter { name, status } => {
+                if let Some(i) = self.main.datacenter_index(&name) {
+                    self.dc_status[i] = status;
+                }
+            }
+            Change::Producer { name, up } => {
+                if up {
+                    self.producers_down.remove(&name);
+                } else {
+                    self.producers_down.insert(name);
+                }
+            }
+            Change::ProducersDown(n) => {
+                let our = self.main.our_producer();
+                self.producers_down = self
+                    .main
+                    .spec()
+                    .producers
+                    .iter()
+                    .filter(|p| **p != our)
+                    .take(n)
+                    .copied()
+                    .collect();
+            }
+            Change::Halt(on) => self.halted = on,
+            Change::Endpoint { index, behavior } => self.set_behavior(index, behavior),
+            Change::Split(spec) => {
+                let our = self.main.our_producer();
+                self.fork_producers = self
+                    .main
+                    .spec()
+                    .producers
+                    .iter()
+                    .filter(|p| **p != our)
+                    .take(spec.producers)
+                    .copied()
+                    .collect();
+                for (i, dc) in self.main.datacenters().iter().enumerate() {
+                    self.dc_side[i] = if spec.datacenters.contains(&dc.name) {
+                        Side::Fork
+                    } else {
+                        Side::Main
+                    };
+                }
+                self.fork = Some(self.main.fork(0x5eed_f02c));
+            }
+            Change::PushFailures(errors) => self.push_faults.extend(errors),
+        }
+        self.sync_liveness();
+    }
+
+    fn apply_due_events(&mut self) {
+        let elapsed = self.elapsed_slots();
+        while let Some(e) = self.events.get(self.next_event) {
+            if e.at > elapsed {
+                break;
+            }
+            let change = e.change.clone();
+            self.next_event += 1;
+            self.apply(change);
+        }
+    }
+
+    /// Advances every chain to `elapsed` slots after the start, applying scripted events
+    /// at their slots.
+    pub fn advance_to_elapsed(&mut self, elapsed: u32) {
+        while self.elapsed_slots() < elapsed {
+            let slot = self.main.slot() + 1;
+            // Events for slot s take effect before s is produced.
+            let next_elapsed = slot - self.start_slot;
+            while let Some(e) = self.events.get(self.next_event) {
+                if e.at > next_elapsed {
+                    break;
+                }
+                let change = e.change.clone();
+                self.next_event += 1;
+                self.apply(change);
+            }
+            self.main.advance_to(slot);
+            if let Some(f) = &mut self.fork {
+                f.advance_to(slot);
+            }
+            if let Some(o) = &mut self.other {
+                o.advance_to(slot);
+            }
+        }
+    }
+
+    pub fn counters(&self, target: Target) -> Counters {
+        match target {
+            Target::Endpoint(i) => self.counters.get(i).cloned().unwrap_or_default(),
+            Target::Node(i) => self.node_counters.get(i).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn counters_mut(&mut self, target: Target) -> Option<&mut Counters> {
+        match target {
+            Target::Endpoint(i) => self.counters.get_mut(i),
+            Target::Node(i) => self.node_counters.get_mut(i),
+        }
+    }
+
+    /// The effective behaviour of a listener now.
+    fn behavior(&self, target: Target) -> Behavior {
+        match target {
+            Target::Endpoint(i) => self.behaviors.get(i).cloned().unwrap_or(Behavior::Down),
+            Target::Node(i) => match self.dc_status.get(i) {
+                Some(DcStatus::Up) => Behavior::Normal,
+                Some(DcStatus::Lagging(n)) => Behavior::Lag(*n),
+                _ => Behavior::Down,
+            },
+        }
+    }
+
+    /// Whether a new connection to `target` is closed at once.
+    pub fn refuses(&mut self, target: Target) -> bool {
+        let down = self.behavior(target) == Behavior::Down;
+        if down {
+            if let Some(c) = self.counters_mut(target) {
+                c.refused += 1;
+            }
+        }
+        down
+    }
+
+    /// Answers one HTTP request.
+    pub fn request(&mut self, target: Target, path: &str, body: &[u8]) -> Reply {
+        let behavior = self.behavior(target);
+        if behavior == Behavior::Down {
+            if let Some(c) = self.counters_mut(target) {
+                c.refused += 1;
+            }
+            return Reply::Close;
+        }
+        if let Some(c) = self.counters_mut(target) {
+            *c.by_path.entry(path.to_string()).or_default() += 1;
+        }
+        match behavior {
+            Behavior::Unavailable => {
+                return Reply::Raw {
+                    status: 503,
+                    body: "",
+                }
+            }
+            Behavior::Garbage => {
+                return Reply::Raw {
+                    status: 200,
+                    body: "{\"head_block_num\": 12, \"chain_id\": <html>",
+                }
+            }
+            _ => {}
+        }
+        let delay = match behavior {
+            Behavior::Slow(d) => d,
+            _ => Duration::ZERO,
+        };
+        let answer = self.answer(target, &behavior, path, body);
+        let (status, body) = match answer {
+            Ok(ok) => ok,
+            Err(e) => (e.http, e.to_json()),
+        };
+        Reply::Json {
+            status,
+            body,
+            delay,
+        }
+    }
+
+    fn answer(
+        &mut self,
+        target: Target,
+        behavior: &Behavior,
+        path: &str,
+        body: &[u8],
+    ) -> api::Answer {
+        let Some(method) = path
+            .strip_prefix("/v1/chain/")
+            .filter(|m| api::METHODS.contains(m))
+        else {
+            return Err(NodeError::not_found());
+        };
+        let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(body).map_err(|e| {
+                NodeError::invalid_request(format!(
+                    "Unable to parse valid input from POST body: {e}"
+                ))
+            })?
+        };
+        if matches!(
+            method,
+            "push_transaction" | "send_transaction" | "send_transaction2"
+        ) {
+            if let Some(e) = self.push_faults.pop_front() {
+                return Err(e);
+            }
+        }
+        let side = match target {
+            Target::Node(i) => self.dc_side.get(i).copied().unwrap_or(Side::Main),
+            Target::Endpoint(_) => Side::Main,
+        };
+        let (chain, head) = match behavior {
+            Behavior::WrongChain => match self.other.as_mut() {
+                Some(c) => (c, None),
+                None => (&mut self.main, None),
+            },
+            Behavior::Fork => match self.fork.as_mut() {
+                Some(c) => (c, None),
+                None => (&mut self.main, None),
+            },
+            _ => {
+                let chain = match (side, self.fork.as_mut()) {
+                    (Side::Fork, Some(f)) => f,
+                    _ => &mut self.main,
+                };
+                let head = match behavior {
+                    Behavior::StaleAt(n) => Some(*n),
+                    Behavior::Lag(n) => Some(chain.head().num.saturating_sub(*n)),
+                    _ => None,
+                };
+                (chain, head)
+            }
+        };
+        api::call(chain, head, method, &body)
+    }
+}
+
+/// The world behind a lock, shared by listeners, the clock task and the owner.
+#[derive(Debug, Clone)]
+pub struct Shared(Arc<Mutex<World>>);
+
+impl Shared {
+    /// Locks the world; a panic in another holder does not make it unusable.
+    pub fn lock(&self) -> MutexGuard<'_, World> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Unix milliseconds of the main chain's current slot.
+    pub fn chain_now_ms(&self) -> i64 {
+        BlockTimestamp(self.lock().main().slot()).unix_ms()
+    }
+}
+
+/// Chain time as the project's [`crate::api::Clock`]: observers run against a time-scaled
+/// or manually stepped network read this instead of the system clock.
+impl crate::api::Clock for Shared {
+    fn now_ms(&self) -> i64 {
+        self.chain_now_ms()
+    }
+}
+
+/// A started network. Dropping it stops every task.
+#[derive(Debug)]
+pub struct Network {
+    shared: Shared,
+    endpoints: Vec<SocketAddr>,
+    nodes: Vec<(String, SocketAddr)>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    clock: Clock,
+}
+
+impl Network {
+    /// Builds the chain, binds one `127.0.0.1:0` listener per endpoint and per data
+    /// center, and starts serving (and the clock, for [`Clock::RealTime`]).
+    pub async fn start(spec: NetworkSpec) -> Result<Network, SimError> {
+        if let Clock::RealTime { time_scale } = spec.clock {
+            if !(time_scale.is_finite() && time_scale > 0.0) {
+                return Err(SimError::TimeScale(time_scale));
+            }
+        }
+        let world = World::new(&spec);
+        let dc_names: Vec<String> = world
+            .main()
+            .datacenters()
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
+        let shared = Shared(Arc::new(Mutex::new(world)));
+        let (tx, rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut endpoints = Vec::new();
+        let mut nodes = Vec::new();
+        let bind = || TcpListener::bind("127.0.0.1:0");
+        let mut targets: Vec<Target> = (0..spec.endpoints.len()).map(Target::Endpoint).collect();
+        targets.extend((0..dc_names.len()).map(Target::Node));
+        for target in targets {
+            let listener = bind().await.map_err(SimError::Bind)?;
+            let addr = listener.local_addr().map_err(SimError::Bind)?;
+            match target {
+                Target::Endpoint(_) => endpoints.push(addr),
+                Target::Node(i) => nodes.push((dc_names[i].clone(), addr)),
+            }
+            tasks.spawn(super::server::serve(
+                listener,
+                shared.clone(),
+                target,
+                wait_for(rx.clone()),
+            ));
+        }
+        if let Clock::RealTime { time_scale } = spec.clock {
+            tasks.spawn(run_clock(shared.clone(), time_scale, wait_for(rx.clone())));
+        }
+        Ok(Network {
+            shared,
+            endpoints,
+            nodes,
+            shutdown: tx,
+            tasks,
+            clock: spec.clock,
+        })
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// `http://127.0.0.1:PORT` of each API endpoint, in spec order.
+    pub fn endpoint_urls(&self) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .map(|a| format!("http://{a}"))
+            .collect()
+    }
+
+    /// `(data center, http://127.0.0.1:PORT)` of each data center's node API.
+    pub fn node_urls(&self) -> Vec<(String, String)> {
+        self.nodes
+            .iter()
+            .map(|(n, a)| (n.clone(), format!("http://{a}")))
+            .collect()
+    }
+
+    /// A handle on the world (also a [`crate::api::Clock`] reading chain time).
+    pub fn shared(&self) -> Shared {
+        self.shared.clone()
+    }
+
+    /// The world, locked. Keep the guard short: listeners wait for it.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.shared.lock()
+    }
+
+    /// Reads the main chain.
+    pub fn with_chain<R>(&self, f: impl FnOnce(&Chain) -> R) -> R {
+        f(self.world().main())
+    }
+
+    /// Changes the main chain directly (tests).
+    pub fn with_chain_mut<R>(&self, f: impl FnOnce(&mut Chain) -> R) -> R {
+        f(self.world().main_mut())
+    }
+
+    /// Advances `slots` slots (any clock).
+    pub fn step(&self, slots: u32) {
+        let mut w = self.world();
+        let target = w.elapsed_slots() + slots;
+        w.advance_to_elapsed(target);
+    }
+
+    /// Slots since the start.
+    pub fn elapsed_slots(&self) -> u32 {
+        self.world().elapsed_slots()
+    }
+
+    pub fn apply(&self, change: Change) {
+        self.world().apply(change);
+    }
+
+    pub fn set_endpoint(&self, index: usize, behavior: Behavior) {
+        self.apply(Change::Endpoint { index, behavior });
+    }
+
+    pub fn set_datacenter(&self, name: &str, status: DcStatus) {
+        self.apply(Change::Datacenter {
+            name: name.to_string(),
+            status,
+        });
+    }
+
+    /// The next pushes fail with these errors, in order.
+    pub fn inject_push_failures(&self, errors: Vec<NodeError>) {
+        self.apply(Change::PushFailures(errors));
+    }
+
+    pub fn counters(&self, target: Target) -> Counters {
+        self.world().counters(target)
+    }
+
+    /// Requests endpoint `i` answered on `path` (`"get_info"` or a full path).
+    pub fn requests(&self, endpoint: usize, path: &str) -> u64 {
+        self.counters(Target::Endpoint(endpoint)).get(path)
+    }
+
+    /// Accepted key switches of our producer on the main chain.
+    pub fn key_switches(&self) -> Vec<KeySwitchRecord> {
+        self.with_chain(|c| c.key_switches().to_vec())
+    }
+
+    /// Unix milliseconds of the main chain's current slot: the clock clients should use
+    /// when the time scale is not 1.
+    pub fn chain_now_ms(&self) -> i64 {
+        self.shared.chain_now_ms()
+    }
+
+    /// Stops every listener and the clock, and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.tasks.abort_all();
+    }
+}
+
+/// Resolves when the watch says stop (or its sender is gone).
+async fn wait_for(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn run_clock(shared: Shared, time_scale: f64, shutdown: impl Future<Output = ()>) {
+    let period = Duration::from_secs_f64(0.5 / time_scale);
+    let start = tokio::time::Instant::now();
+    let base = shared.lock().elapsed_slots();
+    tokio::pin!(shutdown);
+    let mut n: u32 = 1;
+    loop {
+        let next = start + period.mul_f64(f64::from(n));
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        let due = (start.elapsed().as_secs_f64() / period.as_secs_f64()) as u32;
+        shared.lock().advance_to_elapsed(base + due);
+        n = due + 1;
+    }
+}

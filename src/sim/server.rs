@@ -1,0 +1,131 @@
+//! HTTP/1.1 on one listener (hyper): `serve(listener, world, target, shutdown)` in the
+//! mini-redis shape, so the caller owns the socket (tests bind `127.0.0.1:0`) and the
+//! shutdown future.
+//!
+//! POST and GET are both accepted on every path (nodeos answers a GET with no body the
+//! same as a POST of `{}`); bodies over 1 MiB are refused. A listener whose behaviour is
+//! `Down` accepts each connection and closes it at once, and fails requests on connections
+//! opened before it went down, so clients see a transport error.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use super::error::NodeError;
+use super::network::{Reply, Shared, Target};
+
+/// Largest request body read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The connection is dropped without an answer.
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("endpoint is down")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Serves `target` of `world` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    world: Shared,
+    target: Target,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut conns = JoinSet::new();
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => { backoff = Duration::from_millis(1); stream }
+                    Err(e) => {
+                        tracing::warn!(target: "sim", cause = %e, "accept failed");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                if world.lock().refuses(target) {
+                    drop(stream);
+                    continue;
+                }
+                let world = world.clone();
+                conns.spawn(async move {
+                    let svc = service_fn(move |req| handle(world.clone(), target, req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        }
+    }
+    conns.abort_all();
+}
+
+fn json_response(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+async fn handle(
+    world: Shared,
+    target: Target,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Refused> {
+    let path = req.uri().path().to_string();
+    if req.method() != Method::POST && req.method() != Method::GET {
+        let e = NodeError::not_found();
+        return Ok(json_response(e.http, &e.to_json()));
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let e = NodeError::invalid_request("request body too large or unreadable");
+            return Ok(json_response(e.http, &e.to_json()));
+        }
+    };
+    let reply = world.lock().request(target, &path, &body);
+    match reply {
+        Reply::Close => Err(Refused),
+        Reply::Raw { status, body } => {
+            let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok(r)
+        }
+        Reply::Json {
+            status,
+            body,
+            delay,
+        } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            Ok(json_response(status, &body))
+        }
+    }
+}
