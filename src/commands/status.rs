@@ -46,7 +46,7 @@ pub struct Fetched<T> {
 }
 
 impl<T> Fetched<T> {
-    fn failed(error: String) -> Self {
+    pub(crate) fn failed(error: String) -> Self {
         Fetched {
             value: None,
             source: None,
@@ -641,7 +641,7 @@ pub fn exit_code(s: &StatusSnapshot) -> ExitCode {
     }
 }
 
-fn to_fetched<T>(
+pub(crate) fn to_fetched<T>(
     pool: &EndpointPool,
     verified: &HashSet<usize>,
     r: Result<(usize, T), Vec<crate::api::ApiError>>,
@@ -661,6 +661,34 @@ fn to_fetched<T>(
                 .join("; "),
         ),
     }
+}
+
+/// A data center node's `get_info` and when it arrived (Unix ms); `None` without an `api`.
+pub type NodeAnswer = Option<(Result<GetInfo, String>, i64)>;
+
+/// Asks each data center's own node (`api`) for `get_info`, concurrently: per data center
+/// in config order, `None` without an `api`, else the answer and when it arrived.
+pub(crate) fn datacenter_nodes<'a>(
+    config: &'a Config,
+    clock: &'a dyn Clock,
+) -> anyhow::Result<impl std::future::Future<Output = Vec<NodeAnswer>> + 'a> {
+    let opts = ClientOptions {
+        timeout: config.chain.request_timeout,
+        ..ClientOptions::default()
+    };
+    let http =
+        http_client(&opts).map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    Ok(join_all(config.datacenters.iter().map(move |d| {
+        let client = d
+            .api
+            .clone()
+            .map(|u| ChainClient::new(http.clone(), u, opts.clone()));
+        async move {
+            let client = client?;
+            let r = client.get_info().await.map_err(|e| e.kind.to_string());
+            Some((r, clock.now_ms()))
+        }
+    })))
 }
 
 /// Gathers a snapshot with `clock`. Network I/O only; no private key.
@@ -699,23 +727,7 @@ pub async fn gather(
             .await,
         )
     };
-    let opts = ClientOptions {
-        timeout: config.chain.request_timeout,
-        ..ClientOptions::default()
-    };
-    let http =
-        http_client(&opts).map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-    let nodes = join_all(config.datacenters.iter().map(|d| {
-        let client = d
-            .api
-            .clone()
-            .map(|u| ChainClient::new(http.clone(), u, opts.clone()));
-        async move {
-            let client = client?;
-            let r = client.get_info().await.map_err(|e| e.kind.to_string());
-            Some((r, clock.now_ms()))
-        }
-    }));
+    let nodes = datacenter_nodes(config, clock)?;
     let (schedule, producer, finalizer, datacenter_nodes) =
         tokio::join!(schedule, producer, finalizer, nodes);
 
