@@ -842,13 +842,18 @@ fn check_finalizer(config: &Config, inputs: &CheckInputs) -> CheckResult {
     let head = &inputs.head_block;
     let savanna = head.value.as_ref().map(BlockInfo::is_savanna);
     if let (Some(false), Some(b)) = (savanna, &head.value) {
-        return CheckResult::ok(
-            name,
-            format!(
-                "legacy consensus (head block {} has schedule_version {}): no finalizer key is needed to be scheduled",
-                b.block_num, b.schedule_version
-            ),
+        let detail = format!(
+            "legacy consensus (head block {} has schedule_version {}): no finalizer key is needed to be scheduled",
+            b.block_num, b.schedule_version
         );
+        let active_key = inputs
+            .finalizer
+            .value
+            .as_ref()
+            .and_then(|s| s.active_key.as_ref());
+        return active_key
+            .and_then(|k| finalizer_mismatch(config, inputs, k, &detail))
+            .unwrap_or_else(|| CheckResult::ok(name, detail));
     }
     // Savanna, or unknown: an unknown mode downgrades every finding to a warning.
     let (bad, prefix) = match (savanna, &head.value) {
@@ -913,47 +918,65 @@ fn check_finalizer(config: &Config, inputs: &CheckInputs) -> CheckResult {
         )
         .fix(cleos_actfinkey(acct, key));
     };
-    let owner_dc = config
+    let detail = format!(
+        "{}active finalizer key {} (id {}) {}{from}",
+        prefix.replace("if the chain runs Savanna: ", ""),
+        active_key.finalizer_key,
+        active_key.id,
+        match finalizer_owner(config, active_key) {
+            Some(d) => format!("belongs to data center {}", d.name),
+            None => "belongs to no configured data center".to_string(),
+        }
+    );
+    finalizer_mismatch(config, inputs, active_key, &detail)
+        .unwrap_or_else(|| CheckResult::ok(name, detail))
+}
+
+fn finalizer_owner<'a>(
+    config: &'a Config,
+    key: &FinalizerKeyRow,
+) -> Option<&'a config::Datacenter> {
+    config
         .datacenters
         .iter()
-        .find(|d| d.finalizer_key.as_deref() == Some(active_key.finalizer_key.as_str()));
+        .find(|d| d.finalizer_key.as_deref() == Some(key.finalizer_key.as_str()))
+}
+
+/// A failure when the active finalizer key belongs to a data center other than the one
+/// signing blocks. The bot sends actfinkey with every switch, and the contract rejects
+/// activating the key that is already active ("finalizer key was already active", before
+/// and after Savanna), which fails the whole switch transaction to that data center.
+fn finalizer_mismatch(
+    config: &Config,
+    inputs: &CheckInputs,
+    active_key: &FinalizerKeyRow,
+    detail: &str,
+) -> Option<CheckResult> {
+    let acct = config.producer.account;
+    let owner = finalizer_owner(config, active_key)?;
     let current = inputs
         .producer
         .value
         .as_ref()
         .and_then(|r| r.as_ref())
-        .and_then(|r| registered_dc(config, r));
-    let whose = owner_dc.map_or_else(
-        || "no configured data center's".to_string(),
-        |d| format!("data center {}'s", d.name),
-    );
-    let detail = format!(
-        "{}active finalizer key {} (id {}) is {whose}{from}",
-        prefix.replace("if the chain runs Savanna: ", ""),
-        active_key.finalizer_key,
-        active_key.id
-    );
-    // The bot sends actfinkey with every switch, and the contract rejects activating the
-    // key that is already active, which fails the whole switch transaction.
-    if let (Some(o), Some(c)) = (owner_dc, current) {
-        if o.name != c.name {
-            let r = CheckResult::fail(
-                name,
-                format!(
-                    "{detail}, but blocks are signed with data center {}'s key: a switch to {} would send actfinkey for the key that is already active, which the contract rejects (\"finalizer key was already active\"), failing the whole switch",
-                    c.name, o.name
-                ),
-            );
-            return match &c.finalizer_key {
-                Some(k) => r.fix(cleos_actfinkey(acct, k)),
-                None => r.fix(format!(
-                    "give data center {} a finalizer_key (registered with regfinkey) and activate it, so the active key follows the signing key",
-                    c.name
-                )),
-            };
-        }
+        .and_then(|r| registered_dc(config, r))?;
+    if owner.name == current.name {
+        return None;
     }
-    CheckResult::ok(name, detail)
+    let r = CheckResult::fail(
+        "finalizer",
+        format!(
+            "{detail}, but blocks are signed with data center {}'s key: a switch to {} would send actfinkey for the key that is already active, which the contract rejects (\"finalizer key was already active\"), failing the whole switch",
+            current.name, owner.name
+        ),
+    );
+    Some(match &current.finalizer_key {
+        Some(k) => r.fix(cleos_actfinkey(acct, k)),
+        None => r.fix(format!(
+            "give data center {} a finalizer_key (registered with regfinkey) and activate it, so the active key follows the signing key",
+            current.name
+        )),
+    })
 }
 
 fn check_finalizer_keys(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
@@ -1611,7 +1634,7 @@ api = "http://127.0.0.1:12"
             .contains("active"));
         assert!(get(&checks, "finalizer")
             .detail
-            .contains("data center primary's"));
+            .contains("belongs to data center primary"));
     }
 
     #[test]
@@ -2082,6 +2105,10 @@ api = "http://127.0.0.1:12"
             fix(&c),
             format!("cleos push action eosio actfinkey '[\"mybpaccount1\",\"{BLS_A}\"]' -p mybpaccount1@active")
         );
+        // The contract refuses it before Savanna too.
+        inputs.head_block = fetched(block(HEAD, 72));
+        let c = assert_status(&evaluate(&cfg, &inputs), "finalizer", Status::Fail);
+        assert!(c.detail.starts_with("legacy consensus"), "{c:#?}");
     }
 
     #[test]
