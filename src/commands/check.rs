@@ -28,7 +28,6 @@
 //!
 //! Exit code: `0` when no check fails (warnings allowed), [`EXIT_FAILED`] otherwise.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -40,8 +39,8 @@ use crate::antelope::{Name, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::types::{Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow};
-use crate::api::{read_order, Clock, EndpointPool, SystemClock, TableQuery};
-use crate::commands::status::{datacenter_nodes, to_fetched, Fetched, NodeAnswer};
+use crate::api::{Clock, SystemClock, TableQuery};
+use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
 use crate::config::{self, Config, KeySource, Problem, RegAction};
 use crate::daemon::executor::row_key;
 
@@ -1188,14 +1187,8 @@ pub async fn gather(
         .map(|k| k.public_key())
         .map_err(|e| e.to_string());
 
-    let mut pool = EndpointPool::from_config(&config.chain)
-        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-    let view = pool.observe(clock).await;
-    let verified: HashSet<usize> = view
-        .quorum()
-        .map(|q| q.members.iter().copied().collect())
-        .unwrap_or_default();
-    let order = read_order(&view, true);
+    let polled = Polled::round(config, clock).await?;
+    let (pool, order, view) = (&polled.pool, &polled.order, &polled.view);
     let me = config.producer.account;
     let want_keys = config.datacenters.iter().any(|d| d.finalizer_key.is_some());
     let head_num = view.quorum().map(|q| q.head.num).or_else(|| {
@@ -1205,16 +1198,16 @@ pub async fn gather(
             .map(|h| h.num)
     });
 
-    let producer = pool.first_success(&order, |c| c.get_producer(me));
-    let account = pool.first_success(&order, |c| c.get_account(me));
-    let abi = pool.first_success(&order, |c| c.get_abi(eosio()));
+    let producer = pool.first_success(order, |c| c.get_producer(me));
+    let account = pool.first_success(order, |c| c.get_account(me));
+    let abi = pool.first_success(order, |c| c.get_abi(eosio()));
     let head_block = async {
         match head_num {
-            Some(n) => Some(pool.first_success(&order, |c| c.get_block_info(n)).await),
+            Some(n) => Some(pool.first_success(order, |c| c.get_block_info(n)).await),
             None => None,
         }
     };
-    let finalizer = pool.first_success(&order, |c| async move {
+    let finalizer = pool.first_success(order, |c| async move {
         let row = c.get_finalizer(me).await?;
         let active_key = match &row {
             Some(r) => c.get_finalizer_key(r.active_key_id).await?,
@@ -1229,7 +1222,7 @@ pub async fn gather(
         let q = finkeys_of(me);
         let q = &q;
         Some(
-            pool.first_success(&order, |c| async move {
+            pool.first_success(order, |c| async move {
                 let rows = c.get_table_rows::<FinalizerKeyRow>(q).await?;
                 Ok(rows
                     .rows
@@ -1254,16 +1247,16 @@ pub async fn gather(
     Ok(CheckInputs {
         config_warnings: warnings,
         signer,
-        producer: to_fetched(&pool, &verified, producer),
-        account: to_fetched(&pool, &verified, account),
-        abi: to_fetched(&pool, &verified, abi),
+        producer: polled.fetched(producer),
+        account: polled.fetched(account),
+        abi: polled.fetched(abi),
         head_block: match head_block {
-            Some(r) => to_fetched(&pool, &verified, r),
+            Some(r) => polled.fetched(r),
             None => Fetched::failed("no endpoint reported a head block".into()),
         },
-        finalizer: to_fetched(&pool, &verified, finalizer),
-        finalizer_keys: finalizer_keys.map(|r| to_fetched(&pool, &verified, r)),
-        view,
+        finalizer: polled.fetched(finalizer),
+        finalizer_keys: finalizer_keys.map(|r| polled.fetched(r)),
+        view: polled.view,
         datacenter_nodes,
     })
 }

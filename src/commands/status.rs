@@ -641,7 +641,7 @@ pub fn exit_code(s: &StatusSnapshot) -> ExitCode {
     }
 }
 
-pub(crate) fn to_fetched<T>(
+fn to_fetched<T>(
     pool: &EndpointPool,
     verified: &HashSet<usize>,
     r: Result<(usize, T), Vec<crate::api::ApiError>>,
@@ -660,6 +660,43 @@ pub(crate) fn to_fetched<T>(
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
+    }
+}
+
+/// One polling round for a one-shot command, and how to read after it: the pool, the
+/// quorum view, the agreeing endpoints, and the order reads try endpoints in (agreeing
+/// ones first, then any other that answered on the right chain).
+pub(crate) struct Polled {
+    pub pool: EndpointPool,
+    pub view: QuorumView,
+    pub verified: HashSet<usize>,
+    pub order: Vec<usize>,
+}
+
+impl Polled {
+    pub(crate) async fn round(config: &Config, clock: &dyn Clock) -> anyhow::Result<Self> {
+        let mut pool = EndpointPool::from_config(&config.chain)
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let view = pool.observe(clock).await;
+        let verified = view
+            .quorum()
+            .map(|q| q.members.iter().copied().collect())
+            .unwrap_or_default();
+        let order = read_order(&view, true);
+        Ok(Polled {
+            pool,
+            view,
+            verified,
+            order,
+        })
+    }
+
+    /// A read's result, with the endpoint that answered and whether it agrees.
+    pub(crate) fn fetched<T>(
+        &self,
+        r: Result<(usize, T), Vec<crate::api::ApiError>>,
+    ) -> Fetched<T> {
+        to_fetched(&self.pool, &self.verified, r)
     }
 }
 
@@ -697,25 +734,19 @@ pub async fn gather(
     warnings: Vec<Problem>,
     clock: &dyn Clock,
 ) -> anyhow::Result<StatusInputs> {
-    let mut pool = EndpointPool::from_config(&config.chain)
-        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-    let view = pool.observe(clock).await;
-    let verified: HashSet<usize> = view
-        .quorum()
-        .map(|q| q.members.iter().copied().collect())
-        .unwrap_or_default();
-    let order = read_order(&view, true);
+    let polled = Polled::round(config, clock).await?;
+    let (pool, order) = (&polled.pool, &polled.order);
     let me = config.producer.account;
     let want_finalizer = config.datacenters.iter().any(|d| d.finalizer_key.is_some());
 
-    let schedule = pool.first_success(&order, |c| c.get_producer_schedule());
-    let producer = pool.first_success(&order, |c| c.get_producer(me));
+    let schedule = pool.first_success(order, |c| c.get_producer_schedule());
+    let producer = pool.first_success(order, |c| c.get_producer(me));
     let finalizer = async {
         if !want_finalizer {
             return None;
         }
         Some(
-            pool.first_success(&order, |c| async move {
+            pool.first_success(order, |c| async move {
                 match c.get_finalizer(me).await? {
                     None => Ok(None),
                     Some(f) => Ok(c
@@ -733,10 +764,10 @@ pub async fn gather(
 
     Ok(StatusInputs {
         now_ms: clock.now_ms(),
-        schedule: to_fetched(&pool, &verified, schedule),
-        producer: to_fetched(&pool, &verified, producer),
-        finalizer: finalizer.map(|f| to_fetched(&pool, &verified, f)),
-        view,
+        schedule: polled.fetched(schedule),
+        producer: polled.fetched(producer),
+        finalizer: finalizer.map(|f| polled.fetched(f)),
+        view: polled.view,
         datacenter_nodes,
         config_warnings: warnings,
     })
