@@ -26,6 +26,10 @@ pub enum Command {
     Tx(TxCommand),
     /// One-shot snapshot: endpoints, quorum, schedule, our key on chain, data centers.
     Status(StatusArgs),
+    /// Prove the setup: config, key, permission and links, registration, finalizer keys,
+    /// ABI, endpoints and data center nodes; prints the cleos command that fixes each
+    /// failure. Exit code 1 when a check fails.
+    Check(CheckArgs),
     /// The daemon: watch the chain and switch the signing key when the policy says so.
     Run(RunArgs),
     /// Switch the signing key to data center NAME now (manual one-shot failover).
@@ -83,6 +87,15 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print one JSON object `{checks: [{name, status, detail, fix}], passed}` instead of text.
     #[arg(long)]
     pub json: bool,
 }

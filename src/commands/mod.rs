@@ -1,5 +1,6 @@
 //! One module per command: the glue between the CLI and the library.
 
+pub mod check;
 pub mod failover;
 pub mod key;
 pub mod run;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cmd) => key::run(cmd),
         Command::Tx(TxCommand::Regproducer(args)) => tx::regproducer(args),
         Command::Status(args) => runtime()?.block_on(status::run(&args.config.config, args.json)),
+        Command::Check(args) => runtime()?.block_on(check::run(&args.config.config, args.json)),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Failover(args) => runtime()?.block_on(failover::run(args)),
     }

@@ -1,0 +1,2230 @@
+//! `bp-failover check`: proves the failover setup works before the day it is needed.
+//!
+//! It loads the config and the failover key (only to derive its public key; the private key
+//! is dropped at once and never printed), polls the endpoints once like the daemon does, and
+//! reads from the best endpoint our `producers` row, our account (permissions and their
+//! `linkauth` links), the chain's `eosio` ABI, the head block header (whose
+//! `schedule_version` says whether the chain runs Savanna), our `finalizers` row with its
+//! active `finkeys` row, and our registered finalizer keys. Each data center's own node
+//! (`api`) is asked for `get_info`.
+//!
+//! Gathering is [`gather`]; turning the answers into one [`CheckResult`] per check is the
+//! pure [`evaluate`]; printing is [`render_text`] / [`render_json`]. Every failure carries
+//! the fix, as the exact `cleos` command with the real names and keys where one exists.
+//!
+//! Authorization follows nodeos (`authorization_manager.cpp`, `permission_object::satisfies`):
+//! the minimum permission for `(account, eosio, action)` is the permission linked to that
+//! action, else the one linked to the whole `eosio` contract, else `active`; a link to
+//! `eosio.any` lets any permission through. The declared permission satisfies the minimum
+//! only if it *is* that permission or one of its ancestors. So a link to a permission
+//! *below* the configured one (its child) still lets the configured one sign, while a link
+//! to its parent or to a sibling does not.
+//!
+//! Limits: reads come from one endpoint each (an agreeing one when the quorum holds; the
+//! detail says when a read is unverified). Permissions whose authority is satisfied through
+//! other accounts or waits are not followed: the bot signs with one key, so that key alone
+//! must meet the threshold. A node older than Leap 3.1 does not report links; the link
+//! checks then warn instead of passing.
+//!
+//! Exit code: `0` when no check fails (warnings allowed), [`EXIT_FAILED`] otherwise.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
+use crate::antelope::{Name, PublicKey};
+use crate::api::quorum::{QuorumState, QuorumView, Verdict};
+use crate::api::readiness::node_readiness;
+use crate::api::types::{Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow};
+use crate::api::{Clock, SystemClock, TableQuery};
+use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
+use crate::config::{self, Config, KeySource, Problem, RegAction};
+use crate::daemon::executor::row_key;
+
+/// Exit code when at least one check fails.
+pub const EXIT_FAILED: u8 = 1;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    /// Works, but is risky or could not be fully verified.
+    Warn,
+    /// Failover would not work as configured.
+    Fail,
+}
+
+impl Status {
+    /// The label in text output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// One check: what was checked, how it came out, and what fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    /// The fix: `cleos` command(s) with the real names and keys, or what to do.
+    pub fix: Option<String>,
+}
+
+impl CheckResult {
+    fn new(name: impl Into<String>, status: Status, detail: impl Into<String>) -> Self {
+        CheckResult {
+            name: name.into(),
+            status,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn ok(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(name, Status::Ok, detail)
+    }
+
+    fn warn(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(name, Status::Warn, detail)
+    }
+
+    fn fail(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(name, Status::Fail, detail)
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Every check, and whether all passed (no `fail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub checks: Vec<CheckResult>,
+    pub passed: bool,
+}
+
+impl CheckReport {
+    pub fn new(checks: Vec<CheckResult>) -> Self {
+        let passed = checks.iter().all(|c| c.status != Status::Fail);
+        CheckReport { checks, passed }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        if self.passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Our finalizer registration as one endpoint reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalizerState {
+    /// Our `finalizers` row; `None` = no finalizer key registered.
+    pub row: Option<FinalizerRow>,
+    /// The `finkeys` row the row's `active_key_id` names; `None` (with a row) = it points
+    /// nowhere.
+    pub active_key: Option<FinalizerKeyRow>,
+}
+
+/// Everything `check` gathered, before interpretation.
+#[derive(Debug, Clone)]
+pub struct CheckInputs {
+    pub config_warnings: Vec<Problem>,
+    /// The failover key's public key, or why the key did not load (never key material).
+    pub signer: Result<PublicKey, String>,
+    pub view: QuorumView,
+    /// `Some(None)` inside: no producers row.
+    pub producer: Fetched<Option<ProducerRow>>,
+    pub account: Fetched<Account>,
+    /// The chain's `eosio` ABI (JSON).
+    pub abi: Fetched<serde_json::Value>,
+    /// The header of the (quorum) head block: its `schedule_version` tells Savanna.
+    pub head_block: Fetched<BlockInfo>,
+    pub finalizer: Fetched<FinalizerState>,
+    /// Our rows in `finkeys`; read only when a data center has a `finalizer_key`.
+    pub finalizer_keys: Option<Fetched<Vec<FinalizerKeyRow>>>,
+    /// Per data center, in config order: its node's `get_info` and when it arrived.
+    pub datacenter_nodes: Vec<NodeAnswer>,
+}
+
+// ---------------------------------------------------------------------------------------
+// cleos commands
+// ---------------------------------------------------------------------------------------
+
+/// `s` as one shell word.
+fn sh(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn owner() -> Name {
+    Name::literal("owner")
+}
+
+fn active() -> Name {
+    Name::literal("active")
+}
+
+fn eosio() -> Name {
+    Name::literal("eosio")
+}
+
+/// The authority that may change `perm` with `updateauth`: the permission itself (or a
+/// parent), so `owner` for `owner` and `active` for everything below it.
+fn updateauth_by(acct: Name, perm: Name) -> String {
+    if perm == owner() {
+        format!("-p {acct}@owner")
+    } else {
+        format!("-p {acct}@active")
+    }
+}
+
+fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
+    let parent = if perm == owner() || parent.is_empty() {
+        String::new()
+    } else {
+        format!(" {parent}")
+    };
+    format!(
+        "cleos set account permission {acct} {perm} {key}{parent} {}",
+        updateauth_by(acct, perm)
+    )
+}
+
+fn cleos_link(acct: Name, action: Name, perm: Name) -> String {
+    format!("cleos set action permission {acct} eosio {action} {perm} -p {acct}@active")
+}
+
+fn cleos_regproducer(acct: Name, key: &PublicKey, url: &str, location: &str) -> String {
+    format!("cleos system regproducer {acct} {key} {url} {location} -p {acct}@active")
+}
+
+fn cleos_regfinkey(acct: Name, key: &str) -> String {
+    format!(
+        "cleos push action eosio regfinkey '[\"{acct}\",\"{key}\",\"SIG_BLS_<proof of possession>\"]' -p {acct}@active"
+    )
+}
+
+fn cleos_actfinkey(acct: Name, key: &str) -> String {
+    format!("cleos push action eosio actfinkey '[\"{acct}\",\"{key}\"]' -p {acct}@active")
+}
+
+const POP_NOTE: &str = "the proof of possession (SIG_BLS_…) is printed with the key by `spring-util bls create key`; for a key already on the node, take it from where the key was made";
+
+/// The signer's public key as text for a fix, or a placeholder when it did not load.
+fn signer_text(signer: &Result<PublicKey, String>) -> String {
+    match signer {
+        Ok(k) => k.to_string(),
+        Err(_) => "<failover public key>".to_string(),
+    }
+}
+
+/// Says where a read came from when it was not from an agreeing endpoint.
+fn provenance<T>(f: &Fetched<T>) -> String {
+    match (&f.source, f.verified) {
+        (Some(src), false) => {
+            format!(" (read from {src}, outside an agreeing majority of endpoints: unverified)")
+        }
+        _ => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The checks (pure)
+// ---------------------------------------------------------------------------------------
+
+/// Interprets what `check` gathered: one result per check, in a fixed order. Pure.
+pub fn evaluate(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
+    let mut out = vec![
+        check_config(config, &inputs.config_warnings),
+        check_key(config, &inputs.signer),
+        check_observer(&inputs.view),
+    ];
+    out.extend(check_producer(config, &inputs.producer));
+    out.extend(check_permission(config, inputs));
+    out.push(check_abi(config, &inputs.abi));
+    out.push(check_finalizer(config, inputs));
+    out.extend(check_finalizer_keys(config, inputs));
+    out.extend(check_datacenters(config, inputs));
+    out
+}
+
+/// The actions the bot sends: the key switch, and `actfinkey` when finalizer keys are set.
+fn actions_sent(config: &Config) -> Vec<Name> {
+    let mut v = vec![config.producer.action.name()];
+    if config.datacenters.iter().any(|d| d.finalizer_key.is_some()) {
+        v.push(Name::literal("actfinkey"));
+    }
+    v
+}
+
+fn check_config(config: &Config, warnings: &[Problem]) -> CheckResult {
+    let names: Vec<&str> = config.datacenters.iter().map(|d| d.name.as_str()).collect();
+    let summary = format!(
+        "valid: {} data centers ({}; the first is the primary), every signing key parses; {} endpoint(s)",
+        names.len(),
+        names.join(", "),
+        config.chain.endpoints.len()
+    );
+    if warnings.is_empty() {
+        return CheckResult::ok("config", summary);
+    }
+    let list: Vec<String> = warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.path, w.message))
+        .collect();
+    let fixes: Vec<String> = warnings
+        .iter()
+        .filter(|w| !w.fix.is_empty())
+        .map(|w| format!("{}: {}", w.path, w.fix))
+        .collect();
+    let r = CheckResult::warn(
+        "config",
+        format!(
+            "{summary}; {} warning(s):\n- {}",
+            warnings.len(),
+            list.join("\n- ")
+        ),
+    );
+    if fixes.is_empty() {
+        r
+    } else {
+        r.fix(fixes.join("\n"))
+    }
+}
+
+fn key_source(config: &Config) -> String {
+    match &config.producer.key {
+        KeySource::File(p) => format!("key_file {}", p.display()),
+        KeySource::Env(v) => format!("key_env {v}"),
+    }
+}
+
+fn check_key(config: &Config, signer: &Result<PublicKey, String>) -> CheckResult {
+    let source = key_source(config);
+    match signer {
+        Ok(k) => CheckResult::ok(
+            "key",
+            format!(
+                "the failover key from {source} loads; public key {k} ({})",
+                k.to_legacy_string()
+            ),
+        ),
+        Err(e) => {
+            let fix = match &config.producer.key {
+                KeySource::File(p) => format!(
+                    "put the failover private key (WIF or PVT_K1_…) alone in {p}, then chmod 600 {p}; or make a new one with `bp-failover key new --out {p}` and put its public key in the permission",
+                    p = p.display()
+                ),
+                KeySource::Env(v) => format!(
+                    "export {v} holding the failover private key (WIF or PVT_K1_…) in the environment bp-failover runs in"
+                ),
+            };
+            CheckResult::fail("key", format!("cannot load the failover key: {e}")).fix(fix)
+        }
+    }
+}
+
+fn check_observer(view: &QuorumView) -> CheckResult {
+    let failing: Vec<String> = view
+        .endpoints
+        .iter()
+        .filter(|e| e.verdict != Verdict::Agrees)
+        .map(|e| {
+            let why = match &e.verdict {
+                Verdict::Excluded(r) => r.to_string(),
+                _ => "healthy, but no majority agrees".to_string(),
+            };
+            format!("#{} {}: {why}", e.index + 1, e.label)
+        })
+        .collect();
+    match &view.state {
+        QuorumState::Agreed(q) => {
+            let head = format!(
+                "{} of {} endpoints agree at block {} ({} needed)",
+                q.members.len(),
+                view.configured,
+                q.head.num,
+                view.required
+            );
+            if failing.is_empty() {
+                return CheckResult::ok("observer", head);
+            }
+            let margin = q.members.len() - view.required;
+            let risk = if margin == 0 {
+                "one more failing endpoint blinds the observer".to_string()
+            } else {
+                format!("{margin} more may fail before the observer is blind")
+            };
+            CheckResult::warn(
+                "observer",
+                format!("{head}, but {}; {risk}", failing.join("; ")),
+            )
+            .fix("repair or replace the failing endpoint(s) in [chain] endpoints")
+        }
+        state => CheckResult::fail(
+            "observer",
+            format!(
+                "observer blind ({state}): the daemon never acts without an agreeing majority; failing: {}",
+                if failing.is_empty() { "none".to_string() } else { failing.join("; ") }
+            ),
+        )
+        .fix(format!(
+            "make at least {} of the {} endpoints in [chain] endpoints healthy, synced and on the configured chain: repair or replace the ones listed",
+            view.required, view.configured
+        )),
+    }
+}
+
+/// The data center whose key is registered, when it is a configured one.
+fn registered_dc<'a>(config: &'a Config, row: &ProducerRow) -> Option<&'a config::Datacenter> {
+    row_key(row).and_then(|k| config.datacenter_for_key(&k))
+}
+
+fn check_producer(config: &Config, fetched: &Fetched<Option<ProducerRow>>) -> Vec<CheckResult> {
+    let acct = config.producer.account;
+    let primary = &config.datacenters[0];
+    let from = provenance(fetched);
+    let row = match (&fetched.value, &fetched.error) {
+        (Some(Some(row)), _) => row,
+        (Some(None), _) => {
+            return vec![
+                CheckResult::fail(
+                    "producer",
+                    format!("{acct} is not a registered producer: no row in the eosio producers table{from}"),
+                )
+                .fix(cleos_regproducer(acct, &primary.signing_key, "<url>", "<location>")),
+                CheckResult::fail(
+                    "producer.key",
+                    "not checked: no producers row holds a key",
+                ),
+            ];
+        }
+        (None, e) => {
+            let why = e.clone().unwrap_or_else(|| "no endpoint answered".into());
+            return vec![
+                CheckResult::fail(
+                    "producer",
+                    format!("cannot read the eosio producers table: {why}"),
+                )
+                .fix("see the observer check: at least one endpoint must answer"),
+                CheckResult::fail(
+                    "producer.key",
+                    "not checked: the producers row was not read",
+                ),
+            ];
+        }
+    };
+    let url = sh(&row.url);
+    let location = row.location.to_string();
+    let dc = registered_dc(config, row);
+    let regproducer = |key: &PublicKey| cleos_regproducer(acct, key, &url, &location);
+
+    let registration = if row.is_active {
+        CheckResult::ok(
+            "producer",
+            format!(
+                "{acct} is a registered, active producer (url {}, location {}){from}",
+                row.url, row.location
+            ),
+        )
+    } else {
+        let key = dc.map_or(&primary.signing_key, |d| &d.signing_key);
+        CheckResult::fail(
+            "producer",
+            format!(
+                "{acct} is registered but not active (unregprod, or kicked on Telos): the system contract does not schedule it{from}"
+            ),
+        )
+        .fix(regproducer(key))
+    };
+
+    let key_check = match (row_key(row), dc) {
+        (Some(k), Some(d)) => {
+            let role = if std::ptr::eq(d, primary) {
+                "the primary"
+            } else {
+                "a backup"
+            };
+            CheckResult::ok(
+                "producer.key",
+                format!("the registered signing key {k} is data center {}'s key ({role}){from}", d.name),
+            )
+        }
+        (Some(k), None) if k.is_null() => CheckResult::fail(
+            "producer.key",
+            format!("the registered signing key is the null key (written by unregprod){from}"),
+        )
+        .fix(regproducer(&primary.signing_key)),
+        (Some(k), None) => CheckResult::fail(
+            "producer.key",
+            format!(
+                "unknown key: the registered signing key {k} belongs to no configured data center, so the bot would never act{from}"
+            ),
+        )
+        .fix(format!(
+            "add a [[datacenter]] with signing_key = \"{k}\" for the node that holds it, or register a configured data center's key:\n{}",
+            regproducer(&primary.signing_key)
+        )),
+        (None, _) => CheckResult::fail(
+            "producer.key",
+            format!(
+                "unknown key: the registered authority is not one K1 key ({}), so the bot would never act{from}",
+                describe_authority(row)
+            ),
+        )
+        .fix(regproducer(&primary.signing_key)),
+    };
+    vec![registration, key_check]
+}
+
+fn describe_authority(row: &ProducerRow) -> String {
+    let a = row.effective_authority();
+    let keys: Vec<String> = a
+        .keys
+        .iter()
+        .map(|k| format!("{} weight {}", k.key, k.weight))
+        .collect();
+    format!("threshold {}, keys [{}]", a.threshold, keys.join(", "))
+}
+
+/// The minimum permission nodeos requires of `account` for `code::action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MinPerm {
+    /// A link for this very action.
+    Exact(Name),
+    /// No action link; the whole-contract link applies.
+    WholeContract(Name),
+    /// Linked to `eosio.any`: any permission of the account will do.
+    Any,
+    /// No link: `active`.
+    Default,
+    /// The node does not report links (older than Leap 3.1).
+    Unknown,
+}
+
+fn minimum_permission(account: &Account, code: Name, action: Name) -> MinPerm {
+    let any = account.eosio_any_linked_actions.as_deref().unwrap_or(&[]);
+    let any_exact = any
+        .iter()
+        .any(|l| l.account == code && l.action == Some(action));
+    let any_whole = any.iter().any(|l| l.account == code && l.action.is_none());
+    match account.linked_permission(code, action) {
+        Ok(Some(p)) => {
+            let exact = account
+                .permission(p)
+                .and_then(|x| x.linked_actions.as_ref())
+                .is_some_and(|ls| {
+                    ls.iter()
+                        .any(|l| l.account == code && l.action == Some(action))
+                });
+            if exact {
+                MinPerm::Exact(p)
+            } else if any_exact {
+                MinPerm::Any
+            } else {
+                MinPerm::WholeContract(p)
+            }
+        }
+        Ok(None) | Err(()) if any_exact || any_whole => MinPerm::Any,
+        Ok(None) => MinPerm::Default,
+        Err(()) => MinPerm::Unknown,
+    }
+}
+
+fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
+    let acct = config.producer.account;
+    let perm = config.producer.permission;
+    let signer = &inputs.signer;
+    let key_text = signer_text(signer);
+    let actions = actions_sent(config);
+    let link_name = |a: Name| format!("permission.link.{a}");
+    let mut out = Vec::new();
+
+    // Dedicated or not: known from the config alone.
+    if perm == active() || perm == owner() {
+        let mut fix = vec![cleos_set_permission(
+            acct,
+            Name::literal("failover"),
+            &key_text,
+            active(),
+        )];
+        fix.extend(
+            actions
+                .iter()
+                .map(|&a| cleos_link(acct, a, Name::literal("failover"))),
+        );
+        fix.push("then set [producer] permission = \"failover\"".into());
+        out.push(
+            CheckResult::warn(
+                "permission.dedicated",
+                format!(
+                    "WARNING: the bot signs with {acct}@{perm}: whoever takes the key on this machine can move funds, change keys and take over the account, not just switch the signing key; use a dedicated permission linked only to what the bot sends"
+                ),
+            )
+            .fix(fix.join("\n")),
+        );
+    } else {
+        out.push(CheckResult::ok(
+            "permission.dedicated",
+            format!("{acct}@{perm} is a dedicated permission, not active or owner"),
+        ));
+    }
+
+    let from = provenance(&inputs.account);
+    let account = match (&inputs.account.value, &inputs.account.error) {
+        (Some(a), _) => a,
+        (None, e) => {
+            let why = e.clone().unwrap_or_else(|| "no endpoint answered".into());
+            out.insert(
+                0,
+                CheckResult::fail("permission", format!("cannot read account {acct}: {why}"))
+                    .fix(format!(
+                        "check that [producer] account = \"{acct}\" exists on this chain and that an endpoint answers get_account"
+                    )),
+            );
+            out.push(CheckResult::fail(
+                "permission.key",
+                "not checked: the account was not read",
+            ));
+            for &a in &actions {
+                out.push(CheckResult::fail(
+                    link_name(a),
+                    "not checked: the account was not read",
+                ));
+            }
+            return out;
+        }
+    };
+
+    // Existence.
+    let permission = account.permission(perm);
+    match permission {
+        Some(p) => out.insert(
+            0,
+            CheckResult::ok(
+                "permission",
+                format!(
+                    "{acct}@{perm} exists (parent {}, threshold {}){from}",
+                    if p.parent.is_empty() {
+                        "none".to_string()
+                    } else {
+                        p.parent.to_string()
+                    },
+                    p.required_auth.threshold
+                ),
+            ),
+        ),
+        None => out.insert(
+            0,
+            CheckResult::fail(
+                "permission",
+                format!("{acct} has no permission {perm}{from}"),
+            )
+            .fix(cleos_set_permission(acct, perm, &key_text, active())),
+        ),
+    }
+
+    // The key.
+    out.push(match (permission, signer) {
+        (None, _) => CheckResult::fail(
+            "permission.key",
+            format!("not checked: {acct}@{perm} does not exist"),
+        ),
+        (_, Err(_)) => CheckResult::fail(
+            "permission.key",
+            "not checked: the failover key did not load (see the key check)",
+        ),
+        (Some(p), Ok(k)) => {
+            let auth = &p.required_auth;
+            let replace = cleos_set_permission(acct, perm, &key_text, p.parent);
+            let note = "(this sets the permission's authority to that one key, weight 1, threshold 1)";
+            match auth.keys.iter().find(|kw| kw.key == *k) {
+                Some(kw) if auth.satisfied_by_key(k) => CheckResult::ok(
+                    "permission.key",
+                    format!(
+                        "{acct}@{perm} holds the failover key {k} with weight {}, enough for its threshold {}",
+                        kw.weight, auth.threshold
+                    ),
+                ),
+                Some(kw) => CheckResult::fail(
+                    "permission.key",
+                    format!(
+                        "{acct}@{perm} holds the failover key {k} with weight {}, below its threshold {}: the bot's signature alone cannot satisfy it {note}",
+                        kw.weight, auth.threshold
+                    ),
+                )
+                .fix(replace),
+                None => {
+                    let keys: Vec<String> = auth.keys.iter().map(|kw| kw.key.to_string()).collect();
+                    CheckResult::fail(
+                        "permission.key",
+                        format!(
+                            "{acct}@{perm} does not hold the failover key {k} (it holds [{}]) {note}",
+                            keys.join(", ")
+                        ),
+                    )
+                    .fix(replace)
+                }
+            }
+        }
+    });
+
+    // The links.
+    for &a in &actions {
+        out.push(check_link(account, acct, perm, a, &from));
+    }
+    out
+}
+
+fn check_link(account: &Account, acct: Name, perm: Name, action: Name, from: &str) -> CheckResult {
+    let name = format!("permission.link.{action}");
+    let fix = cleos_link(acct, action, perm);
+    let (required, how) = match minimum_permission(account, eosio(), action) {
+        MinPerm::Any => {
+            return CheckResult::ok(
+                name,
+                format!("eosio::{action} is linked to eosio.any: any permission of {acct} satisfies it{from}"),
+            )
+        }
+        MinPerm::Unknown => {
+            return CheckResult::warn(
+                name,
+                format!(
+                    "cannot verify: the node does not report linked actions (older than Leap 3.1){from}"
+                ),
+            )
+            .fix(format!("if `cleos get account {acct}` does not show the link, create it:\n{fix}"))
+        }
+        MinPerm::Exact(p) => (p, format!("eosio::{action} is linked to {p}")),
+        MinPerm::WholeContract(p) => (
+            p,
+            format!("eosio::{action} has no link of its own; the whole-contract eosio link to {p} applies"),
+        ),
+        MinPerm::Default => (
+            active(),
+            format!("eosio::{action} is not linked, so it requires active"),
+        ),
+    };
+    if account.descends_from(required, perm) {
+        let why = if required == perm {
+            String::new()
+        } else {
+            format!(", which {perm} satisfies as its ancestor")
+        };
+        CheckResult::ok(name, format!("{how}{why}{from}"))
+    } else {
+        CheckResult::fail(
+            name,
+            format!(
+                "{how}, which {perm} cannot satisfy (a permission satisfies only itself and its descendants): pushing with {acct}@{perm} fails with irrelevant_auth_exception{from}"
+            ),
+        )
+        .fix(fix)
+    }
+}
+
+fn check_abi(config: &Config, fetched: &Fetched<serde_json::Value>) -> CheckResult {
+    let from = provenance(fetched);
+    let value = match (&fetched.value, &fetched.error) {
+        (Some(v), _) => v,
+        (None, e) => {
+            return CheckResult::fail(
+                "abi",
+                format!(
+                    "cannot fetch the chain's eosio ABI: {}",
+                    e.as_deref().unwrap_or("no endpoint answered")
+                ),
+            )
+            .fix("see the observer check: at least one endpoint must answer get_abi")
+        }
+    };
+    let theirs = match Abi::from_json_str(&value.to_string()) {
+        Ok(a) => a,
+        Err(e) => {
+            return CheckResult::fail(
+                "abi",
+                format!("the chain's eosio ABI is unusable: {e}{from}"),
+            )
+            .fix("report it: the bot cannot serialize its actions for this chain")
+        }
+    };
+    let ours = eosio_system_abi();
+    let actions = actions_sent(config);
+    let mismatches: Vec<String> = actions
+        .iter()
+        .filter_map(|&a| {
+            compare_action_types(ours, &theirs, a)
+                .err()
+                .map(|e| format!("eosio::{a}: {e}"))
+        })
+        .collect();
+    let names: Vec<String> = actions.iter().map(|a| format!("eosio::{a}")).collect();
+    if mismatches.is_empty() {
+        return CheckResult::ok(
+            "abi",
+            format!(
+                "the chain's eosio ABI lays out {} like the bundled one{from}",
+                names.join(" and ")
+            ),
+        );
+    }
+    let other = match config.producer.action {
+        RegAction::Regproducer => RegAction::Regproducer2,
+        RegAction::Regproducer2 => RegAction::Regproducer,
+    };
+    let switch_ok = !mismatches.iter().any(|m| m.starts_with("eosio::actfinkey"))
+        && compare_action_types(ours, &theirs, other.name()).is_ok();
+    let fix = if switch_ok {
+        format!(
+            "set [producer] action = \"{}\" (the chain lays that one out as expected), then link it: cleos set action permission {acct} eosio {} {perm} -p {acct}@active",
+            other.name(),
+            other.name(),
+            acct = config.producer.account,
+            perm = config.producer.permission
+        )
+    } else {
+        "no cleos command fixes this: the chain runs a system contract this bp-failover version does not know; update bp-failover before relying on it".to_string()
+    };
+    CheckResult::fail(
+        "abi",
+        format!(
+            "the chain's eosio ABI lays out the actions the bot sends differently from the bundled one, so the bot refuses to sign them: {}{from}",
+            mismatches.join("; ")
+        ),
+    )
+    .fix(fix)
+}
+
+/// The finalizer key to suggest in a fix: that of the data center whose signing key is
+/// registered, else the primary's, else any configured one.
+fn suggested_finalizer_key<'a>(config: &'a Config, inputs: &CheckInputs) -> Option<&'a str> {
+    let current = inputs
+        .producer
+        .value
+        .as_ref()
+        .and_then(|r| r.as_ref())
+        .and_then(|r| registered_dc(config, r));
+    current
+        .and_then(|d| d.finalizer_key.as_deref())
+        .or(config.datacenters[0].finalizer_key.as_deref())
+        .or_else(|| {
+            config
+                .datacenters
+                .iter()
+                .find_map(|d| d.finalizer_key.as_deref())
+        })
+}
+
+fn check_finalizer(config: &Config, inputs: &CheckInputs) -> CheckResult {
+    let acct = config.producer.account;
+    let name = "finalizer";
+    let head = &inputs.head_block;
+    let savanna = head.value.as_ref().map(BlockInfo::is_savanna);
+    if let (Some(false), Some(b)) = (savanna, &head.value) {
+        let detail = format!(
+            "legacy consensus (head block {} has schedule_version {}): no finalizer key is needed to be scheduled",
+            b.block_num, b.schedule_version
+        );
+        let active_key = inputs
+            .finalizer
+            .value
+            .as_ref()
+            .and_then(|s| s.active_key.as_ref());
+        return active_key
+            .and_then(|k| finalizer_mismatch(config, inputs, k, &detail))
+            .unwrap_or_else(|| CheckResult::ok(name, detail));
+    }
+    // Savanna, or unknown: an unknown mode downgrades every finding to a warning.
+    let (bad, prefix) = match (savanna, &head.value) {
+        (Some(true), Some(b)) => (
+            Status::Fail,
+            format!("Savanna (head block {} carries the Savanna schedule_version marker): ", b.block_num),
+        ),
+        _ => (
+            Status::Warn,
+            format!(
+                "consensus mode unknown (cannot read the head block: {}); if the chain runs Savanna: ",
+                head.error.as_deref().unwrap_or("no head")
+            ),
+        ),
+    };
+    let suggested = suggested_finalizer_key(config, inputs);
+    let bls_placeholder = "PUB_BLS_<finalizer key from spring-util bls create key>";
+    let from = provenance(&inputs.finalizer);
+    let state = match (&inputs.finalizer.value, &inputs.finalizer.error) {
+        (Some(s), _) => s,
+        (None, e) => {
+            return CheckResult::new(
+                name,
+                bad,
+                format!(
+                    "{prefix}cannot read the eosio finalizers table: {}",
+                    e.as_deref().unwrap_or("no endpoint answered")
+                ),
+            )
+            .fix("see the observer check: at least one endpoint must answer get_table_rows")
+        }
+    };
+    let Some(row) = &state.row else {
+        return CheckResult::new(
+            name,
+            bad,
+            format!(
+                "{prefix}{acct} has no active finalizer key (no row in the eosio finalizers table): the system contract leaves it out of every producer schedule it builds, so {acct} drops out at the next schedule update{from}"
+            ),
+        )
+        .fix(format!(
+            "{}\n({POP_NOTE}; the first key registered becomes the active one)",
+            cleos_regfinkey(acct, suggested.unwrap_or(bls_placeholder))
+        ));
+    };
+    let Some(active_key) = &state.active_key else {
+        let key = inputs
+            .finalizer_keys
+            .as_ref()
+            .and_then(|f| f.value.as_ref())
+            .and_then(|ks| ks.first())
+            .map(|k| k.finalizer_key.as_str())
+            .or(suggested)
+            .unwrap_or(bls_placeholder);
+        return CheckResult::new(
+            name,
+            bad,
+            format!(
+                "{prefix}{acct}'s finalizers row names active key id {}, which is not in the eosio finkeys table: no active finalizer key, so the system contract leaves {acct} out of the schedules it builds{from}",
+                row.active_key_id
+            ),
+        )
+        .fix(cleos_actfinkey(acct, key));
+    };
+    let detail = format!(
+        "{}active finalizer key {} (id {}) {}{from}",
+        prefix.replace("if the chain runs Savanna: ", ""),
+        active_key.finalizer_key,
+        active_key.id,
+        match finalizer_owner(config, active_key) {
+            Some(d) => format!("belongs to data center {}", d.name),
+            None => "belongs to no configured data center".to_string(),
+        }
+    );
+    finalizer_mismatch(config, inputs, active_key, &detail)
+        .unwrap_or_else(|| CheckResult::ok(name, detail))
+}
+
+fn finalizer_owner<'a>(
+    config: &'a Config,
+    key: &FinalizerKeyRow,
+) -> Option<&'a config::Datacenter> {
+    config
+        .datacenters
+        .iter()
+        .find(|d| d.finalizer_key.as_deref() == Some(key.finalizer_key.as_str()))
+}
+
+/// A failure when the active finalizer key belongs to a data center other than the one
+/// signing blocks. The bot sends actfinkey with every switch, and the contract rejects
+/// activating the key that is already active ("finalizer key was already active", before
+/// and after Savanna), which fails the whole switch transaction to that data center.
+fn finalizer_mismatch(
+    config: &Config,
+    inputs: &CheckInputs,
+    active_key: &FinalizerKeyRow,
+    detail: &str,
+) -> Option<CheckResult> {
+    let acct = config.producer.account;
+    let owner = finalizer_owner(config, active_key)?;
+    let current = inputs
+        .producer
+        .value
+        .as_ref()
+        .and_then(|r| r.as_ref())
+        .and_then(|r| registered_dc(config, r))?;
+    if owner.name == current.name {
+        return None;
+    }
+    let r = CheckResult::fail(
+        "finalizer",
+        format!(
+            "{detail}, but blocks are signed with data center {}'s key: a switch to {} would send actfinkey for the key that is already active, which the contract rejects (\"finalizer key was already active\"), failing the whole switch",
+            current.name, owner.name
+        ),
+    );
+    Some(match &current.finalizer_key {
+        Some(k) => r.fix(cleos_actfinkey(acct, k)),
+        None => r.fix(format!(
+            "give data center {} a finalizer_key (registered with regfinkey) and activate it, so the active key follows the signing key",
+            current.name
+        )),
+    })
+}
+
+fn check_finalizer_keys(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
+    let acct = config.producer.account;
+    let active_id = inputs
+        .finalizer
+        .value
+        .as_ref()
+        .and_then(|s| s.row.as_ref())
+        .map(|r| r.active_key_id);
+    config
+        .datacenters
+        .iter()
+        .filter_map(|d| d.finalizer_key.as_deref().map(|k| (d, k)))
+        .map(|(d, key)| {
+            let name = format!("finalizer_key.{}", d.name);
+            let fetched = inputs.finalizer_keys.as_ref();
+            let rows = match fetched.map(|f| (&f.value, &f.error)) {
+                Some((Some(rows), _)) => rows,
+                Some((None, e)) => {
+                    return CheckResult::fail(
+                        name,
+                        format!(
+                            "cannot read {acct}'s keys in the eosio finkeys table: {}",
+                            e.as_deref().unwrap_or("no endpoint answered")
+                        ),
+                    )
+                    .fix("see the observer check; a chain without the finkeys table cannot take actfinkey: remove finalizer_key from the config there")
+                }
+                None => {
+                    return CheckResult::fail(name, "not checked: finalizer keys were not read")
+                }
+            };
+            let from = fetched.map(provenance).unwrap_or_default();
+            match rows.iter().find(|r| r.finalizer_key == key) {
+                Some(r) => CheckResult::ok(
+                    name,
+                    format!(
+                        "{key} is registered for {acct} (id {}{}){from}",
+                        r.id,
+                        if active_id == Some(r.id) { ", active" } else { "" }
+                    ),
+                ),
+                None => CheckResult::fail(
+                    name,
+                    format!(
+                        "{key} is not registered for {acct} in the eosio finkeys table: a switch to {} sends actfinkey for it, which the contract rejects, failing the whole switch{from}",
+                        d.name
+                    ),
+                )
+                .fix(format!("{}\n({POP_NOTE})", cleos_regfinkey(acct, key))),
+            }
+        })
+        .collect()
+}
+
+fn check_datacenters(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
+    let quorum = inputs.view.quorum();
+    let expected = config.chain.chain_id.or(quorum.map(|q| q.chain_id));
+    config
+        .datacenters
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let name = format!("datacenter.{}", d.name);
+            let (Some(api), Some(Some((answer, at)))) = (&d.api, inputs.datacenter_nodes.get(i))
+            else {
+                return CheckResult::warn(
+                    name,
+                    "no api configured: this data center's node is not checked, and the daemon would switch to it without knowing whether it is up",
+                )
+                .fix(format!("set datacenter[{i}].api to the URL of its own nodeos API, e.g. http://10.0.1.5:8888"));
+            };
+            let r = node_readiness(
+                answer,
+                *at,
+                quorum,
+                config.chain.chain_id,
+                config.chain.max_lag_blocks,
+                config.chain.max_head_age.as_millis() as i64,
+            );
+            if !r.reachable {
+                return CheckResult::fail(
+                    name,
+                    format!("node {api} is unreachable: {}", r.error.as_deref().unwrap_or("no answer")),
+                )
+                .fix(format!(
+                    "start nodeos on that host (or fix datacenter[{i}].api); the daemon will not switch to a data center whose node is down"
+                ));
+            }
+            let Ok(info) = answer else {
+                return CheckResult::fail(name, format!("node {api} gave no get_info"));
+            };
+            if r.chain_ok == Some(false) {
+                return CheckResult::fail(
+                    name,
+                    format!(
+                        "node {api} is on the wrong chain: it reports chain id {}, expected {}",
+                        info.chain_id,
+                        expected.map_or("-".into(), |c| c.to_string())
+                    ),
+                )
+                .fix(format!("point datacenter[{i}].api at this chain's node"));
+            }
+            let position = format!(
+                "head {}, {} blocks behind the quorum, head {:.1} s old",
+                info.head_block_num,
+                r.lag_blocks.map_or("?".into(), |l| l.to_string()),
+                r.head_age_ms.unwrap_or(0) as f64 / 1000.0
+            );
+            match r.synced {
+                Some(true) => CheckResult::ok(
+                    name,
+                    format!("node {api} is reachable, on the right chain and synced ({position})"),
+                ),
+                Some(false) => CheckResult::fail(
+                    name,
+                    format!(
+                        "node {api} is not synced ({position}; limits: {} blocks, {:.1} s)",
+                        config.chain.max_lag_blocks,
+                        config.chain.max_head_age.as_secs_f64()
+                    ),
+                )
+                .fix("let the node catch up (check its peers and that it is not replaying); the daemon does not switch to a data center whose node is behind"),
+                None => CheckResult::warn(
+                    name,
+                    format!("node {api} is reachable ({position}), but there is no quorum to compare it with"),
+                )
+                .fix("see the observer check"),
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------
+
+/// One line per check (`ok` / `WARN` / `FAIL`), the fix indented below, then a summary.
+pub fn render_text(report: &CheckReport) -> String {
+    let mut out = String::new();
+    for c in &report.checks {
+        let mut lines = c.detail.lines();
+        let _ = writeln!(
+            out,
+            "{:<4}  {}: {}",
+            c.status.label(),
+            c.name,
+            lines.next().unwrap_or("")
+        );
+        for l in lines {
+            let _ = writeln!(out, "        {l}");
+        }
+        if let Some(fix) = &c.fix {
+            let mut lines = fix.lines();
+            let _ = writeln!(out, "      fix: {}", lines.next().unwrap_or(""));
+            for l in lines {
+                let _ = writeln!(out, "           {l}");
+            }
+        }
+    }
+    let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
+    let _ = writeln!(
+        out,
+        "\n{} checks: {} ok, {} warning(s), {} failed: {}",
+        report.checks.len(),
+        count(Status::Ok),
+        count(Status::Warn),
+        count(Status::Fail),
+        if report.passed {
+            "PASSED"
+        } else {
+            "FAILED (failover would not work as configured)"
+        }
+    );
+    out
+}
+
+/// The report as one JSON object `{checks: [{name, status, detail, fix}], passed}`.
+pub fn render_json(report: &CheckReport) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Gathering
+// ---------------------------------------------------------------------------------------
+
+/// A `get_table_rows` query for the `finkeys` rows of `owner` (secondary index 2,
+/// `byfinname`, keyed by the name as a u64).
+fn finkeys_of(owner: Name) -> TableQuery {
+    let mut q = TableQuery::by_primary_key("eosio", "eosio", "finkeys", owner.as_u64());
+    q.index_position = "2".into();
+    q.key_type = "i64".into();
+    q.limit = 100;
+    q
+}
+
+/// Gathers everything with `clock`: the key's public key (the private key is dropped at
+/// once), one polling round, and the reads. Local files and the network only.
+pub async fn gather(
+    config: &Config,
+    warnings: Vec<Problem>,
+    clock: &dyn Clock,
+) -> anyhow::Result<CheckInputs> {
+    let signer = config
+        .producer
+        .key
+        .load()
+        .map(|k| k.public_key())
+        .map_err(|e| e.to_string());
+
+    let polled = Polled::round(config, clock).await?;
+    let (pool, order, view) = (&polled.pool, &polled.order, &polled.view);
+    let me = config.producer.account;
+    let want_keys = config.datacenters.iter().any(|d| d.finalizer_key.is_some());
+    let head_num = view.quorum().map(|q| q.head.num).or_else(|| {
+        order
+            .iter()
+            .find_map(|&k| view.endpoints.iter().find(|e| e.index == k)?.head)
+            .map(|h| h.num)
+    });
+
+    let producer = pool.first_success(order, |c| c.get_producer(me));
+    let account = pool.first_success(order, |c| c.get_account(me));
+    let abi = pool.first_success(order, |c| c.get_abi(eosio()));
+    let head_block = async {
+        match head_num {
+            Some(n) => Some(pool.first_success(order, |c| c.get_block_info(n)).await),
+            None => None,
+        }
+    };
+    let finalizer = pool.first_success(order, |c| async move {
+        let row = c.get_finalizer(me).await?;
+        let active_key = match &row {
+            Some(r) => c.get_finalizer_key(r.active_key_id).await?,
+            None => None,
+        };
+        Ok(FinalizerState { row, active_key })
+    });
+    let finalizer_keys = async {
+        if !want_keys {
+            return None;
+        }
+        let q = finkeys_of(me);
+        let q = &q;
+        Some(
+            pool.first_success(order, |c| async move {
+                let rows = c.get_table_rows::<FinalizerKeyRow>(q).await?;
+                Ok(rows
+                    .rows
+                    .into_iter()
+                    .filter(|r| r.finalizer_name == me)
+                    .collect::<Vec<_>>())
+            })
+            .await,
+        )
+    };
+    let nodes = datacenter_nodes(config, clock)?;
+    let (producer, account, abi, head_block, finalizer, finalizer_keys, datacenter_nodes) = tokio::join!(
+        producer,
+        account,
+        abi,
+        head_block,
+        finalizer,
+        finalizer_keys,
+        nodes
+    );
+
+    Ok(CheckInputs {
+        config_warnings: warnings,
+        signer,
+        producer: polled.fetched(producer),
+        account: polled.fetched(account),
+        abi: polled.fetched(abi),
+        head_block: match head_block {
+            Some(r) => polled.fetched(r),
+            None => Fetched::failed("no endpoint reported a head block".into()),
+        },
+        finalizer: polled.fetched(finalizer),
+        finalizer_keys: finalizer_keys.map(|r| polled.fetched(r)),
+        view: polled.view,
+        datacenter_nodes,
+    })
+}
+
+/// The report when the config itself does not load: nothing else can be checked.
+pub fn config_failure(error: &config::ConfigError) -> CheckReport {
+    let fix = match error {
+        config::ConfigError::Invalid { problems, .. } => problems
+            .iter()
+            .filter(|p| !p.fix.is_empty())
+            .map(|p| format!("{}: {}", p.path, p.fix))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        config::ConfigError::Read { .. } => format!(
+            "pass the right file with --config/-c or {}",
+            config::CONFIG_ENV
+        ),
+        config::ConfigError::Syntax { .. } => {
+            "correct the key or value at the line named above (see config.example.toml)".into()
+        }
+    };
+    CheckReport::new(vec![CheckResult::fail("config", error.to_string()).fix(fix)])
+}
+
+/// `bp-failover check [-c CONFIG] [--json]`.
+pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let (report, who) = match config::load(config_path) {
+        Err(e) => (config_failure(&e), String::new()),
+        Ok(loaded) => {
+            let inputs = gather(&loaded.config, loaded.warnings.clone(), &SystemClock).await?;
+            let report = CheckReport::new(evaluate(&loaded.config, &inputs));
+            (report, format!(" {}", loaded.config.producer.account))
+        }
+    };
+    if json {
+        println!("{}", render_json(&report));
+    } else {
+        println!(
+            "bp-failover check{who} (config {})\n",
+            config_path.display()
+        );
+        print!("{}", render_text(&report));
+    }
+    Ok(report.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::quorum::{assess, Observation, QuorumPolicy};
+    use crate::api::types::GetInfo;
+    use serde_json::{json, Value};
+
+    const ACCT: &str = "mybpaccount1";
+    /// The public key of the first published test key in `fixtures/vector_keys_k1.json`.
+    const SIGNER: &str = "PUB_K1_6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeACcSRFs";
+    const PRIMARY: &str = "EOS5CuxGyXVubRqWLVytQn5M1C2XoEaxzsLQEAXdF4iZmW5g925ig";
+    const BACKUP: &str = "PUB_K1_87DUhBcZrLhyFfBVDyu1iWZJUGURqbk6CQxwv5g6iWUD2X45Hv";
+    const OTHER: &str = "EOS6XXTaRpWhPwnb7CTV9zVsCBrvCpYMMPSk8E8hsJxhf6VFW9DYN";
+    const BLS_A: &str = "PUB_BLS_9Pbv53DbC9EDGGPEZUrlKuMGeXYWHzIPfmn-Ncrxj7sOTiTEOYIkcCgBrvfKYiIG0BsiafG1dRK9MV40aGWKREE4rWHpiDLIkHR91huq9CEdeZHUb2bRXvcxs0RAa7oADXSTmw";
+    const BLS_B: &str = "PUB_BLS_8Qcw53DbC9EDGGPEZUrlKuMGeXYWHzIPfmn-Ncrxj7sOTiTEOYIkcCgBrvfKYiIG0BsiafG1dRK9MV40aGWKREE4rWHpiDLIkHR91huq9CEdeZHUb2bRXvcxs0RAa7oADXSTmw";
+    const JUNGLE4: &str = "73e4385a2708e6d7048834fbc1079f2fabb17b3c125b146af438971e90716c4d";
+    const WAX: &str = "1064487b3cd1a897ce03ae5b6a865651747e2e152090f99c1d19d44e01aea5a4";
+    const HEAD: u32 = 209_671_600;
+    const T_BASE: i64 = 1_750_687_719_000;
+    const BASE: u32 = 209_671_574;
+    const SAVANNA: u32 = 1 << 31;
+
+    fn key(s: &str) -> PublicKey {
+        s.parse().unwrap()
+    }
+
+    fn time_ms(num: u32) -> i64 {
+        T_BASE + (i64::from(num) - i64::from(BASE)) * 500
+    }
+
+    fn time_text(ms: i64) -> String {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3f")
+            .to_string()
+    }
+
+    fn id(num: u32) -> String {
+        format!("{num:08x}{}", "00".repeat(28))
+    }
+
+    fn info(chain: &str, head: u32) -> GetInfo {
+        serde_json::from_value(json!({
+            "server_version": "14092132", "chain_id": chain,
+            "head_block_num": head, "head_block_id": id(head),
+            "head_block_time": time_text(time_ms(head)), "head_block_producer": "eosriobrazil",
+            "last_irreversible_block_num": head - 2, "last_irreversible_block_id": id(head - 2),
+            "server_version_string": "v1.2.0-rc3"
+        }))
+        .unwrap()
+    }
+
+    fn block(num: u32, schedule_version: u32) -> BlockInfo {
+        serde_json::from_value(json!({
+            "block_num": num, "id": id(num), "timestamp": time_text(time_ms(num)),
+            "producer": "eosriobrazil", "confirmed": 0, "previous": id(num - 1),
+            "schedule_version": schedule_version
+        }))
+        .unwrap()
+    }
+
+    /// Three endpoints; `failing` of them refuse connections.
+    fn view(failing: usize) -> QuorumView {
+        let obs: Vec<Observation> = (0..3)
+            .map(|i| Observation {
+                index: i,
+                label: format!("http://127.0.0.1:{}/", i + 1),
+                info: if i >= 3 - failing {
+                    Err("connection refused".into())
+                } else {
+                    Ok(info(JUNGLE4, HEAD))
+                },
+                received_at_ms: time_ms(HEAD) + 300,
+                latency_ms: 5,
+                consecutive_errors: 0,
+                probe: None,
+            })
+            .collect();
+        assess(
+            &obs,
+            &QuorumPolicy {
+                configured: 3,
+                chain_id: Some(JUNGLE4.parse().unwrap()),
+                max_head_age_ms: 30_000,
+                max_clock_ahead_ms: 2_000,
+            },
+        )
+    }
+
+    fn config(permission: &str, action: &str, finalizer_keys: bool) -> Config {
+        let (fa, fb) = if finalizer_keys {
+            (
+                format!("finalizer_key = \"{BLS_A}\"\n"),
+                format!("finalizer_key = \"{BLS_B}\"\n"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        let text = format!(
+            r#"
+[chain]
+endpoints = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
+chain_id = "{JUNGLE4}"
+
+[producer]
+account = "{ACCT}"
+permission = "{permission}"
+key_env = "BP_FAILOVER_CHECK_UNIT_TEST_UNSET"
+action = "{action}"
+
+[[datacenter]]
+name = "primary"
+signing_key = "{PRIMARY}"
+api = "http://127.0.0.1:11"
+{fa}
+[[datacenter]]
+name = "backup"
+signing_key = "{BACKUP}"
+api = "http://127.0.0.1:12"
+{fb}"#
+        );
+        config::load_str(&text, Path::new("config.toml"))
+            .unwrap()
+            .config
+    }
+
+    fn fetched<T>(v: T) -> Fetched<T> {
+        Fetched {
+            value: Some(v),
+            source: Some("http://127.0.0.1:1/".into()),
+            verified: true,
+            error: None,
+        }
+    }
+
+    fn failed<T>(e: &str) -> Fetched<T> {
+        Fetched::failed(e.into())
+    }
+
+    fn row(key: &str, active: bool) -> ProducerRow {
+        serde_json::from_value(json!({
+            "owner": ACCT, "total_votes": "123.5", "producer_key": key, "is_active": u8::from(active),
+            "url": "https://bp.example", "unpaid_blocks": 0, "location": 840
+        }))
+        .unwrap()
+    }
+
+    /// A permission entry of `get_account`.
+    fn perm(
+        name: &str,
+        parent: &str,
+        threshold: u32,
+        keys: &[(&str, u16)],
+        links: &[(&str, Option<&str>)],
+    ) -> Value {
+        json!({
+            "perm_name": name, "parent": parent,
+            "required_auth": {
+                "threshold": threshold,
+                "keys": keys.iter().map(|(k, w)| json!({"key": k, "weight": w})).collect::<Vec<_>>(),
+                "accounts": [], "waits": []
+            },
+            "linked_actions": links.iter().map(|(a, act)| match act {
+                Some(act) => json!({"account": a, "action": act}),
+                None => json!({"account": a}),
+            }).collect::<Vec<_>>()
+        })
+    }
+
+    fn account(perms: Vec<Value>) -> Account {
+        serde_json::from_value(json!({
+            "account_name": ACCT, "permissions": perms, "eosio_any_linked_actions": []
+        }))
+        .unwrap()
+    }
+
+    fn base_perms() -> Vec<Value> {
+        vec![
+            perm("owner", "", 1, &[(OTHER, 1)], &[]),
+            perm("active", "owner", 1, &[(OTHER, 1)], &[]),
+        ]
+    }
+
+    /// owner, active, and `failover` (under active) holding the signer, linked to `links`.
+    fn account_linked(links: &[(&str, Option<&str>)]) -> Account {
+        let mut p = base_perms();
+        p.push(perm("failover", "active", 1, &[(SIGNER, 1)], links));
+        account(p)
+    }
+
+    fn bundled_abi() -> Value {
+        serde_json::from_str(include_str!("../../abi/eosio.system.abi.json")).unwrap()
+    }
+
+    fn fin_row(id: u64, bls: &str) -> FinalizerKeyRow {
+        FinalizerKeyRow {
+            id,
+            finalizer_name: Name::literal(ACCT),
+            finalizer_key: bls.into(),
+        }
+    }
+
+    fn fin_state(active: Option<(u64, &str)>) -> FinalizerState {
+        FinalizerState {
+            row: active.map(|(id, _)| FinalizerRow {
+                finalizer_name: Name::literal(ACCT),
+                active_key_id: id,
+                active_key_binary: String::new(),
+                finalizer_key_count: 2,
+            }),
+            active_key: active.map(|(id, k)| fin_row(id, k)),
+        }
+    }
+
+    /// A correct setup on a Savanna chain, without finalizer keys in the config.
+    fn good() -> (Config, CheckInputs) {
+        let cfg = config("failover", "regproducer", false);
+        let now = time_ms(HEAD) + 300;
+        let inputs = CheckInputs {
+            config_warnings: vec![],
+            signer: Ok(key(SIGNER)),
+            view: view(0),
+            producer: fetched(Some(row(PRIMARY, true))),
+            account: fetched(account_linked(&[("eosio", Some("regproducer"))])),
+            abi: fetched(bundled_abi()),
+            head_block: fetched(block(HEAD, SAVANNA)),
+            finalizer: fetched(fin_state(Some((3, BLS_A)))),
+            finalizer_keys: None,
+            datacenter_nodes: vec![
+                Some((Ok(info(JUNGLE4, HEAD)), now)),
+                Some((Ok(info(JUNGLE4, HEAD)), now)),
+            ],
+        };
+        (cfg, inputs)
+    }
+
+    /// A correct setup with finalizer keys for both data centers (primary's active).
+    fn good_with_finalizer_keys() -> (Config, CheckInputs) {
+        let (_, mut inputs) = good();
+        let cfg = config("failover", "regproducer", true);
+        inputs.account = fetched(account_linked(&[
+            ("eosio", Some("regproducer")),
+            ("eosio", Some("actfinkey")),
+        ]));
+        inputs.finalizer = fetched(fin_state(Some((3, BLS_A))));
+        inputs.finalizer_keys = Some(fetched(vec![fin_row(3, BLS_A), fin_row(7, BLS_B)]));
+        (cfg, inputs)
+    }
+
+    fn get<'a>(checks: &'a [CheckResult], name: &str) -> &'a CheckResult {
+        checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no check {name} in {checks:#?}"))
+    }
+
+    fn assert_status(checks: &[CheckResult], name: &str, status: Status) -> CheckResult {
+        let c = get(checks, name);
+        assert_eq!(c.status, status, "{c:#?}");
+        c.clone()
+    }
+
+    fn fix(c: &CheckResult) -> &str {
+        c.fix.as_deref().unwrap_or_else(|| panic!("no fix: {c:#?}"))
+    }
+
+    /// Every check not named in `except` passed.
+    fn assert_rest_ok(checks: &[CheckResult], except: &[&str]) {
+        for c in checks.iter().filter(|c| !except.contains(&c.name.as_str())) {
+            assert_eq!(c.status, Status::Ok, "{c:#?}");
+        }
+    }
+
+    #[test]
+    fn a_correct_setup_passes_every_check() {
+        let (cfg, inputs) = good();
+        let checks = evaluate(&cfg, &inputs);
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "config",
+                "key",
+                "observer",
+                "producer",
+                "producer.key",
+                "permission",
+                "permission.dedicated",
+                "permission.key",
+                "permission.link.regproducer",
+                "abi",
+                "finalizer",
+                "datacenter.primary",
+                "datacenter.backup"
+            ]
+        );
+        assert_rest_ok(&checks, &[]);
+        assert!(checks.iter().all(|c| c.fix.is_none()));
+        let report = CheckReport::new(checks);
+        assert!(report.passed);
+        assert_eq!(report.exit_code(), ExitCode::SUCCESS);
+        assert!(get(&report.checks, "key").detail.contains(SIGNER));
+        assert!(get(&report.checks, "key")
+            .detail
+            .contains("EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin"));
+        assert!(get(&report.checks, "producer.key")
+            .detail
+            .contains("primary"));
+
+        let (cfg, inputs) = good_with_finalizer_keys();
+        let checks = evaluate(&cfg, &inputs);
+        assert_rest_ok(&checks, &[]);
+        for name in [
+            "permission.link.actfinkey",
+            "finalizer_key.primary",
+            "finalizer_key.backup",
+        ] {
+            get(&checks, name);
+        }
+        assert!(get(&checks, "finalizer_key.primary")
+            .detail
+            .contains("active"));
+        assert!(get(&checks, "finalizer")
+            .detail
+            .contains("belongs to data center primary"));
+    }
+
+    #[test]
+    fn config_warnings_are_shown_with_their_fixes() {
+        let (cfg, mut inputs) = good();
+        inputs.config_warnings = vec![Problem {
+            path: "chain.endpoints".into(),
+            message: "has 1 entry".into(),
+            fix: "list three independent endpoints".into(),
+        }];
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "config", Status::Warn);
+        assert!(c
+            .detail
+            .contains("warning(s):\n- chain.endpoints: has 1 entry"));
+        assert_eq!(fix(&c), "chain.endpoints: list three independent endpoints");
+        assert!(CheckReport::new(checks).passed, "warnings do not fail");
+    }
+
+    #[test]
+    fn a_key_that_does_not_load_fails_without_showing_key_material() {
+        let (cfg, mut inputs) = good();
+        inputs.signer = Err("environment variable X is not set: export it".into());
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "key", Status::Fail);
+        assert!(fix(&c).contains("export BP_FAILOVER_CHECK_UNIT_TEST_UNSET"));
+        let c = assert_status(&checks, "permission.key", Status::Fail);
+        assert!(c.detail.starts_with("not checked"));
+        assert_rest_ok(&checks, &["key", "permission.key"]);
+    }
+
+    #[test]
+    fn missing_permission_fails_with_the_commands_that_create_and_link_it() {
+        let (cfg, mut inputs) = good();
+        inputs.account = fetched(account(base_perms()));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission", Status::Fail);
+        assert_eq!(c.detail, "mybpaccount1 has no permission failover");
+        assert_eq!(
+            fix(&c),
+            format!("cleos set account permission mybpaccount1 failover {SIGNER} active -p mybpaccount1@active")
+        );
+        assert_status(&checks, "permission.key", Status::Fail);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Fail);
+        assert_eq!(
+            fix(&c),
+            "cleos set action permission mybpaccount1 eosio regproducer failover -p mybpaccount1@active"
+        );
+        assert!(!CheckReport::new(checks).passed);
+    }
+
+    #[test]
+    fn a_permission_without_the_key_fails() {
+        let (cfg, mut inputs) = good();
+        let mut p = base_perms();
+        p.push(perm(
+            "failover",
+            "active",
+            1,
+            &[(OTHER, 1)],
+            &[("eosio", Some("regproducer"))],
+        ));
+        inputs.account = fetched(account(p));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.key", Status::Fail);
+        assert!(
+            c.detail.contains("does not hold the failover key"),
+            "{c:#?}"
+        );
+        assert!(c.detail.contains(&key(OTHER).to_string()));
+        assert_eq!(
+            fix(&c),
+            format!("cleos set account permission mybpaccount1 failover {SIGNER} active -p mybpaccount1@active")
+        );
+        assert_rest_ok(&checks, &["permission.key"]);
+    }
+
+    #[test]
+    fn a_key_weight_below_the_threshold_fails() {
+        let (cfg, mut inputs) = good();
+        let mut p = base_perms();
+        p.push(perm(
+            "failover",
+            "active",
+            2,
+            &[(SIGNER, 1), (OTHER, 1)],
+            &[("eosio", Some("regproducer"))],
+        ));
+        inputs.account = fetched(account(p));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.key", Status::Fail);
+        assert!(
+            c.detail.contains("weight 1, below its threshold 2"),
+            "{c:#?}"
+        );
+        assert!(fix(&c).starts_with("cleos set account permission mybpaccount1 failover"));
+    }
+
+    #[test]
+    fn an_unlinked_permission_fails_because_regproducer_then_requires_active() {
+        let (cfg, mut inputs) = good();
+        inputs.account = fetched(account_linked(&[("eosio.token", Some("transfer"))]));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Fail);
+        assert!(
+            c.detail.contains("not linked, so it requires active"),
+            "{c:#?}"
+        );
+        assert!(c.detail.contains("irrelevant_auth_exception"));
+        assert_eq!(
+            fix(&c),
+            "cleos set action permission mybpaccount1 eosio regproducer failover -p mybpaccount1@active"
+        );
+        assert_rest_ok(&checks, &["permission.link.regproducer"]);
+    }
+
+    #[test]
+    fn a_link_to_a_child_of_the_permission_lets_it_sign_as_nodeos_does() {
+        // nodeos `permission_object::satisfies`: the declared permission satisfies the
+        // linked one when it is that permission or an ancestor of it.
+        let (cfg, mut inputs) = good();
+        let mut p = base_perms();
+        p.push(perm("failover", "active", 1, &[(SIGNER, 1)], &[]));
+        p.push(perm(
+            "regprod",
+            "failover",
+            1,
+            &[(OTHER, 1)],
+            &[("eosio", Some("regproducer"))],
+        ));
+        inputs.account = fetched(account(p));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Ok);
+        assert!(c
+            .detail
+            .contains("linked to regprod, which failover satisfies as its ancestor"));
+    }
+
+    #[test]
+    fn a_link_to_the_parent_or_a_sibling_does_not_let_the_permission_sign() {
+        for (target, extra) in [
+            ("active", None),
+            ("sibling", Some("active")),
+            ("owner", None),
+        ] {
+            let (cfg, mut inputs) = good();
+            let mut p = vec![
+                perm(
+                    "owner",
+                    "",
+                    1,
+                    &[(OTHER, 1)],
+                    if target == "owner" {
+                        &[("eosio", Some("regproducer"))]
+                    } else {
+                        &[]
+                    },
+                ),
+                perm(
+                    "active",
+                    "owner",
+                    1,
+                    &[(OTHER, 1)],
+                    if target == "active" {
+                        &[("eosio", Some("regproducer"))]
+                    } else {
+                        &[]
+                    },
+                ),
+                perm("failover", "active", 1, &[(SIGNER, 1)], &[]),
+            ];
+            if let Some(parent) = extra {
+                p.push(perm(
+                    target,
+                    parent,
+                    1,
+                    &[(OTHER, 1)],
+                    &[("eosio", Some("regproducer"))],
+                ));
+            }
+            inputs.account = fetched(account(p));
+            let checks = evaluate(&cfg, &inputs);
+            let c = assert_status(&checks, "permission.link.regproducer", Status::Fail);
+            assert!(
+                c.detail.contains(&format!(
+                    "linked to {target}, which failover cannot satisfy"
+                )),
+                "{c:#?}"
+            );
+            assert_eq!(
+                fix(&c),
+                "cleos set action permission mybpaccount1 eosio regproducer failover -p mybpaccount1@active"
+            );
+        }
+    }
+
+    #[test]
+    fn a_whole_contract_link_counts_unless_an_action_link_overrides_it() {
+        let (cfg, mut inputs) = good();
+        inputs.account = fetched(account_linked(&[("eosio", None)]));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Ok);
+        assert!(
+            c.detail.contains("whole-contract eosio link to failover"),
+            "{c:#?}"
+        );
+
+        // An action link to active beats the whole-contract link to failover.
+        let mut p = vec![
+            perm("owner", "", 1, &[(OTHER, 1)], &[]),
+            perm(
+                "active",
+                "owner",
+                1,
+                &[(OTHER, 1)],
+                &[("eosio", Some("regproducer"))],
+            ),
+        ];
+        p.push(perm(
+            "failover",
+            "active",
+            1,
+            &[(SIGNER, 1)],
+            &[("eosio", None)],
+        ));
+        inputs.account = fetched(account(p));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Fail);
+        assert!(c.detail.contains("is linked to active"), "{c:#?}");
+
+        // A whole-contract link to another permission does not help.
+        let mut p = base_perms();
+        p.push(perm("failover", "active", 1, &[(SIGNER, 1)], &[]));
+        p.push(perm("ops", "active", 1, &[(OTHER, 1)], &[("eosio", None)]));
+        inputs.account = fetched(account(p));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Fail);
+        assert!(
+            c.detail.contains("whole-contract eosio link to ops"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn eosio_any_links_pass_and_unreported_links_warn() {
+        let (cfg, mut inputs) = good();
+        let mut a = account_linked(&[]);
+        a.eosio_any_linked_actions = Some(vec![crate::api::types::LinkedAction {
+            account: eosio(),
+            action: Some(Name::literal("regproducer")),
+        }]);
+        inputs.account = fetched(a);
+        let checks = evaluate(&cfg, &inputs);
+        assert_status(&checks, "permission.link.regproducer", Status::Ok);
+
+        let mut a = account_linked(&[]);
+        for p in &mut a.permissions {
+            p.linked_actions = None;
+        }
+        a.eosio_any_linked_actions = None;
+        inputs.account = fetched(a);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Warn);
+        assert!(
+            fix(&c).contains("cleos set action permission mybpaccount1 eosio regproducer failover")
+        );
+        assert!(CheckReport::new(checks).passed);
+    }
+
+    #[test]
+    fn signing_with_active_warns_loudly_but_passes() {
+        let (_, mut inputs) = good();
+        let cfg = config("active", "regproducer", false);
+        let mut p = vec![
+            perm("owner", "", 1, &[(OTHER, 1)], &[]),
+            perm("active", "owner", 1, &[(SIGNER, 1)], &[]),
+        ];
+        p.push(perm("failover", "active", 1, &[(OTHER, 1)], &[]));
+        inputs.account = fetched(account(p));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.dedicated", Status::Warn);
+        assert!(c.detail.starts_with("WARNING"));
+        assert!(c.detail.contains("take over the account"));
+        assert_eq!(
+            fix(&c),
+            format!(
+                "cleos set account permission mybpaccount1 failover {SIGNER} active -p mybpaccount1@active\n\
+                 cleos set action permission mybpaccount1 eosio regproducer failover -p mybpaccount1@active\n\
+                 then set [producer] permission = \"failover\""
+            )
+        );
+        let c = assert_status(&checks, "permission.link.regproducer", Status::Ok);
+        assert!(c.detail.contains("requires active"));
+        assert_rest_ok(&checks, &["permission.dedicated"]);
+        assert!(CheckReport::new(checks).passed);
+    }
+
+    #[test]
+    fn an_unregistered_account_fails_with_regproducer() {
+        let (cfg, mut inputs) = good();
+        inputs.producer = fetched(None);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "producer", Status::Fail);
+        assert!(c.detail.contains("not a registered producer"));
+        assert_eq!(
+            fix(&c),
+            format!(
+                "cleos system regproducer mybpaccount1 {} <url> <location> -p mybpaccount1@active",
+                key(PRIMARY)
+            )
+        );
+        assert_status(&checks, "producer.key", Status::Fail);
+    }
+
+    #[test]
+    fn an_inactive_producer_fails_with_regproducer_keeping_url_and_location() {
+        let (cfg, mut inputs) = good();
+        inputs.producer = fetched(Some(row(BACKUP, false)));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "producer", Status::Fail);
+        assert!(c.detail.contains("not active"));
+        assert_eq!(
+            fix(&c),
+            format!("cleos system regproducer mybpaccount1 {BACKUP} https://bp.example 840 -p mybpaccount1@active")
+        );
+        let c = assert_status(&checks, "producer.key", Status::Ok);
+        assert!(c.detail.contains("backup's key (a backup)"));
+    }
+
+    #[test]
+    fn an_unknown_or_null_on_chain_key_fails() {
+        let (cfg, mut inputs) = good();
+        inputs.producer = fetched(Some(row(OTHER, true)));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "producer.key", Status::Fail);
+        assert!(c.detail.starts_with("unknown key"), "{c:#?}");
+        assert!(c.detail.contains("the bot would never act"));
+        let f = fix(&c);
+        assert!(f.contains(&format!("signing_key = \"{}\"", key(OTHER))));
+        assert!(f.contains(&format!(
+            "cleos system regproducer mybpaccount1 {} https://bp.example 840 -p mybpaccount1@active",
+            key(PRIMARY)
+        )));
+        assert_rest_ok(&checks, &["producer.key"]);
+
+        inputs.producer = fetched(Some(row(
+            "EOS1111111111111111111111111111111114T1Anm",
+            false,
+        )));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "producer.key", Status::Fail);
+        assert!(c.detail.contains("null key"));
+    }
+
+    #[test]
+    fn datacenter_nodes_down_behind_or_on_the_wrong_chain_fail() {
+        let now = time_ms(HEAD) + 300;
+        let cases: Vec<(NodeAnswer, &str)> = vec![
+            (
+                Some((Err("connection refused".into()), now)),
+                "unreachable: connection refused",
+            ),
+            (
+                Some((Ok(info(JUNGLE4, HEAD - 40)), now)),
+                "not synced (head 209671560, 40 blocks behind",
+            ),
+            (
+                Some((Ok(info(WAX, HEAD)), now)),
+                "wrong chain: it reports chain id 1064487b",
+            ),
+        ];
+        for (node, needle) in cases {
+            let (cfg, mut inputs) = good();
+            inputs.datacenter_nodes[1] = node;
+            let checks = evaluate(&cfg, &inputs);
+            let c = assert_status(&checks, "datacenter.backup", Status::Fail);
+            assert!(c.detail.contains(needle), "{needle}: {c:#?}");
+            assert!(c.fix.is_some());
+            assert_rest_ok(&checks, &["datacenter.backup"]);
+        }
+        // No api configured: a warning.
+        let (mut cfg, mut inputs) = good();
+        cfg.datacenters[1].api = None;
+        inputs.datacenter_nodes[1] = None;
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "datacenter.backup", Status::Warn);
+        assert!(fix(&c).contains("datacenter[1].api"));
+    }
+
+    #[test]
+    fn a_producer_without_finalizer_key_fails_on_savanna_only() {
+        let (cfg, mut inputs) = good();
+        inputs.finalizer = fetched(fin_state(None));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "finalizer", Status::Fail);
+        assert!(c.detail.contains("no active finalizer key"), "{c:#?}");
+        assert!(c
+            .detail
+            .contains("leaves it out of every producer schedule"));
+        assert!(fix(&c).starts_with(
+            "cleos push action eosio regfinkey '[\"mybpaccount1\",\"PUB_BLS_<finalizer key from spring-util bls create key>\",\"SIG_BLS_<proof of possession>\"]' -p mybpaccount1@active"
+        ));
+        assert!(fix(&c).contains("spring-util bls create key"));
+        assert_rest_ok(&checks, &["finalizer"]);
+
+        // Legacy consensus: not needed.
+        inputs.head_block = fetched(block(HEAD, 72));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "finalizer", Status::Ok);
+        assert!(c.detail.contains("legacy consensus"));
+
+        // Unknown consensus: a warning.
+        inputs.head_block = failed("timeout");
+        let checks = evaluate(&cfg, &inputs);
+        assert_status(&checks, "finalizer", Status::Warn);
+
+        // The row names a key id that finkeys does not have.
+        let (cfg, mut inputs) = good_with_finalizer_keys();
+        inputs.finalizer = fetched(FinalizerState {
+            active_key: None,
+            ..fin_state(Some((9, BLS_A)))
+        });
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "finalizer", Status::Fail);
+        assert!(c
+            .detail
+            .contains("active key id 9, which is not in the eosio finkeys table"));
+        assert_eq!(
+            fix(&c),
+            format!("cleos push action eosio actfinkey '[\"mybpaccount1\",\"{BLS_A}\"]' -p mybpaccount1@active")
+        );
+    }
+
+    #[test]
+    fn a_configured_finalizer_key_that_is_not_registered_fails() {
+        let (cfg, mut inputs) = good_with_finalizer_keys();
+        inputs.finalizer_keys = Some(fetched(vec![fin_row(3, BLS_A)]));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "finalizer_key.backup", Status::Fail);
+        assert!(
+            c.detail.contains("is not registered for mybpaccount1"),
+            "{c:#?}"
+        );
+        assert!(fix(&c).starts_with(&format!(
+            "cleos push action eosio regfinkey '[\"mybpaccount1\",\"{BLS_B}\",\"SIG_BLS_<proof of possession>\"]' -p mybpaccount1@active"
+        )));
+        assert_rest_ok(&checks, &["finalizer_key.backup"]);
+
+        // The bot sends actfinkey with the switch: it must be linked too.
+        let (cfg, mut inputs) = good_with_finalizer_keys();
+        inputs.account = fetched(account_linked(&[("eosio", Some("regproducer"))]));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.actfinkey", Status::Fail);
+        assert_eq!(
+            fix(&c),
+            "cleos set action permission mybpaccount1 eosio actfinkey failover -p mybpaccount1@active"
+        );
+    }
+
+    #[test]
+    fn an_active_finalizer_key_of_another_data_center_fails_the_switch_to_it() {
+        let (cfg, mut inputs) = good_with_finalizer_keys();
+        inputs.finalizer = fetched(fin_state(Some((7, BLS_B))));
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "finalizer", Status::Fail);
+        assert!(c.detail.contains("already active"), "{c:#?}");
+        assert_eq!(
+            fix(&c),
+            format!("cleos push action eosio actfinkey '[\"mybpaccount1\",\"{BLS_A}\"]' -p mybpaccount1@active")
+        );
+        // The contract refuses it before Savanna too.
+        inputs.head_block = fetched(block(HEAD, 72));
+        let c = assert_status(&evaluate(&cfg, &inputs), "finalizer", Status::Fail);
+        assert!(c.detail.starts_with("legacy consensus"), "{c:#?}");
+    }
+
+    #[test]
+    fn an_abi_laying_out_regproducer_differently_fails() {
+        let (cfg, mut inputs) = good();
+        let mut abi = bundled_abi();
+        for s in abi["structs"].as_array_mut().unwrap() {
+            if s["name"] == "regproducer" {
+                s["fields"][3]["type"] = "uint32".into();
+            }
+        }
+        inputs.abi = fetched(abi);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "abi", Status::Fail);
+        assert!(c.detail.contains("eosio::regproducer"), "{c:#?}");
+        assert!(c.detail.contains("location"));
+        // regproducer2 is intact: the fix is to use it.
+        assert!(fix(&c).starts_with("set [producer] action = \"regproducer2\""));
+        assert_rest_ok(&checks, &["abi"]);
+
+        inputs.abi = failed("no endpoint answered");
+        assert_status(&evaluate(&cfg, &inputs), "abi", Status::Fail);
+    }
+
+    #[test]
+    fn regproducer2_is_checked_when_configured() {
+        let (_, mut inputs) = good();
+        let cfg = config("failover", "regproducer2", false);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission.link.regproducer2", Status::Fail);
+        assert_eq!(
+            fix(&c),
+            "cleos set action permission mybpaccount1 eosio regproducer2 failover -p mybpaccount1@active"
+        );
+        inputs.account = fetched(account_linked(&[("eosio", Some("regproducer2"))]));
+        assert_rest_ok(&evaluate(&cfg, &inputs), &[]);
+    }
+
+    #[test]
+    fn a_blind_observer_fails_and_names_the_failing_endpoints() {
+        let (cfg, mut inputs) = good();
+        inputs.view = view(2);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "observer", Status::Fail);
+        assert!(c.detail.contains("observer blind"), "{c:#?}");
+        assert!(c
+            .detail
+            .contains("#2 http://127.0.0.1:2/: request failed: connection refused"));
+        assert!(c.detail.contains("#3 "));
+        assert!(fix(&c).contains("at least 2 of the 3 endpoints"));
+        // Without a quorum the data center nodes cannot be judged.
+        assert_status(&checks, "datacenter.primary", Status::Warn);
+
+        // One endpoint down: the quorum holds, with no margin left.
+        inputs.view = view(1);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "observer", Status::Warn);
+        assert!(c
+            .detail
+            .contains("one more failing endpoint blinds the observer"));
+        assert_rest_ok(&checks, &["observer"]);
+    }
+
+    #[test]
+    fn unverified_reads_are_marked() {
+        let (cfg, mut inputs) = good();
+        inputs.producer.verified = false;
+        let checks = evaluate(&cfg, &inputs);
+        assert!(get(&checks, "producer").detail.contains("unverified"));
+    }
+
+    #[test]
+    fn text_and_json_output() {
+        let (cfg, mut inputs) = good();
+        inputs.account = fetched(account_linked(&[]));
+        let report = CheckReport::new(evaluate(&cfg, &inputs));
+        assert!(!report.passed);
+        assert_eq!(report.exit_code(), ExitCode::from(EXIT_FAILED));
+        let text = render_text(&report);
+        assert!(text.contains("ok    config: valid"), "{text}");
+        assert!(
+            text.contains("FAIL  permission.link.regproducer: eosio::regproducer is not linked"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "\n      fix: cleos set action permission mybpaccount1 eosio regproducer failover -p mybpaccount1@active\n"
+        ), "{text}");
+        assert!(text.contains("1 failed: FAILED"), "{text}");
+
+        let v: Value = serde_json::from_str(&render_json(&report)).unwrap();
+        assert_eq!(v["passed"], false);
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), 2);
+        let link = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "permission.link.regproducer")
+            .unwrap();
+        assert_eq!(link["status"], "fail");
+        assert!(link["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("cleos set action permission"));
+        assert_eq!(v["checks"][0]["status"], "ok");
+        assert_eq!(v["checks"][0]["fix"], Value::Null);
+    }
+
+    #[test]
+    fn urls_are_quoted_for_the_shell() {
+        assert_eq!(sh("https://bp.example/x_y-z"), "https://bp.example/x_y-z");
+        assert_eq!(sh(""), "''");
+        assert_eq!(sh("https://a b"), "'https://a b'");
+        assert_eq!(sh("it's"), r"'it'\''s'");
+        assert_eq!(sh("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+
+    #[test]
+    fn a_config_that_does_not_load_is_one_failed_check() {
+        let e = config::load_str("[chain]\nendpoints = []\n", Path::new("c.toml")).unwrap_err();
+        let r = config_failure(&e);
+        assert!(!r.passed);
+        assert_eq!(r.checks.len(), 1);
+        assert!(r.checks[0].detail.contains("missing field `producer`"));
+    }
+}
