@@ -288,6 +288,34 @@ impl ChainClient {
         Ok(rows.rows.into_iter().find(|r| r.id == id))
     }
 
+    /// `owner`'s rows in the `eosio` `finkeys` table (secondary index 2, `byfinname`).
+    pub async fn get_finalizer_keys_of(
+        &self,
+        owner: Name,
+    ) -> Result<Vec<FinalizerKeyRow>, ApiError> {
+        let mut q = TableQuery::by_primary_key("eosio", "eosio", "finkeys", owner.as_u64());
+        q.index_position = "2".into();
+        q.key_type = "i64".into();
+        q.limit = 100;
+        let rows: TableRows<FinalizerKeyRow> = self.get_table_rows(&q).await?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .filter(|r| r.finalizer_name == owner)
+            .collect())
+    }
+
+    /// `owner`'s active finalizer key (text form), if it has one.
+    pub async fn get_active_finalizer_key(&self, owner: Name) -> Result<Option<String>, ApiError> {
+        match self.get_finalizer(owner).await? {
+            None => Ok(None),
+            Some(r) => Ok(self
+                .get_finalizer_key(r.active_key_id)
+                .await?
+                .map(|k| k.finalizer_key)),
+        }
+    }
+
     pub async fn get_account(&self, account: Name) -> Result<Account, ApiError> {
         self.call("get_account", &json!({ "account_name": account }))
             .await

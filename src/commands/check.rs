@@ -39,7 +39,7 @@ use crate::antelope::{Name, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::types::{Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow};
-use crate::api::{Clock, SystemClock, TableQuery};
+use crate::api::{Clock, SystemClock};
 use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
 use crate::config::{self, Config, KeySource, Problem, RegAction};
 use crate::daemon::executor::row_key;
@@ -1163,16 +1163,6 @@ pub fn render_json(report: &CheckReport) -> String {
 // Gathering
 // ---------------------------------------------------------------------------------------
 
-/// A `get_table_rows` query for the `finkeys` rows of `owner` (secondary index 2,
-/// `byfinname`, keyed by the name as a u64).
-fn finkeys_of(owner: Name) -> TableQuery {
-    let mut q = TableQuery::by_primary_key("eosio", "eosio", "finkeys", owner.as_u64());
-    q.index_position = "2".into();
-    q.key_type = "i64".into();
-    q.limit = 100;
-    q
-}
-
 /// Gathers everything with `clock`: the key's public key (the private key is dropped at
 /// once), one polling round, and the reads. Local files and the network only.
 pub async fn gather(
@@ -1219,18 +1209,9 @@ pub async fn gather(
         if !want_keys {
             return None;
         }
-        let q = finkeys_of(me);
-        let q = &q;
         Some(
-            pool.first_success(order, |c| async move {
-                let rows = c.get_table_rows::<FinalizerKeyRow>(q).await?;
-                Ok(rows
-                    .rows
-                    .into_iter()
-                    .filter(|r| r.finalizer_name == me)
-                    .collect::<Vec<_>>())
-            })
-            .await,
+            pool.first_success(order, |c| c.get_finalizer_keys_of(me))
+                .await,
         )
     };
     let nodes = datacenter_nodes(config, clock)?;

@@ -130,6 +130,40 @@ impl Executor {
         self.key.public_key()
     }
 
+    /// The target's finalizer key if `actfinkey` should carry it: registered for the
+    /// producer and not already active. The contract rejects activating an active key or
+    /// an unregistered one, and that would fail the whole switch; block production
+    /// matters more than finalizer voting, so in those cases the key switch goes alone.
+    async fn finalizer_to_activate(
+        pool: &EndpointPool,
+        order: &[usize],
+        producer: Name,
+        key: &str,
+    ) -> Option<String> {
+        let active = pool
+            .first_success(order, |c| c.get_active_finalizer_key(producer))
+            .await;
+        if let Ok((_, Some(active))) = &active {
+            if active == key {
+                return None;
+            }
+        }
+        match pool
+            .first_success(order, |c| c.get_finalizer_keys_of(producer))
+            .await
+        {
+            Ok((_, rows)) if rows.iter().any(|r| r.finalizer_key == key) => Some(key.to_string()),
+            Ok(_) => {
+                tracing::warn!(target: "executor", %producer, key, "finalizer key not registered (regfinkey); switching the block signing key without actfinkey");
+                None
+            }
+            Err(errs) => {
+                tracing::warn!(target: "executor", %producer, error = %join_errors(&errs), "cannot read finkeys; switching the block signing key without actfinkey");
+                None
+            }
+        }
+    }
+
     /// Fetches and checks the chain's ABI ahead of need.
     pub async fn prepare(
         &mut self,
@@ -200,6 +234,10 @@ impl Executor {
         head_time_ms: i64,
         ref_block: &crate::antelope::BlockId,
     ) -> Result<(Transaction, PackedTransaction, i64), ExecError> {
+        let finalizer_key = match &target.finalizer_key {
+            Some(k) => Self::finalizer_to_activate(pool, order, config.producer.account, k).await,
+            None => None,
+        };
         let switch = KeySwitch {
             producer: config.producer.account,
             permission: config.producer.permission,
@@ -207,7 +245,7 @@ impl Executor {
             signing_key: target.signing_key,
             url: row.url.clone(),
             location: row.location,
-            finalizer_key: target.finalizer_key.clone(),
+            finalizer_key,
         };
         let mut names = vec![switch.action.name()];
         if switch.finalizer_key.is_some() {

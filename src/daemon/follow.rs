@@ -72,6 +72,13 @@ pub async fn follow(
         for r in fetched {
             let block = match r {
                 Ok(b) => b,
+                Err(e) if tracker.is_empty() && next < target && out.blocks == 0 => {
+                    // A node with less history than the backfill: start closer to the head.
+                    next += (target - next).div_ceil(2);
+                    out.error = Some(e);
+                    advanced = false;
+                    break;
+                }
                 Err(e) => {
                     out.error = Some(e);
                     return out;
@@ -118,6 +125,7 @@ pub async fn follow(
         }
         if advanced {
             next = tracker.head().map_or(end + 1, |h| h.num + 1);
+            out.error = None;
         }
     }
     out

@@ -458,11 +458,13 @@ impl Daemon {
             // node is producing our blocks on its own fork.
             if let (Some(Ok(info)), Some(active)) = (&answer, active_key) {
                 let dc_key = self.dcs[i].signing_key;
-                let on_our_chain = self
+                // Only a block we have followed at that height, with another id, is
+                // evidence: a node ahead of our tracker is simply ahead.
+                let off_our_chain = self
                     .tracker
                     .get(info.head_block_num)
-                    .is_some_and(|b| b.id == info.head_block_id);
-                if dc_key != active && info.head_block_producer == me && !on_our_chain {
+                    .is_some_and(|b| b.id != info.head_block_id);
+                if dc_key != active && info.head_block_producer == me && off_our_chain {
                     let said = (dc_key, info.head_block_num);
                     if self.said.stale_key.map(|s| s.0) != Some(dc_key) {
                         self.log.emit(Event::StaleKeySigning {
