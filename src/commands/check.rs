@@ -962,10 +962,10 @@ fn finalizer_mismatch(
     if owner.name == current.name {
         return None;
     }
-    let r = CheckResult::fail(
+    let r = CheckResult::warn(
         "finalizer",
         format!(
-            "{detail}, but blocks are signed with data center {}'s key: a switch to {} would send actfinkey for the key that is already active, which the contract rejects (\"finalizer key was already active\"), failing the whole switch",
+            "{detail}, but blocks are signed with data center {}'s key: finality votes and block production come from different data centers (a switch to {} leaves actfinkey out, since that key is already active)",
             current.name, owner.name
         ),
     );
@@ -2069,19 +2069,22 @@ api = "http://127.0.0.1:12"
     }
 
     #[test]
-    fn an_active_finalizer_key_of_another_data_center_fails_the_switch_to_it() {
+    fn an_active_finalizer_key_of_another_data_center_is_a_warning() {
         let (cfg, mut inputs) = good_with_finalizer_keys();
         inputs.finalizer = fetched(fin_state(Some((7, BLS_B))));
         let checks = evaluate(&cfg, &inputs);
-        let c = assert_status(&checks, "finalizer", Status::Fail);
-        assert!(c.detail.contains("already active"), "{c:#?}");
+        let c = assert_status(&checks, "finalizer", Status::Warn);
+        assert!(
+            c.detail.contains("already active") && c.detail.contains("different data centers"),
+            "{c:#?}"
+        );
         assert_eq!(
             fix(&c),
             format!("cleos push action eosio actfinkey '[\"mybpaccount1\",\"{BLS_A}\"]' -p mybpaccount1@active")
         );
-        // The contract refuses it before Savanna too.
+        // Reported before Savanna too.
         inputs.head_block = fetched(block(HEAD, 72));
-        let c = assert_status(&evaluate(&cfg, &inputs), "finalizer", Status::Fail);
+        let c = assert_status(&evaluate(&cfg, &inputs), "finalizer", Status::Warn);
         assert!(c.detail.starts_with("legacy consensus"), "{c:#?}");
     }
 
