@@ -67,6 +67,9 @@ pub enum Event {
         participation: Option<f64>,
         solo_misses: u32,
         network_misses: u32,
+        /// The chain's own counter where it keeps one (Telos `missed_blocks_per_rotation`),
+        /// shown beside ours as a cross-check.
+        onchain_missed_per_rotation: Option<u32>,
     },
     /// The primary is missing blocks but the threshold is not reached yet.
     PrimaryMissing {

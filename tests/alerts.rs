@@ -355,6 +355,7 @@ fn pulse_conditions_resolve_when_quiet_or_on_a_clean_turn() {
         participation: Some(1.0),
         solo_misses: 0,
         network_misses: 0,
+        onchain_missed_per_rotation: None,
     };
     assert!(feed(&mut lc, &summary("otherbp"), T0 + 2_000_001).is_empty());
     assert_eq!(

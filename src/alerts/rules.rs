@@ -391,6 +391,7 @@ mod tests {
             participation: Some(1.0),
             solo_misses: 0,
             network_misses: 0,
+            onchain_missed_per_rotation: None,
         };
         assert_eq!(map_event(&ours, "bp").len(), 2);
         assert!(map_event(&ours, "other").is_empty());

@@ -153,6 +153,8 @@ pub struct RegistrationReport {
     pub url: Option<String>,
     pub location: Option<u16>,
     pub unpaid_blocks: Option<u32>,
+    /// Telos' own count of our missed blocks this rotation: a cross-check of ours.
+    pub onchain_missed_per_rotation: Option<u32>,
     pub source: Option<String>,
     pub verified: bool,
     pub error: Option<String>,
@@ -321,6 +323,7 @@ pub fn build_snapshot(config: &Config, inputs: &StatusInputs) -> StatusSnapshot 
         url: row.map(|r| r.url.clone()),
         location: row.map(|r| r.location),
         unpaid_blocks: row.map(|r| r.unpaid_blocks),
+        onchain_missed_per_rotation: row.and_then(|r| r.missed_blocks_per_rotation),
         source: prod.source.clone(),
         verified: prod.verified,
         error: prod.error.clone(),
@@ -553,6 +556,12 @@ pub fn render_text(s: &StatusSnapshot) -> String {
             opt(&r.url),
             opt(&r.location)
         );
+        if let Some(m) = r.onchain_missed_per_rotation {
+            let _ = writeln!(
+                out,
+                "  on-chain counter (Telos missed_blocks_per_rotation): {m}; bp-failover counts misses itself and shows this only as a cross-check"
+            );
+        }
     }
     if let Some(f) = &s.finalizer {
         match (&f.error, &f.active_key) {

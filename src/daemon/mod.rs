@@ -93,6 +93,8 @@ pub struct Daemon {
     mode: Option<ConsensusMode>,
     active: Option<Schedule>,
     table_key: Option<PublicKey>,
+    /// Telos keeps its own count of our misses; reported beside ours as a cross-check.
+    onchain_missed: Option<u32>,
     lib: Option<(u32, i64)>,
     readiness: Vec<Readiness>,
     primary_ready_since: Option<i64>,
@@ -162,6 +164,7 @@ impl Daemon {
             mode: None,
             active: None,
             table_key: None,
+            onchain_missed: None,
             lib: None,
             primary_ready_since: None,
             state,
@@ -408,7 +411,10 @@ impl Daemon {
     async fn poll_table(&mut self, order: &[usize]) {
         let me = self.config.producer.account;
         match Executor::producer_row(&self.pool, order, me).await {
-            Ok(row) => self.table_key = executor::row_key(&row),
+            Ok(row) => {
+                self.table_key = executor::row_key(&row);
+                self.onchain_missed = row.missed_blocks_per_rotation;
+            }
             Err(e) => tracing::warn!(target: "daemon", error = %e, "reading our producers row"),
         }
     }
@@ -588,6 +594,7 @@ impl Daemon {
             &part,
             self.config.policy.min_participation,
             self.said.last_turn_summarized,
+            self.onchain_missed,
         ) {
             self.said.last_turn_summarized = Some(turn);
             self.log.emit(event);
@@ -956,6 +963,7 @@ fn turn_summary(
     part: &crate::observer::stats::Participation,
     min_participation: f64,
     said: Option<u32>,
+    onchain: Option<u32>,
 ) -> Option<(u32, Event)> {
     let head_turn = tl.last()?.slot / 12;
     let turn = tl
@@ -984,6 +992,7 @@ fn turn_summary(
             participation: part.ratio(),
             solo_misses: if healthy { missed } else { 0 },
             network_misses: if healthy { 0 } else { missed },
+            onchain_missed_per_rotation: onchain,
         },
     ))
 }
