@@ -28,7 +28,8 @@ use crate::events::{Event, EventLog};
 use crate::metrics::Metrics;
 use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
 use crate::observer::stats::{
-    participation, producer_stats, run_participation, timeline, unconfirmed_misses,
+    participation, producer_stats, run_participation, timeline, unconfirmed_misses, Participation,
+    ProducerStats,
 };
 use crate::observer::tracker::Tracker;
 use executor::{describe_exec, Executor, SwitchOutcome};
@@ -59,6 +60,16 @@ impl Default for Options {
             readiness_every: Duration::from_secs(5),
         }
     }
+}
+
+/// What the window of blocks says this round; computed once and shared by the
+/// reporting, the decision and the gauges.
+struct Analysis {
+    stats: ProducerStats,
+    participation: Participation,
+    run_participation: Participation,
+    /// A `round_summary` for a turn of ours not yet reported.
+    turn_summary: Option<(u32, Event)>,
 }
 
 /// What the reporting has already said, so each change is said once.
@@ -232,6 +243,7 @@ impl Daemon {
         let view = self.pool.observe(self.clock.as_ref()).await;
         self.report_view(&view);
         let order = read_order(&view, false);
+        let mut gaps = Vec::new();
         if let Some(q) = view.quorum().cloned() {
             match self.lib {
                 Some((num, _)) if q.lib.num <= num => {}
@@ -248,6 +260,7 @@ impl Daemon {
             if let Some(e) = &followed.error {
                 tracing::warn!(target: "daemon", error = %e, "following the chain");
             }
+            gaps = followed.gaps;
             if let Some(head) = self.tracker.head() {
                 let mode = ConsensusMode::from_header_version(head.schedule_version);
                 if self.said.mode != Some(mode) {
@@ -283,7 +296,6 @@ impl Daemon {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
             }
-            self.report_gaps(&followed.gaps);
             if !self.abi_ready {
                 // Fetch and check the chain's ABI now, not in the middle of a failover.
                 let actions = self.action_names();
@@ -299,17 +311,46 @@ impl Daemon {
             self.poll_readiness(&view, now).await;
             self.last_readiness_ms = now;
         }
-        let decision = self.decide(&view, now);
+        let mut analysis = self.analyze();
+        self.report_gaps(&gaps, &analysis.stats);
+        if let Some((turn, event)) = analysis.turn_summary.take() {
+            self.said.last_turn_summarized = Some(turn);
+            self.log.emit(event);
+        }
+        let decision = self.decide(&view, now, &analysis);
         if let Some(d) = decision {
             self.metrics.set_decision(&d);
             self.handle(d.clone(), &view, &order, now).await;
             self.last_decision = Some(d);
         }
-        self.update_gauges(&view, now);
+        self.update_gauges(&view, now, &analysis);
         self.last_view = Some(view);
     }
 
-    fn update_gauges(&self, view: &QuorumView, now: i64) {
+    /// Everything derived from the window of blocks, once per round.
+    fn analyze(&self) -> Analysis {
+        let me = self.config.producer.account;
+        let tl = timeline(&self.tracker, &self.book);
+        let stats = producer_stats(&tl, me);
+        let participation = participation(&tl, me, self.config.policy.participation_turns);
+        let run_participation = run_participation(&tl, &stats, me);
+        let turn_summary = turn_summary(
+            &tl,
+            me,
+            &participation,
+            self.config.policy.min_participation,
+            self.said.last_turn_summarized,
+            self.onchain_missed,
+        );
+        Analysis {
+            stats,
+            participation,
+            run_participation,
+            turn_summary,
+        }
+    }
+
+    fn update_gauges(&self, view: &QuorumView, now: i64, analysis: &Analysis) {
         let m = &self.metrics;
         m.tick();
         m.set_observer_ready(!view.is_blind());
@@ -322,10 +363,8 @@ impl Daemon {
         if let Some(q) = view.quorum() {
             m.set_lib_lag(q.head.num.saturating_sub(q.lib.num));
         }
-        let me = self.config.producer.account;
-        let tl = timeline(&self.tracker, &self.book);
-        m.set_consecutive_missed(producer_stats(&tl, me).consecutive_missed);
-        m.set_participation(participation(&tl, me, self.config.policy.participation_turns).ratio());
+        m.set_consecutive_missed(analysis.stats.consecutive_missed);
+        m.set_participation(analysis.participation.ratio());
         m.set_pending_age(
             self.state
                 .pending
@@ -535,7 +574,7 @@ impl Daemon {
     }
 
     /// Our missed slots from this round's newly appended gaps, as one event.
-    fn report_gaps(&mut self, gaps: &[(std::ops::Range<u32>, u32)]) {
+    fn report_gaps(&self, gaps: &[(std::ops::Range<u32>, u32)], stats: &ProducerStats) {
         let me = self.config.producer.account;
         let mut slots = Vec::new();
         let mut key = None;
@@ -554,8 +593,6 @@ impl Daemon {
         if slots.is_empty() {
             return;
         }
-        let tl = timeline(&self.tracker, &self.book);
-        let stats = producer_stats(&tl, me);
         self.log.emit(Event::MissedSlots {
             producer: me.to_string(),
             key,
@@ -566,17 +603,13 @@ impl Daemon {
         });
     }
 
-    fn decide(&mut self, view: &QuorumView, now: i64) -> Option<Decision> {
+    fn decide(&self, view: &QuorumView, now: i64, analysis: &Analysis) -> Option<Decision> {
         let endpoints = match &view.state {
             QuorumState::Agreed(_) => EndpointView::Quorum,
             QuorumState::Disagree { .. } => EndpointView::Disagree(view.state.to_string()),
             QuorumState::Blind { .. } => EndpointView::Blind(view.state.to_string()),
         };
         let me = self.config.producer.account;
-        let tl = timeline(&self.tracker, &self.book);
-        let stats = producer_stats(&tl, me);
-        let part = participation(&tl, me, self.config.policy.participation_turns);
-        let run_part = run_participation(&tl, &stats, me);
         let head = self.tracker.head();
         if endpoints == EndpointView::Quorum && (head.is_none() || self.active.is_none()) {
             return None; // warming up: nothing to judge yet
@@ -588,17 +621,6 @@ impl Daemon {
         let unconfirmed = head.map_or(0, |h| {
             unconfirmed_misses(&active, me, h.timestamp.slot(), now)
         });
-        if let Some((turn, event)) = turn_summary(
-            &tl,
-            me,
-            &part,
-            self.config.policy.min_participation,
-            self.said.last_turn_summarized,
-            self.onchain_missed,
-        ) {
-            self.said.last_turn_summarized = Some(turn);
-            self.log.emit(event);
-        }
         let inputs = Inputs {
             now_ms: now,
             endpoints,
@@ -608,21 +630,24 @@ impl Daemon {
             schedule_len: active.producers.len(),
             active_key: self.active_key(),
             table_key: self.table_key,
-            stats: &stats,
+            stats: &analysis.stats,
             unconfirmed_missed: unconfirmed,
-            participation: &part,
-            run_participation: &run_part,
+            participation: &analysis.participation,
+            run_participation: &analysis.run_participation,
             readiness: &self.readiness,
             primary_ready_since_ms: self.primary_ready_since,
         };
         let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.state);
         if let (Decision::Switch { trigger, .. }, Some(until)) = (&d, self.hold_until) {
             if now < until {
+                let detail = if self.opts.dry_run {
+                    "dry run: the switch was rehearsed; not repeating it during the cooldown"
+                } else {
+                    "the last attempt to switch failed; not retrying during the cooldown"
+                };
                 d = Decision::Hold {
                     reason: HoldReason::Cooldown,
-                    detail:
-                        "dry run: the switch was rehearsed; not repeating it during the cooldown"
-                            .into(),
+                    detail: detail.into(),
                     trigger: Some(trigger.clone()),
                 };
             }
