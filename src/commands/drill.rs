@@ -10,6 +10,9 @@
 //! sees the chain of the current slot, so its decisions and the timings in chain seconds
 //! do not depend on the speed.
 //!
+//! The run lasts the scenario's length; after a key switch it goes on until the new key
+//! signs a block (at most one more rotation), so that the report can count the blocks lost.
+//!
 //! The narration comes from the daemon's event stream ([`EventLog::subscribe`]), in plain
 //! words, plus what happened in the simulated world (the scenario's scripted changes, the
 //! first block signed with the new key). Times are chain seconds from the start of the
@@ -39,6 +42,7 @@ use crate::config;
 use crate::daemon::{Daemon, Options};
 use crate::decision::Policy;
 use crate::events::{Event, EventLog, LogFormat};
+use crate::sim::chain::REPETITIONS;
 use crate::sim::scenario::{self, Params};
 use crate::sim::{Clock, Consensus, Expect, Network, Scenario};
 
@@ -289,6 +293,7 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
     let dc_names: Vec<String> = s.spec.chain.datacenters.clone();
     out.print(&intro(s, &net, &policy, time_scale, n_obs, dir));
     let mut narrator = Narrator::new(incident_ms, our.clone(), policy.clone(), n_obs);
+    narrator.endpoints = net.endpoint_urls();
 
     let period = Duration::from_secs_f64(0.5 / time_scale);
     let mut pace = tokio::time::interval(period);
@@ -299,7 +304,17 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
     let mut next_script = 0;
     let mut scanned = net.with_chain(|c| c.head().num);
     let mut our_dc: Option<usize> = Some(0);
-    while net.elapsed_slots() < s.run_slots {
+    // After a switch, watch until the new key signs a block (blocks lost are counted up to
+    // it), at most one more rotation past the scenario's length.
+    let rotation = s.spec.chain.producers.len() as u32 * REPETITIONS;
+    let mut resumed = false;
+    loop {
+        let elapsed = net.elapsed_slots();
+        let switched = || net.key_switches().iter().any(|k| k.changed);
+        let extend = !resumed && elapsed < s.run_slots + rotation + REPETITIONS && switched();
+        if elapsed >= s.run_slots && !extend {
+            break;
+        }
         tokio::select! {
             _ = &mut stop => { interrupted = true; break; }
             _ = pace.tick() => {}
@@ -326,6 +341,7 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
         for (num, slot, dc) in news {
             if dc != our_dc {
                 our_dc = dc;
+                resumed |= dc.is_some_and(|i| i != 0);
                 if let Some(name) = dc.and_then(|i| dc_names.get(i)) {
                     narrator.say(
                         out,
@@ -346,6 +362,7 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
             while let Ok(e) = o.events.try_recv() {
                 narrator.on_event(out, i, now_ms, &e, seen);
             }
+            narrator.flush_endpoints(out, i, now_ms);
         }
     }
     drop(observers);
@@ -398,7 +415,7 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
         holds: narrator.holds.clone(),
     };
     if !out.quiet && switches.is_empty() {
-        out.print(&why_no_switch(&narrator, &report));
+        out.print(why_no_switch(&narrator, &report).trim_end());
     }
     Ok(report)
 }
@@ -550,6 +567,11 @@ struct Narrator {
     holds: Vec<Hold>,
     /// Quorum problems and endpoint exclusions the observers reported.
     view_problems: Vec<String>,
+    /// Endpoint URLs in config order, to call them `#1`, `#2`…
+    endpoints: Vec<String>,
+    /// This round's endpoint verdict changes `(excluded, endpoint, reason)`, said as one
+    /// line per reason.
+    endpoint_changes: Vec<(bool, String, String)>,
     /// Observer 0's last consecutive-miss count narrated.
     told_missed: u32,
     lib_now: Option<u32>,
@@ -569,6 +591,8 @@ impl Narrator {
             tx_ids: Vec::new(),
             holds: Vec::new(),
             view_problems: Vec::new(),
+            endpoints: Vec::new(),
+            endpoint_changes: Vec::new(),
             told_missed: 0,
             lib_now: None,
             lib_at_first_miss: None,
@@ -579,7 +603,56 @@ impl Narrator {
 
     fn say(&self, out: &mut Out, at_ms: i64, who: &str, text: &str) {
         let t = format!("T{:+.1}s", (at_ms - self.incident_ms) as f64 / 1000.0);
-        out.print(&wrap(&format!("{t:>9}  {:<10} ", format!("[{who}]")), text));
+        out.print(&wrap(&format!("{t:>9}  {:<11} ", format!("[{who}]")), text));
+    }
+
+    /// `#2` for the second configured endpoint (its URL when unknown).
+    fn endpoint_name(&self, label: &str) -> String {
+        let trimmed = label.trim_end_matches('/');
+        self.endpoints
+            .iter()
+            .position(|u| u.trim_end_matches('/') == trimmed)
+            .map_or_else(|| label.to_string(), |i| format!("#{}", i + 1))
+    }
+
+    /// Says this round's endpoint changes, one line per reason ("endpoints #1 and #3 no
+    /// longer count: stale …").
+    fn flush_endpoints(&mut self, out: &mut Out, i: usize, at: i64) {
+        let changes = std::mem::take(&mut self.endpoint_changes);
+        let mut groups: Vec<((bool, String), Vec<String>)> = Vec::new();
+        for (excluded, name, reason) in changes {
+            let key = (excluded, reason);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, names)) => names.push(name),
+                None => groups.push((key, vec![name])),
+            }
+        }
+        for ((excluded, reason), names) in groups {
+            let who = format!(
+                "endpoint{} {}",
+                if names.len() > 1 { "s" } else { "" },
+                join_and(&names)
+            );
+            let text = if excluded {
+                self.view_problems
+                    .push(format!("{who} did not count: {reason}"));
+                format!(
+                    "{who} no longer count{}: {reason}",
+                    if names.len() > 1 { "" } else { "s" }
+                )
+            } else {
+                format!(
+                    "{who} count{} again",
+                    if names.len() > 1 { "" } else { "s" }
+                )
+            };
+            let label = if self.observers > 1 {
+                format!("observer{}", i + 1)
+            } else {
+                "observer".to_string()
+            };
+            self.say(out, at, &label, &text);
+        }
     }
 
     fn observe(&mut self, i: usize, seen: Seen) {
@@ -655,11 +728,15 @@ impl Narrator {
                 }
             },
             Event::EndpointUnhealthy { endpoint, reason } => {
-                self.view_problems
-                    .push(format!("endpoint {endpoint} excluded: {reason}"));
-                format!("endpoint {endpoint} no longer counts: {reason}")
+                let name = self.endpoint_name(endpoint);
+                self.endpoint_changes.push((true, name, reason.clone()));
+                return None;
             }
-            Event::EndpointRecovered { endpoint } => format!("endpoint {endpoint} counts again"),
+            Event::EndpointRecovered { endpoint } => {
+                let name = self.endpoint_name(endpoint);
+                self.endpoint_changes.push((false, name, String::new()));
+                return None;
+            }
             Event::ConsensusMode { mode } => format!("the chain runs {mode} consensus"),
             Event::MissedSlots {
                 producer,
@@ -842,6 +919,15 @@ impl Narrator {
     }
 }
 
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// For runs without a switch: why the observer stayed put.
 fn why_no_switch(n: &Narrator, r: &Report) -> String {
     let mut t = String::from("\nWhy no switch:\n");
@@ -850,12 +936,19 @@ fn why_no_switch(n: &Narrator, r: &Report) -> String {
         any = true;
         t.push_str(&wrap(
             "  - ",
-            &format!("held: {} — {}. {}", h.reason, h.detail, h.why),
+            &format!(
+                "held ({}): {}. Why it matters: {}",
+                h.reason, h.detail, h.why
+            ),
         ));
         t.push('\n');
     }
-    let mut problems = n.view_problems.clone();
-    problems.dedup();
+    let mut problems: Vec<&String> = Vec::new();
+    for p in &n.view_problems {
+        if !problems.contains(&p) {
+            problems.push(p);
+        }
+    }
     for p in problems.iter().take(4) {
         any = true;
         t.push_str(&wrap("  - ", &format!("the observer's view: {p}")));
@@ -925,15 +1018,15 @@ fn render_report(r: &Report) -> String {
         ),
         (
             "blocks lost",
-            format!(
-                "{} (our scheduled slots missed from the first miss to the first block with the new key{})",
-                r.blocks_lost,
-                if r.first_new_key_block_secs.is_none() {
-                    ", here to the end of the run"
-                } else {
-                    ""
-                }
-            ),
+            match (r.blocks_lost, r.first_new_key_block_secs) {
+                (0, _) => "0".into(),
+                (n, Some(_)) => format!(
+                    "{n} (our scheduled slots missed from the first miss to the first block with the new key)"
+                ),
+                (n, None) => format!(
+                    "{n} (our scheduled slots missed from the first miss to the end of the run: no block with another key)"
+                ),
+            },
         ),
         (
             "transaction",

@@ -142,8 +142,9 @@ impl std::fmt::Display for Change {
             Change::Split(spec) => {
                 write!(
                     f,
-                    "network partition: {} other producers split off onto a minority fork",
-                    spec.producers
+                    "network partition: {} other producer{} split off onto a minority fork",
+                    spec.producers,
+                    if spec.producers == 1 { "" } else { "s" }
                 )?;
                 if spec.datacenters.is_empty() {
                     f.write_str(" (none of our data centers follows them)")
@@ -868,5 +869,37 @@ async fn run_clock(shared: Shared, time_scale: f64, shutdown: impl Future<Output
         let due = (start.elapsed().as_secs_f64() / period.as_secs_f64()) as u32;
         shared.lock().advance_to_elapsed(base + due);
         n = due + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_take_consecutive_ports_or_port_0() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(listener_addr(any, 5).unwrap(), any);
+        let base: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        assert_eq!(listener_addr(base, 0).unwrap(), base);
+        assert_eq!(
+            listener_addr(base, 5).unwrap(),
+            "127.0.0.1:8005".parse().unwrap()
+        );
+        let top: SocketAddr = "127.0.0.1:65535".parse().unwrap();
+        assert!(listener_addr(top, 1).is_err());
+    }
+
+    #[test]
+    fn urls_of_unspecified_addresses_go_through_loopback() {
+        assert_eq!(
+            url_of(&"0.0.0.0:80".parse().unwrap()),
+            "http://127.0.0.1:80"
+        );
+        assert_eq!(url_of(&"[::]:80".parse().unwrap()), "http://[::1]:80");
+        assert_eq!(
+            url_of(&"192.0.2.7:80".parse().unwrap()),
+            "http://192.0.2.7:80"
+        );
     }
 }
