@@ -49,16 +49,57 @@ use crate::sim::{Clock, Consensus, Expect, Network, Scenario};
 /// Width the narration wraps at.
 const WIDTH: usize = 100;
 
+/// Our producer's next turn begins this many slots after the incident starts (two turns,
+/// 12 s), the same in every run of a scenario.
+const INCIDENT_LEAD_SLOTS: u32 = 2 * REPETITIONS;
+
+/// Slot (from the start) of the incident: the first scripted change after the start, or
+/// the start.
+fn incident_at(events: &[crate::sim::Event]) -> u32 {
+    events
+        .iter()
+        .map(|e| e.at)
+        .filter(|at| *at > 0)
+        .min()
+        .unwrap_or(0)
+}
+
+/// The first start slot at or after `chain`'s that puts the first slot of our producer's
+/// turn `lead` slots after the incident (at `incident_at` slots from the start). Every
+/// run of a scenario then tells the same story with the same timings: otherwise where in
+/// the rotation the chain starts (the wall clock) decides whether the primary dies just
+/// before our turn or in the middle of it. The chain runs on chain time, so starting up
+/// to one rotation ahead of the wall clock changes nothing else.
+fn aligned_start(chain: &crate::sim::ChainSpec, incident_at: u32, lead: u32) -> u32 {
+    let now = chain.genesis_slot;
+    let n = u32::try_from(chain.producers.len()).unwrap_or(1).max(1);
+    let rotation = n * REPETITIONS;
+    let ours = chain
+        .producers
+        .iter()
+        .position(|p| *p == chain.our_producer)
+        .map_or(0, |i| i as u32);
+    let first = now.wrapping_add(incident_at).wrapping_add(lead) % rotation;
+    now + (ours * REPETITIONS + rotation - first) % rotation
+}
+
 pub async fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         print_list(args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     init_quiet_tracing();
-    let scenario = build_scenario(&args.network, Clock::Manual)?;
+    let mut scenario = build_scenario(&args.network, Clock::Manual)?;
+    let chain = &mut scenario.spec.chain;
+    chain.genesis_slot = aligned_start(
+        chain,
+        incident_at(&scenario.spec.events),
+        INCIDENT_LEAD_SLOTS,
+    );
     let (dir, temp) = output_dir(args.out.as_deref(), "bp-failover-drill-")?;
     let mut out = Out { quiet: args.json };
-    let report = drill(&scenario, &dir, args.time_scale, &mut out).await?;
+    let keep = temp.is_none();
+    let report = drill(&scenario, &dir, keep, args.time_scale, &mut out).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -237,8 +278,58 @@ pub struct Hold {
     pub why: String,
 }
 
-/// Runs `s` to its end (or Ctrl-C) with the narration on `out`, and judges it.
-async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyhow::Result<Report> {
+/// `n` daemons on `net`, each with its config and key rendered into `dir` (or a
+/// subdirectory per observer), reading chain time; and their (default) policy.
+fn start_observers(
+    net: &Network,
+    dir: &Path,
+    n: usize,
+    time_scale: f64,
+) -> anyhow::Result<(Vec<Observer>, Policy)> {
+    let mut observers = Vec::new();
+    let mut policy = Policy::default();
+    // The drill calls `tick` once per slot itself; the interval `run` would use, scaled.
+    let opts = Options {
+        poll_interval: Duration::from_secs_f64(0.25 / time_scale),
+        ..Options::default()
+    };
+    for i in 0..n {
+        let d = if n > 1 {
+            let d = dir.join(format!("observer{}", i + 1));
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create directory {}", d.display()))?;
+            d
+        } else {
+            dir.to_path_buf()
+        };
+        let path = write_config(net, &d)?;
+        let loaded = config::load(&path)?;
+        let key = loaded
+            .config
+            .producer
+            .key
+            .load()
+            .context("cannot load the drill's failover key")?;
+        policy = loaded.config.policy.clone();
+        // No output of its own: the narration is the output.
+        let log = EventLog::to_writer(LogFormat::Json, true, Box::new(std::io::sink()));
+        let events = log.subscribe();
+        let clock = Arc::new(net.shared());
+        let daemon = Daemon::new(loaded.config, opts.clone(), key, clock, log)?;
+        observers.push(Observer { daemon, events });
+    }
+    Ok((observers, policy))
+}
+
+/// Runs `s` to its end (or Ctrl-C) with the narration on `out`, and judges it. `keep`:
+/// `dir` stays after the drill.
+async fn drill(
+    s: &Scenario,
+    dir: &Path,
+    keep: bool,
+    time_scale: f64,
+    out: &mut Out,
+) -> anyhow::Result<Report> {
     let wall = std::time::Instant::now();
     let net = Network::start(s.spec.clone())
         .await
@@ -249,49 +340,13 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
     };
     let mut script = s.spec.events.clone();
     script.sort_by_key(|e| e.at);
-    let incident_at = script.iter().map(|e| e.at).find(|at| *at > 0).unwrap_or(0);
-    let incident_ms = slot_ms(start_slot + incident_at);
+    let incident_ms = slot_ms(start_slot + incident_at(&script));
 
     let n_obs = s.observers.max(1);
-    let mut observers = Vec::new();
-    let mut policy = Policy::default();
-    let opts = Options {
-        poll_interval: Duration::from_secs_f64(0.25 / time_scale),
-        ..Options::default()
-    };
-    for i in 0..n_obs {
-        let d = if n_obs > 1 {
-            let d = dir.join(format!("observer{}", i + 1));
-            std::fs::create_dir_all(&d)
-                .with_context(|| format!("cannot create directory {}", d.display()))?;
-            d
-        } else {
-            dir.to_path_buf()
-        };
-        let path = write_config(&net, &d)?;
-        let loaded = config::load(&path)?;
-        let key = loaded
-            .config
-            .producer
-            .key
-            .load()
-            .context("cannot load the drill's failover key")?;
-        policy = loaded.config.policy.clone();
-        let log = EventLog::to_writer(LogFormat::Json, true, Box::new(std::io::sink()));
-        let events = log.subscribe();
-        let daemon = Daemon::new(
-            loaded.config,
-            opts.clone(),
-            key,
-            Arc::new(net.shared()),
-            log,
-        )?;
-        observers.push(Observer { daemon, events });
-    }
-
+    let (mut observers, policy) = start_observers(&net, dir, n_obs, time_scale)?;
     let our = s.spec.chain.our_producer.to_string();
     let dc_names: Vec<String> = s.spec.chain.datacenters.clone();
-    out.print(&intro(s, &net, &policy, time_scale, n_obs, dir));
+    out.print(&intro(s, &net, &policy, time_scale, n_obs, dir, keep));
     let mut narrator = Narrator::new(incident_ms, our.clone(), policy.clone(), n_obs);
     narrator.endpoints = net.endpoint_urls();
 
@@ -308,6 +363,7 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
     // it), at most one more rotation past the scenario's length.
     let rotation = s.spec.chain.producers.len() as u32 * REPETITIONS;
     let mut resumed = false;
+    let mut first_miss_told = false;
     loop {
         let elapsed = net.elapsed_slots();
         let switched = || net.key_switches().iter().any(|k| k.changed);
@@ -329,6 +385,27 @@ async fn drill(s: &Scenario, dir: &Path, time_scale: f64, out: &mut Out) -> anyh
                 &e.change.to_string(),
             );
             next_script += 1;
+        }
+        // Our first slot without a block: the outage as the chain shows it.
+        if !first_miss_told {
+            let missed = net.with_chain(|c| {
+                let slot = c.slot();
+                (c.scheduled_producer(slot) == Some(s.spec.chain.our_producer)
+                    && c.head().slot != slot)
+                    .then(|| (slot, c.head().num))
+            });
+            if let Some((slot, head)) = missed {
+                first_miss_told = true;
+                narrator.say(
+                    out,
+                    slot_ms(slot),
+                    "chain",
+                    &format!(
+                        "{our}'s slot passes without a block (head stays #{head}): its first miss. \
+                         Observers see a miss only once a later block shows the slot was skipped"
+                    ),
+                );
+            }
         }
         // Our blocks: say when a data center other than the one before signs them.
         let news: Vec<(u32, u32, Option<usize>)> = net.with_chain(|c| {
@@ -488,6 +565,7 @@ fn intro(
     time_scale: f64,
     observers: usize,
     dir: &Path,
+    keep: bool,
 ) -> String {
     let mut t = String::new();
     t.push_str(&wrap(
@@ -514,7 +592,7 @@ fn intro(
              missed slots of the active key, once {} turns of other producers confirm the rest \
              of the network is producing, and only if at least {:.0}% of other producers' recent \
              turns produced, the last irreversible block (LIB) advanced within {} s, a majority of \
-             endpoints agree, and the target's node is ready. Config and fresh key: {}",
+             endpoints agree, and the target's node is ready. Its config and fresh key{}: {}",
             if observers > 1 {
                 format!("s ({observers}, each on its own)")
             } else {
@@ -524,6 +602,7 @@ fn intro(
             policy.confirm_turns,
             policy.min_participation * 100.0,
             policy.lib_stall_secs,
+            if keep { "" } else { " (removed at the end)" },
             dir.display()
         ),
     ));
@@ -578,6 +657,8 @@ struct Narrator {
     lib_at_first_miss: Option<u32>,
     participation: Option<f64>,
     confirming_told: bool,
+    /// Hold reasons already explained in full (observer 0).
+    holds_told: std::collections::BTreeSet<String>,
 }
 
 impl Narrator {
@@ -598,6 +679,7 @@ impl Narrator {
             lib_at_first_miss: None,
             participation: None,
             confirming_told: false,
+            holds_told: Default::default(),
         }
     }
 
@@ -820,6 +902,16 @@ impl Narrator {
                 missed,
             } => {
                 self.confirming_told = false;
+                if !self.holds_told.insert(reason.clone()) {
+                    return Some(format!(
+                        "failover still held ({reason}{})",
+                        if *missed > 0 {
+                            format!(", {missed} missed")
+                        } else {
+                            String::new()
+                        }
+                    ));
+                }
                 format!(
                     "failover held ({reason}{}): {detail}. Why it matters: {}",
                     if *missed > 0 {
@@ -931,6 +1023,16 @@ fn join_and(items: &[String]) -> String {
 /// For runs without a switch: why the observer stayed put.
 fn why_no_switch(n: &Narrator, r: &Report) -> String {
     let mut t = String::from("\nWhy no switch:\n");
+    if r.blocks_lost == 0 {
+        t.push_str(&wrap(
+            "  - ",
+            &format!(
+                "{} never missed a slot on the chain the majority follows: there was nothing to fix",
+                n.our
+            ),
+        ));
+        t.push('\n');
+    }
     let mut any = false;
     for h in &r.holds {
         any = true;
@@ -954,16 +1056,7 @@ fn why_no_switch(n: &Narrator, r: &Report) -> String {
         t.push_str(&wrap("  - ", &format!("the observer's view: {p}")));
         t.push('\n');
     }
-    if r.blocks_lost == 0 {
-        t.push_str(&wrap(
-            "  - ",
-            &format!(
-                "{} never missed a slot on the chain the majority follows: there was nothing to fix",
-                n.our
-            ),
-        ));
-        t.push('\n');
-    } else if !any {
+    if r.blocks_lost > 0 && !any {
         t.push_str(&wrap(
             "  - ",
             &format!(
@@ -1088,6 +1181,23 @@ mod tests {
         assert_eq!(first_sentence("One (a.b). Two."), "One (a.b).");
         assert_eq!(first_sentence("No end"), "No end");
         assert_eq!(first_sentence("2N/3+1. and on"), "2N/3+1. and on");
+    }
+
+    #[test]
+    fn the_incident_comes_two_turns_before_ours() {
+        for (n, now) in [(21, 1_000_003u32), (4, 77), (21, 252 * 1000 + 131)] {
+            let chain = crate::sim::ChainSpec::new(n, now);
+            let ours = chain
+                .producers
+                .iter()
+                .position(|p| *p == chain.our_producer)
+                .unwrap();
+            let start = aligned_start(&chain, 24, INCIDENT_LEAD_SLOTS);
+            assert!(start >= now && start - now < n as u32 * REPETITIONS);
+            let turn = start + 24 + INCIDENT_LEAD_SLOTS;
+            assert_eq!(turn % REPETITIONS, 0, "the first slot of a turn");
+            assert_eq!(BlockTimestamp(turn).scheduled_index(n), Some(ours));
+        }
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub(crate) fn network_lines(s: &Scenario, net: &Network) -> Vec<(&'static str, S
             f64::from(spec.schedule_tick_slots) / 2.0
         )),
         ("producer", format!(
-            "{}, whose key switches are signed by {}@{} (a fresh key allowed only regproducer)",
+            "{}, whose key switches are signed by {}@{} (a fresh key, linked to the key-registration actions only)",
             spec.our_producer, spec.our_producer, spec.failover_permission
         )),
     ];
