@@ -34,6 +34,90 @@ pub enum Command {
     Run(RunArgs),
     /// Switch the signing key to data center NAME now (manual one-shot failover).
     Failover(FailoverArgs),
+    /// Serve a simulated Antelope network playing a failure scenario, and write a config
+    /// for `bp-failover run` against it. Runs until SIGINT or SIGTERM.
+    Simulate(SimulateArgs),
+    /// Rehearse a failover end to end with no config and no network: a simulated network
+    /// and the real daemon in one process, narrated, then a report. Exit code 1 when the
+    /// outcome is not the scenario's expected one.
+    Drill(DrillArgs),
+}
+
+/// Built-in scenario names (`bp-failover drill --list`).
+fn scenario_name(s: &str) -> Result<String, String> {
+    let names: Vec<&str> = crate::sim::scenario::list()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    if names.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "unknown scenario; known: {} (descriptions: bp-failover drill --list)",
+            names.join(", ")
+        ))
+    }
+}
+
+/// A time scale: a finite number above 0.
+fn time_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err("expected a number above 0 (1 = real time, 20 = twenty times faster)".into()),
+    }
+}
+
+/// Knobs of the simulated network shared by `simulate` and `drill`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Simulated network")]
+pub struct SimNetworkArgs {
+    /// The built-in scenario to play (`bp-failover drill --list`).
+    #[arg(long, value_name = "NAME", default_value = "primary-down", value_parser = scenario_name)]
+    pub scenario: String,
+    /// Producers in the schedule (21 on a real chain).
+    #[arg(long, value_name = "N", default_value_t = 21,
+          value_parser = clap::value_parser!(u16).range(4..=100))]
+    pub producers: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub network: SimNetworkArgs,
+    /// Address of the first listener: the endpoints and the data centers' nodes get
+    /// consecutive ports from it, or each its own free port with port 0. A non-loopback
+    /// address exposes the simulator to the network (a warning is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Chain time runs this many times faster than the wall clock. Keep the default 1 to
+    /// run `bp-failover run` against it: the daemon reads the wall clock, and a chain
+    /// running ahead of it looks like clock skew, which holds every failover.
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = time_scale)]
+    pub time_scale: f64,
+    /// Directory for config.toml, failover.key (mode 0600) and state.json; created if
+    /// missing, kept afterwards (default: a new temporary directory, removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    #[command(flatten)]
+    pub network: SimNetworkArgs,
+    /// List the scenarios with a one-line description and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Chain time runs this many times faster than the wall clock (the daemon reads
+    /// chain time, so its decisions are the same at any speed).
+    #[arg(long, value_name = "X", default_value_t = 20.0, value_parser = time_scale)]
+    pub time_scale: f64,
+    /// Print the report as one JSON object instead of the narration.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the generated config, key file and state in DIR (created if missing) instead
+    /// of a temporary directory removed at the end.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,11 @@
 //! One module per command: the glue between the CLI and the library.
 
 pub mod check;
+pub mod drill;
 pub mod failover;
 pub mod key;
 pub mod run;
+pub mod simulate;
 pub mod status;
 pub mod tx;
 
@@ -20,6 +22,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => runtime()?.block_on(check::run(&args.config.config, args.json)),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Failover(args) => runtime()?.block_on(failover::run(args)),
+        Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
+        Command::Drill(args) => runtime()?.block_on(drill::run(args)),
     }
 }
 

@@ -97,6 +97,72 @@ pub enum Change {
     PushFailures(Vec<NodeError>),
 }
 
+/// In plain words, for narration (`endpoint #1` is the first).
+impl std::fmt::Display for Behavior {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Behavior::Normal => f.write_str("serves the live chain"),
+            Behavior::Stale => f.write_str("freezes (its head stops moving)"),
+            Behavior::StaleAt(n) => write!(f, "is frozen at block {n}"),
+            Behavior::Lag(n) => write!(f, "lags {n} blocks behind the head"),
+            Behavior::WrongChain => f.write_str("serves another chain (other chain id)"),
+            Behavior::Fork => f.write_str("follows the minority fork (once there is one)"),
+            Behavior::Down => f.write_str("is down (connections closed)"),
+            Behavior::Unavailable => f.write_str("answers HTTP 503"),
+            Behavior::Garbage => f.write_str("answers with a body that is not JSON"),
+            Behavior::Slow(d) => write!(f, "answers {} ms late", d.as_millis()),
+        }
+    }
+}
+
+/// In plain words, for narration.
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Datacenter { name, status } => match status {
+                DcStatus::Up => write!(f, "data center {name} is up and synced"),
+                DcStatus::Down => write!(
+                    f,
+                    "data center {name} goes dark: its node stops producing and its API is unreachable"
+                ),
+                DcStatus::Lagging(n) => write!(
+                    f,
+                    "data center {name}'s node is {n} blocks behind (not synced: it cannot produce)"
+                ),
+            },
+            Change::Producer { name, up: true } => write!(f, "producer {name} is back"),
+            Change::Producer { name, up: false } => write!(f, "producer {name} stops producing"),
+            Change::ProducersDown(0) => f.write_str("every other producer is back"),
+            Change::ProducersDown(n) => write!(f, "{n} other producers stop producing"),
+            Change::Halt(true) => f.write_str("the whole network halts: no producer makes blocks"),
+            Change::Halt(false) => f.write_str("the network resumes"),
+            Change::Endpoint { index, behavior } => {
+                write!(f, "API endpoint #{} {behavior}", index + 1)
+            }
+            Change::Split(spec) => {
+                write!(
+                    f,
+                    "network partition: {} other producer{} split off onto a minority fork",
+                    spec.producers,
+                    if spec.producers == 1 { "" } else { "s" }
+                )?;
+                if spec.datacenters.is_empty() {
+                    f.write_str(" (none of our data centers follows them)")
+                } else {
+                    write!(f, ", with our data center(s) {}", spec.datacenters.join(", "))
+                }
+            }
+            Change::PushFailures(errors) => {
+                let names: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{} ({})", e.name, e.code))
+                    .collect();
+                write!(f, "the next push(es) will fail with {}", names.join(", then "))
+            }
+        }
+    }
+}
+
 /// A change at a slot counted from the network's start (slot 0 = start).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -134,7 +200,7 @@ pub fn current_slot() -> u32 {
 
 #[derive(Debug, Error)]
 pub enum SimError {
-    #[error("cannot bind a listener on 127.0.0.1: {0}")]
+    #[error("cannot bind a listener: {0}")]
     Bind(std::io::Error),
     #[error("time_scale must be a finite number above 0, got {0}")]
     TimeScale(f64),
@@ -590,6 +656,13 @@ impl Network {
     /// Builds the chain, binds one `127.0.0.1:0` listener per endpoint and per data
     /// center, and starts serving (and the clock, for [`Clock::RealTime`]).
     pub async fn start(spec: NetworkSpec) -> Result<Network, SimError> {
+        Self::start_on(spec, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// As [`Network::start`], with the listeners on `listen`'s address: every one on port
+    /// 0 (the system picks) when `listen`'s port is 0, else on consecutive ports from it,
+    /// the endpoints first, then the data centers' nodes.
+    pub async fn start_on(spec: NetworkSpec, listen: SocketAddr) -> Result<Network, SimError> {
         if let Clock::RealTime { time_scale } = spec.clock {
             if !(time_scale.is_finite() && time_scale > 0.0) {
                 return Err(SimError::TimeScale(time_scale));
@@ -607,11 +680,13 @@ impl Network {
         let mut tasks = JoinSet::new();
         let mut endpoints = Vec::new();
         let mut nodes = Vec::new();
-        let bind = || TcpListener::bind("127.0.0.1:0");
         let mut targets: Vec<Target> = (0..spec.endpoints.len()).map(Target::Endpoint).collect();
         targets.extend((0..dc_names.len()).map(Target::Node));
-        for target in targets {
-            let listener = bind().await.map_err(SimError::Bind)?;
+        for (i, target) in targets.into_iter().enumerate() {
+            let addr = listener_addr(listen, i)?;
+            let listener = TcpListener::bind(addr).await.map_err(|e| {
+                SimError::Bind(std::io::Error::new(e.kind(), format!("{addr}: {e}")))
+            })?;
             let addr = listener.local_addr().map_err(SimError::Bind)?;
             match target {
                 Target::Endpoint(_) => endpoints.push(addr),
@@ -643,17 +718,14 @@ impl Network {
 
     /// `http://127.0.0.1:PORT` of each API endpoint, in spec order.
     pub fn endpoint_urls(&self) -> Vec<String> {
-        self.endpoints
-            .iter()
-            .map(|a| format!("http://{a}"))
-            .collect()
+        self.endpoints.iter().map(url_of).collect()
     }
 
     /// `(data center, http://127.0.0.1:PORT)` of each data center's node API.
     pub fn node_urls(&self) -> Vec<(String, String)> {
         self.nodes
             .iter()
-            .map(|(n, a)| (n.clone(), format!("http://{a}")))
+            .map(|(n, a)| (n.clone(), url_of(a)))
             .collect()
     }
 
@@ -743,6 +815,36 @@ impl Drop for Network {
     }
 }
 
+/// The address of the `i`-th listener under `listen` (see [`Network::start_on`]).
+fn listener_addr(listen: SocketAddr, i: usize) -> Result<SocketAddr, SimError> {
+    if listen.port() == 0 {
+        return Ok(listen);
+    }
+    u16::try_from(i)
+        .ok()
+        .and_then(|i| listen.port().checked_add(i))
+        .map(|port| SocketAddr::new(listen.ip(), port))
+        .ok_or_else(|| {
+            SimError::Bind(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("not enough ports above {listen}"),
+            ))
+        })
+}
+
+/// `http://ADDR` of a listener; an unspecified address (`0.0.0.0`, `::`) is reached
+/// through loopback.
+fn url_of(a: &SocketAddr) -> String {
+    let mut a = *a;
+    if a.ip().is_unspecified() {
+        a.set_ip(match a {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{a}")
+}
+
 /// Resolves when the watch says stop (or its sender is gone).
 async fn wait_for(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow_and_update() {
@@ -767,5 +869,37 @@ async fn run_clock(shared: Shared, time_scale: f64, shutdown: impl Future<Output
         let due = (start.elapsed().as_secs_f64() / period.as_secs_f64()) as u32;
         shared.lock().advance_to_elapsed(base + due);
         n = due + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_take_consecutive_ports_or_port_0() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(listener_addr(any, 5).unwrap(), any);
+        let base: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        assert_eq!(listener_addr(base, 0).unwrap(), base);
+        assert_eq!(
+            listener_addr(base, 5).unwrap(),
+            "127.0.0.1:8005".parse().unwrap()
+        );
+        let top: SocketAddr = "127.0.0.1:65535".parse().unwrap();
+        assert!(listener_addr(top, 1).is_err());
+    }
+
+    #[test]
+    fn urls_of_unspecified_addresses_go_through_loopback() {
+        assert_eq!(
+            url_of(&"0.0.0.0:80".parse().unwrap()),
+            "http://127.0.0.1:80"
+        );
+        assert_eq!(url_of(&"[::]:80".parse().unwrap()), "http://[::1]:80");
+        assert_eq!(
+            url_of(&"192.0.2.7:80".parse().unwrap()),
+            "http://192.0.2.7:80"
+        );
     }
 }
