@@ -1,5 +1,6 @@
 //! One module per command: the glue between the CLI and the library.
 
+pub mod bench;
 pub mod check;
 pub mod failover;
 pub mod key;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => runtime()?.block_on(check::run(&args.config.config, args.json)),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Failover(args) => runtime()?.block_on(failover::run(args)),
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
     }
 }
 
