@@ -536,7 +536,7 @@ async fn latency(incidents: usize, parallel: usize) -> anyhow::Result<LatencyRep
                 if i >= incidents {
                     return;
                 }
-                let r = latency_incident(lane).await;
+                let r = latency_incident(lane, start_delay(i)).await;
                 match &r {
                     Ok(s) => eprintln!(
                         "latency: incident {:>2}/{incidents} (lane {lane}): decision → accepted {:.0} ms",
@@ -591,9 +591,19 @@ async fn latency(incidents: usize, parallel: usize) -> anyhow::Result<LatencyRep
     })
 }
 
-/// One incident: a fresh network and daemon; the primary goes down at the start of our
-/// next turn after the warm-up; ends when the switch is accepted.
-async fn latency_incident(lane: usize) -> anyhow::Result<LatencySample> {
+/// How long incident `i` waits before starting its daemon: spreads the daemon's polling
+/// phase relative to block production evenly over one poll interval (a golden-ratio
+/// sequence), since a lane starts each incident at about the same point of a slot.
+pub fn start_delay(i: usize) -> Duration {
+    const GOLDEN: f64 = 0.618_033_988_749_895;
+    let frac = (i as f64 * GOLDEN).fract();
+    Options::default().poll_interval.mul_f64(frac)
+}
+
+/// One incident: a fresh network and daemon (started after `delay`); the primary goes
+/// down at the start of our next turn after the warm-up; ends when the switch is accepted
+/// and the daemon has reported it.
+async fn latency_incident(lane: usize, delay: Duration) -> anyhow::Result<LatencySample> {
     let n = LATENCY_PRODUCERS;
     let mut spec = NetworkSpec::new(n, ENDPOINTS);
     place_ours(&mut spec.chain, lane % n);
@@ -611,6 +621,7 @@ async fn latency_incident(lane: usize) -> anyhow::Result<LatencySample> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let produced_at = Arc::new(Mutex::new(HashMap::new()));
     let stepper = tokio::spawn(drive(net.clone(), produced_at.clone(), stop_rx.clone()));
+    tokio::time::sleep(delay).await;
     let daemon_task = tokio::spawn(daemon.run(stopped(stop_rx)));
 
     // The decision comes one rotation after the outage; allow another one.
@@ -618,6 +629,8 @@ async fn latency_incident(lane: usize) -> anyhow::Result<LatencySample> {
     while net.key_switch_times().is_empty() && net.with_chain(|c| c.slot()) < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Let the daemon read the push's answer and report it (stopping cancels a round).
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = stop_tx.send(true);
     let daemon_result = daemon_task.await;
     let _ = stepper.await;
@@ -1181,6 +1194,17 @@ mod tests {
         (0..end)
             .filter(|&s| s < down || scheduled_index(s, n) != index)
             .collect()
+    }
+
+    #[test]
+    fn start_delays_cover_the_poll_interval() {
+        let poll = Options::default().poll_interval;
+        let mut d: Vec<Duration> = (0..20).map(start_delay).collect();
+        assert!(d.iter().all(|x| *x < poll));
+        d.sort();
+        // Twenty delays leave no gap wider than a fifth of the interval.
+        let widest = d.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        assert!(widest <= poll / 5, "{widest:?}");
     }
 
     #[test]
