@@ -41,6 +41,10 @@ pub enum Command {
     /// and the real daemon in one process, narrated, then a report. Exit code 1 when the
     /// outcome is not the scenario's expected one.
     Drill(DrillArgs),
+    /// Benchmarks against the simulated network on 127.0.0.1: decision-to-push latency,
+    /// blocks lost per primary outage, and the daemon's CPU and memory while watching
+    /// (docs/benchmarks.md). Takes several minutes; run a release build.
+    Bench(BenchArgs),
 }
 
 /// Built-in scenario names (`bp-failover drill --list`).
@@ -118,6 +122,43 @@ pub struct DrillArgs {
     /// of a temporary directory removed at the end.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Which benchmark `bench --only` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchKind {
+    /// Decision-to-push latency at real time (4 producers).
+    Latency,
+    /// Our slots missed per primary outage against the minimum (21 producers).
+    Blocks,
+    /// CPU share and peak RSS of `bp-failover run` watching 21 producers.
+    Cost,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Incidents of the latency benchmark.
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub incidents: u32,
+    /// Run only this benchmark.
+    #[arg(long, value_enum)]
+    pub only: Option<BenchKind>,
+    /// Print one JSON object instead of tables (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Latency incidents run at once, each on its own network with our producer at a
+    /// different schedule position, so their decisions are 6 s apart.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=4))]
+    pub parallel: u32,
+    /// Time scale of the blocks-lost runs (the daemon's intervals are scaled alike).
+    #[arg(long, value_name = "X", default_value_t = 10.0)]
+    pub time_scale: f64,
+    /// Seconds the cost benchmark samples the daemon, after a 15 s warm-up.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(5..))]
+    pub cost_secs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! One module per command: the glue between the CLI and the library.
 
+pub mod bench;
 pub mod check;
 pub mod drill;
 pub mod failover;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Failover(args) => runtime()?.block_on(failover::run(args)),
         Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         Command::Drill(args) => runtime()?.block_on(drill::run(args)),
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
     }
 }
 

@@ -271,6 +271,9 @@ pub struct World {
     events: Vec<Event>,
     next_event: usize,
     start_slot: u32,
+    /// `(index into the main chain's key switches, wall-clock instant)` of each switch
+    /// accepted over HTTP: the simulator's accept time, for latency measurements.
+    switch_accepted_at: Vec<(usize, std::time::Instant)>,
 }
 
 /// What a listener should answer.
@@ -311,6 +314,7 @@ impl World {
             push_faults: VecDeque::new(),
             events,
             next_event: 0,
+            switch_accepted_at: Vec::new(),
         };
         for (i, b) in spec.endpoints.iter().enumerate() {
             w.behaviors.push(Behavior::Normal);
@@ -477,6 +481,12 @@ impl World {
         }
     }
 
+    /// `(index into [`Chain::key_switches`], instant)` of each key switch of our producer
+    /// accepted by a listener: the simulator's accept time.
+    pub fn switch_accept_times(&self) -> &[(usize, std::time::Instant)] {
+        &self.switch_accepted_at
+    }
+
     pub fn counters(&self, target: Target) -> Counters {
         match target {
             Target::Endpoint(i) => self.counters.get(i).cloned().unwrap_or_default(),
@@ -545,7 +555,12 @@ impl World {
             Behavior::Slow(d) => d,
             _ => Duration::ZERO,
         };
+        let switches = self.main.key_switches().len();
         let answer = self.answer(target, &behavior, path, body);
+        let now = std::time::Instant::now();
+        for i in switches..self.main.key_switches().len() {
+            self.switch_accepted_at.push((i, now));
+        }
         let (status, body) = match answer {
             Ok(ok) => ok,
             Err(e) => (e.http, e.to_json()),
@@ -793,6 +808,12 @@ impl Network {
     /// Accepted key switches of our producer on the main chain.
     pub fn key_switches(&self) -> Vec<KeySwitchRecord> {
         self.with_chain(|c| c.key_switches().to_vec())
+    }
+
+    /// `(index into [`Network::key_switches`], instant)` of each key switch accepted over
+    /// HTTP (switches made by changing the chain directly are not timed).
+    pub fn key_switch_times(&self) -> Vec<(usize, std::time::Instant)> {
+        self.world().switch_accept_times().to_vec()
     }
 
     /// Unix milliseconds of the main chain's current slot: the clock clients should use
