@@ -563,15 +563,38 @@ fn endpoints_disagree_or_blind_hold_without_judging() {
 
 #[test]
 fn clock_skew_holds() {
+    // Our clock 12 s fast: the head looks 12 s old, beyond 5 s + one turn.
     let mut s = Scenario::new(21);
     s.warm_up();
-    s.clock_offset_ms = 9_000;
+    s.clock_offset_ms = 12_000;
     s.dcs_down.insert(0);
     s.run(13 + 36);
     assert!(s.switches.is_empty());
     let (reason, detail) = s.last_hold_with_trigger().unwrap();
     assert_eq!(reason, HoldReason::ClockSkew);
     assert!(detail.contains("behind the local clock"), "{detail}");
+
+    // Our clock 6 s slow: the head is ahead of it, which only a wrong clock explains.
+    let mut s = Scenario::new(21);
+    s.warm_up();
+    s.clock_offset_ms = -6_000;
+    s.dcs_down.insert(0);
+    s.run(13 + 36);
+    assert!(s.switches.is_empty());
+    let (reason, detail) = s.last_hold_with_trigger().unwrap();
+    assert_eq!(reason, HoldReason::ClockSkew);
+    assert!(detail.contains("ahead of the local clock"), "{detail}");
+}
+
+#[test]
+fn a_head_as_old_as_one_dead_turn_is_not_clock_skew() {
+    // Our clock 9 s fast (within 5 s + one 6 s turn): not mistaken for skew.
+    let mut s = Scenario::new(21);
+    s.warm_up();
+    s.clock_offset_ms = 9_000;
+    s.dcs_down.insert(0);
+    s.run(13 + 36);
+    assert_eq!(s.switches, vec![(0, 1)]);
 }
 
 #[test]

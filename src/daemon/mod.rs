@@ -106,6 +106,9 @@ pub struct Daemon {
     table_key: Option<PublicKey>,
     /// Telos keeps its own count of our misses; reported beside ours as a cross-check.
     onchain_missed: Option<u32>,
+    /// The newest head slot any endpoint reported this round (may be ahead of the
+    /// agreed height we follow).
+    newest_head_slot: u32,
     lib: Option<(u32, i64)>,
     readiness: Vec<Readiness>,
     primary_ready_since: Option<i64>,
@@ -176,6 +179,7 @@ impl Daemon {
             active: None,
             table_key: None,
             onchain_missed: None,
+            newest_head_slot: 0,
             lib: None,
             primary_ready_since: None,
             state,
@@ -279,6 +283,7 @@ impl Daemon {
                 .max()
                 .unwrap_or(0);
             let now_slot = BlockTimestamp::from_unix_ms(now).map_or(0, |t| t.slot());
+            self.newest_head_slot = newest_slot;
             let round = newest_slot / 12;
             let last_round = self.tracker.head().map(|h| h.timestamp.slot() / 12);
             if now - self.last_schedule_ms >= self.opts.schedule_every.as_millis() as i64
@@ -618,8 +623,11 @@ impl Daemon {
             version: 0,
             producers: vec![],
         });
+        // Slots up to the newest head an endpoint reports may have blocks we have not
+        // followed yet: only slots past it are candidates for an unconfirmed miss.
         let unconfirmed = head.map_or(0, |h| {
-            unconfirmed_misses(&active, me, h.timestamp.slot(), now)
+            let known = h.timestamp.slot().max(self.newest_head_slot);
+            unconfirmed_misses(&active, me, known, now)
         });
         let inputs = Inputs {
             now_ms: now,

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::policy::{Failback, Policy};
 use super::state::State;
+use crate::antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
 use crate::antelope::PublicKey;
 use crate::observer::schedule::ConsensusMode;
 use crate::observer::stats::{Participation, ProducerStats};
@@ -381,8 +382,17 @@ fn guard_failure(inp: &Inputs<'_>, policy: &Policy, state: &State) -> Option<(Ho
             ),
         ));
     }
+    // Head ahead of our clock can only mean our clock is slow. Head behind it also
+    // happens while producers miss slots, so that side allows one turn (6 s) more: a
+    // halted network is caught by participation and by the endpoints' staleness limit.
     let skew_ms = inp.now_ms - inp.head_time_ms;
-    if skew_ms.unsigned_abs() > policy.max_clock_skew_secs * 1000 {
+    let allowed_ms = policy.max_clock_skew_secs as i64 * 1000
+        + if skew_ms > 0 {
+            i64::from(PRODUCER_REPETITIONS) * BLOCK_INTERVAL_MS
+        } else {
+            0
+        };
+    if skew_ms.abs() > allowed_ms {
         let (dir, cause) = if skew_ms > 0 {
             (
                 "behind",
