@@ -798,14 +798,16 @@ impl Narrator {
                     detail.strip_prefix("agreed: ").unwrap_or(detail)
                 ),
                 "endpoints_disagree" => {
-                    self.view_problems.push(detail.clone());
+                    self.view_problems
+                        .push(format!("{detail} — {}", why("endpoints_disagree")));
                     format!(
                         "{detail}. The observer never acts on a split view: {}",
                         why("endpoints_disagree")
                     )
                 }
                 _ => {
-                    self.view_problems.push(detail.clone());
+                    self.view_problems
+                        .push(format!("{detail} — {}", why("observer_blind")));
                     format!("{detail}. It holds: {}", why("observer_blind"))
                 }
             },
