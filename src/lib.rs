@@ -21,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod events;
+pub mod fsutil;
 pub mod http;
 pub mod keyfile;
 pub mod keyswitch;

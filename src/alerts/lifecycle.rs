@@ -8,7 +8,6 @@
 //! outcome is one duplicate alert, never a silenced one.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -402,18 +401,7 @@ pub fn save_state(path: &Path, state: &AlertState) -> Result<(), AlertStateError
         path: path.to_path_buf(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
-    let text = serde_json::to_string_pretty(state).map_err(|e| write_err(e.into()))?;
-    tmp.write_all(text.as_bytes()).map_err(write_err)?;
-    tmp.write_all(b"\n").map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let mut text = serde_json::to_string_pretty(state).map_err(|e| write_err(e.into()))?;
+    text.push('\n');
+    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(write_err)
 }

@@ -5,7 +5,6 @@
 //! The file is JSON, written atomically (temp file, fsync, rename, fsync of the folder).
 //! A corrupt file or one written by a newer version is an error, never a silent reset.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -147,24 +146,12 @@ pub fn load(path: &Path) -> Result<State, StateError> {
 
 /// Writes the state atomically: a reader sees the old file or the new one, never a mix.
 pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
-    let write_err = |source| StateError::Write {
+    let mut text = serde_json::to_string_pretty(state).expect("state serializes");
+    text.push('\n');
+    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| StateError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
-    let text = serde_json::to_string_pretty(state).expect("state serializes");
-    tmp.write_all(text.as_bytes()).map_err(write_err)?;
-    tmp.write_all(b"\n").map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]
