@@ -1,0 +1,138 @@
+//! `bp-failover failover` run as a user would, against the simulated network on
+//! 127.0.0.1: the dry-run JSON body, the refusal without confirmation, the real switch with
+//! `--yes`, and the no-op when the key is already current.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use bp_failover::antelope::{PackedTransaction, PublicKey};
+use bp_failover::sim::{render_config, Clock, ConfigOptions, Network, NetworkSpec};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bp-failover");
+
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_failover_dry_run_confirmation_and_switch() {
+    let mut spec = NetworkSpec::new(4, 3);
+    spec.clock = Clock::RealTime { time_scale: 1.0 };
+    let net = Network::start(spec).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_text = render_config(&net, &ConfigOptions::new(dir.path())).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, &cfg_text).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let key_text = std::fs::read_to_string(dir.path().join("failover.key")).unwrap();
+    let backup_key: PublicKey = {
+        let v: toml::Value = toml::from_str(&cfg_text).unwrap();
+        v["datacenter"][1]["signing_key"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut outputs = Vec::new();
+    let args = |extra: &[&str]| -> Vec<String> {
+        ["failover", "-c", &cfg]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+
+    // Dry run: one JSON object with the push body and a summary; nothing is pushed.
+    let out = run(args(&["--to", "backup", "--dry-run", "--json"])).await;
+    outputs.push(out.clone());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "signatures",
+        "compression",
+        "packed_context_free_data",
+        "packed_trx",
+        "summary",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}: {v}");
+    }
+    let body: PackedTransaction = serde_json::from_value(serde_json::json!({
+        "signatures": v["signatures"],
+        "compression": v["compression"],
+        "packed_context_free_data": v["packed_context_free_data"],
+        "packed_trx": v["packed_trx"],
+    }))
+    .unwrap();
+    let tx = body.transaction().unwrap();
+    assert_eq!(tx.actions[0].name.to_string(), "regproducer");
+    // The action carries the backup's key (name 8 bytes, then the K1 variant and point).
+    assert_eq!(&tx.actions[0].data[9..42], backup_key.as_bytes());
+    assert!(v["summary"].as_str().unwrap().contains("backup"));
+    assert!(net.key_switches().is_empty(), "a dry run never pushes");
+
+    // Without --yes and without a terminal: refused, nothing sent.
+    let out = run(args(&["--to", "backup"])).await;
+    outputs.push(out.clone());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert!(net.key_switches().is_empty());
+
+    // An unknown data center names the configured ones.
+    let out = run(args(&["--to", "nowhere", "--yes"])).await;
+    outputs.push(out.clone());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("primary, backup"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // With --yes: pushed, and the producers table shows the backup's key.
+    let out = run(args(&["--to", "backup", "--yes", "--json"])).await;
+    outputs.push(out.clone());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pushed"], true, "{v}");
+    assert_eq!(v["registered"], true, "{v}");
+    let switches = net.key_switches();
+    assert_eq!(switches.len(), 1);
+    assert_eq!(
+        switches[0].datacenter.as_deref(),
+        Some("backup"),
+        "{switches:?}"
+    );
+    assert!(switches[0].changed);
+    assert_eq!(v["transaction_id"], switches[0].tx_id.to_string());
+
+    // Again: already current, nothing to do, nothing sent.
+    let out = run(args(&["--to", "backup", "--yes"])).await;
+    outputs.push(out.clone());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("nothing to do"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(net.key_switches().len(), 1);
+
+    // The private key never appears in any output.
+    let secret = key_text.trim();
+    for o in &outputs {
+        assert!(!text(&o.stdout).contains(secret) && !text(&o.stderr).contains(secret));
+    }
+    net.shutdown().await;
+}
