@@ -324,9 +324,15 @@ pub struct Chain {
     producer_keys: BTreeMap<Name, PrivateKey>,
     /// Every block signing key: public → private.
     signers: Arc<HashMap<PublicKey, PrivateKey>>,
+    /// Rendered block signatures, one per signing key (see [`Chain::block_signature`]).
+    block_signatures: Arc<std::sync::Mutex<HashMap<PublicKey, String>>>,
     observer_key: PrivateKey,
     dcs: Vec<DataCenter>,
     down: BTreeSet<Name>,
+    /// Producers that produce but whose finalizers do not vote (Savanna).
+    not_voting: BTreeSet<Name>,
+    /// Slots our producer loses at the start of each of its turns.
+    handoff_misses: u32,
     state: SystemState,
     blocks: VecDeque<Block>,
     /// The last slot processed (produced or missed).
@@ -486,9 +492,12 @@ impl Chain {
             fork_salt: 0,
             producer_keys,
             signers: Arc::new(signers),
+            block_signatures: Default::default(),
             observer_key,
             dcs,
             down: BTreeSet::new(),
+            not_voting: BTreeSet::new(),
+            handoff_misses: 0,
             state,
             lib: genesis.num,
             lib_id: genesis.id,
@@ -569,6 +578,22 @@ impl Chain {
         }
     }
 
+    /// Whether `producer`'s finalizer (other than ours) withholds its votes while the
+    /// producer keeps producing: Savanna finality stalls without blocks stopping.
+    pub fn set_producer_voting(&mut self, producer: Name, voting: bool) {
+        if voting {
+            self.not_voting.remove(&producer);
+        } else {
+            self.not_voting.insert(producer);
+        }
+    }
+
+    /// Our producer loses the first `slots` slots of each of its turns, as when the
+    /// previous producer's last blocks reach our node late (a slow handoff).
+    pub fn set_handoff_misses(&mut self, slots: u32) {
+        self.handoff_misses = slots;
+    }
+
     pub fn is_producer_up(&self, producer: Name) -> bool {
         !self.down.contains(&producer)
     }
@@ -576,6 +601,24 @@ impl Chain {
     /// The private key behind a block signing key (a producer's or a data center's).
     pub fn private_key_for(&self, key: &PublicKey) -> Option<&PrivateKey> {
         self.signers.get(key)
+    }
+
+    /// The `producer_signature` blocks signed by `key` carry: a valid K1 signature by
+    /// `key`, over one fixed digest rather than the block's header digest, computed once
+    /// per key (signing every block made serving history the slowest part of a test, and
+    /// nothing reads the signature beyond its form). `None` for a key the chain does not
+    /// hold.
+    pub fn block_signature(&self, key: &PublicKey) -> Option<String> {
+        let private = self.signers.get(key)?;
+        let mut cache = self
+            .block_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let sig = cache.entry(*key).or_insert_with(|| {
+            let digest = Checksum256::hash(b"bp-failover-sim/producer_signature");
+            crate::antelope::sign_digest(private, &digest.0).to_string()
+        });
+        Some(sig.clone())
     }
 
     pub fn producer_key(&self, producer: Name) -> Option<&PrivateKey> {
@@ -731,7 +774,7 @@ impl Chain {
                 None => false,
             }
         } else {
-            !self.down.contains(&producer)
+            !self.down.contains(&producer) && !self.not_voting.contains(&producer)
         }
     }
 
@@ -807,6 +850,9 @@ impl Chain {
         };
         let (producer, authority) = &signing.producers[idx];
         let producer = *producer;
+        if producer == self.spec.our_producer && slot % REPETITIONS < self.handoff_misses {
+            return; // lost at the handoff
+        }
         let Some((signer, datacenter)) = self.signer_for(producer, authority) else {
             return; // missed slot
         };
@@ -961,6 +1007,41 @@ mod tests {
         let lib = c.lib();
         c.advance_to(c.slot() + 48);
         assert_eq!(c.lib(), lib, "2 of 4 cannot finalize");
+    }
+
+    #[test]
+    fn handoff_misses_lose_the_start_of_each_of_our_turns() {
+        let mut c = chain(4, Consensus::Savanna);
+        let our = c.our_producer();
+        c.set_handoff_misses(2);
+        let from = c.head().num;
+        c.advance_to(c.slot() + 48 * 3);
+        let ours: Vec<u32> = c
+            .blocks_from(from + 1)
+            .filter(|b| b.producer == our)
+            .map(|b| b.slot % 12)
+            .collect();
+        assert_eq!(ours.len(), 10 * 3, "10 of 12 slots per turn");
+        assert!(ours.iter().all(|&s| s >= 2), "{ours:?}");
+        assert_eq!(c.lib(), c.head().num - 2);
+    }
+
+    #[test]
+    fn withheld_votes_stall_finality_while_blocks_flow() {
+        let mut c = chain(4, Consensus::Savanna);
+        let producers: Vec<Name> = c.schedules().active.producers.iter().map(|p| p.0).collect();
+        let others: Vec<Name> = producers
+            .into_iter()
+            .filter(|p| *p != c.our_producer())
+            .collect();
+        c.set_producer_voting(others[0], false);
+        c.advance_to(c.slot() + 48);
+        assert_eq!(c.lib(), c.head().num - 2, "3 of 4 still finalize");
+        c.set_producer_voting(others[1], false);
+        let (lib, head) = (c.lib(), c.head().num);
+        c.advance_to(c.slot() + 48);
+        assert_eq!(c.head().num - head, 48, "every slot still gets a block");
+        assert_eq!(c.lib(), lib, "2 of 4 votes cannot finalize");
     }
 
     #[test]

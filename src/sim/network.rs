@@ -95,6 +95,17 @@ pub enum Change {
     Split(ForkSpec),
     /// The next pushes (any endpoint) fail with these errors, in order.
     PushFailures(Vec<NodeError>),
+    /// While set, pushes (any endpoint) are counted, never applied and never answered:
+    /// the connection stays open until the client gives up, as when the observer's
+    /// transaction is lost on its way (or the observer dies mid-push).
+    HangPushes(bool),
+    /// The first `n` producers other than ours (schedule order) keep producing but their
+    /// finalizers stop voting (`n` = 0: all vote again): Savanna finality stalls while
+    /// blocks still flow.
+    VotesWithheld(usize),
+    /// Our producer loses the first `slots` slots of each of its turns (a slow handoff:
+    /// the previous producer's last blocks reach our node late).
+    HandoffMisses(u32),
 }
 
 /// In plain words, for narration (`endpoint #1` is the first).
@@ -159,6 +170,20 @@ impl std::fmt::Display for Change {
                     .collect();
                 write!(f, "the next push(es) will fail with {}", names.join(", then "))
             }
+            Change::HangPushes(true) => {
+                f.write_str("pushed transactions are lost: nodes never answer or apply them")
+            }
+            Change::HangPushes(false) => f.write_str("pushed transactions go through again"),
+            Change::VotesWithheld(0) => f.write_str("every finalizer votes again"),
+            Change::VotesWithheld(n) => write!(
+                f,
+                "{n} other producers keep producing but stop voting: finality stalls"
+            ),
+            Change::HandoffMisses(0) => f.write_str("handoffs are clean again"),
+            Change::HandoffMisses(n) => write!(
+                f,
+                "our producer loses the first {n} slot(s) of each turn at the handoff"
+            ),
         }
     }
 }
@@ -266,6 +291,9 @@ pub struct World {
     dc_side: Vec<Side>,
     fork_producers: BTreeSet<Name>,
     producers_down: BTreeSet<Name>,
+    not_voting: BTreeSet<Name>,
+    handoff_misses: u32,
+    hang_pushes: bool,
     halted: bool,
     push_faults: VecDeque<NodeError>,
     events: Vec<Event>,
@@ -290,6 +318,8 @@ pub enum Reply {
     },
     /// Close the connection without an answer.
     Close,
+    /// Never answer (the connection stays open until the client gives up).
+    Hang,
 }
 
 impl World {
@@ -310,6 +340,9 @@ impl World {
             dc_side: vec![Side::Main; n_dc],
             fork_producers: BTreeSet::new(),
             producers_down: BTreeSet::new(),
+            not_voting: BTreeSet::new(),
+            handoff_misses: 0,
+            hang_pushes: false,
             halted: false,
             push_faults: VecDeque::new(),
             events,
@@ -369,11 +402,18 @@ impl World {
         for p in producers.into_iter().filter(|p| *p != our) {
             let up = !self.halted && !self.producers_down.contains(&p);
             let on_fork = self.fork_producers.contains(&p);
+            let voting = !self.not_voting.contains(&p);
             self.main
                 .set_producer_up(p, up && (self.fork.is_none() || !on_fork));
+            self.main.set_producer_voting(p, voting);
             if let Some(f) = &mut self.fork {
                 f.set_producer_up(p, up && on_fork);
+                f.set_producer_voting(p, voting);
             }
+        }
+        self.main.set_handoff_misses(self.handoff_misses);
+        if let Some(f) = &mut self.fork {
+            f.set_handoff_misses(self.handoff_misses);
         }
         for i in 0..self.dc_status.len() {
             let status = if self.halted && self.dc_status[i] == DcStatus::Up {
@@ -440,6 +480,20 @@ impl World {
                 self.fork = Some(self.main.fork(0x5eed_f02c));
             }
             Change::PushFailures(errors) => self.push_faults.extend(errors),
+            Change::HangPushes(on) => self.hang_pushes = on,
+            Change::VotesWithheld(n) => {
+                let our = self.main.our_producer();
+                self.not_voting = self
+                    .main
+                    .spec()
+                    .producers
+                    .iter()
+                    .filter(|p| **p != our)
+                    .take(n)
+                    .copied()
+                    .collect();
+            }
+            Change::HandoffMisses(slots) => self.handoff_misses = slots,
         }
         self.sync_liveness();
     }
@@ -551,6 +605,9 @@ impl World {
             }
             _ => {}
         }
+        if self.hang_pushes && is_push(path) {
+            return Reply::Hang;
+        }
         let delay = match behavior {
             Behavior::Slow(d) => d,
             _ => Duration::ZERO,
@@ -594,10 +651,7 @@ impl World {
                 ))
             })?
         };
-        if matches!(
-            method,
-            "push_transaction" | "send_transaction" | "send_transaction2"
-        ) {
+        if is_push(path) {
             if let Some(e) = self.push_faults.pop_front() {
                 return Err(e);
             }
@@ -805,6 +859,20 @@ impl Network {
         self.counters(Target::Endpoint(endpoint)).get(path)
     }
 
+    /// Transaction submissions (every push method) answered or held by every endpoint
+    /// and data-center node.
+    pub fn push_requests(&self) -> u64 {
+        let w = self.world();
+        let all = (0..w.counters.len())
+            .map(Target::Endpoint)
+            .chain((0..w.node_counters.len()).map(Target::Node));
+        all.map(|t| {
+            let c = w.counters(t);
+            PUSH_METHODS.iter().map(|m| c.get(m)).sum::<u64>()
+        })
+        .sum()
+    }
+
     /// Accepted key switches of our producer on the main chain.
     pub fn key_switches(&self) -> Vec<KeySwitchRecord> {
         self.with_chain(|c| c.key_switches().to_vec())
@@ -864,6 +932,14 @@ fn url_of(a: &SocketAddr) -> String {
         });
     }
     format!("http://{a}")
+}
+
+/// Chain methods that submit a transaction.
+pub const PUSH_METHODS: [&str; 3] = ["push_transaction", "send_transaction", "send_transaction2"];
+
+fn is_push(path: &str) -> bool {
+    path.strip_prefix("/v1/chain/")
+        .is_some_and(|m| PUSH_METHODS.contains(&m))
 }
 
 /// Resolves when the watch says stop (or its sender is gone).

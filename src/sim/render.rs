@@ -10,7 +10,8 @@
 //! - transaction traces: `jungle4_send_transaction_202_custom_permission_2024.json`.
 //!
 //! Not real: `producer_signature` is a valid K1 signature by the block's signing key, but
-//! over `sha256(block id)` rather than the header digest; merkle roots are stand-in hashes.
+//! over one fixed digest rather than the header digest ([`Chain::block_signature`]);
+//! merkle roots are stand-in hashes.
 //!
 //! A [`View`] is a chain as one endpoint sees it: its head may be behind the real head
 //! (lagging or stale endpoints), and everything rendered is as of that head.
@@ -19,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::chain::{Block, Chain, Consensus, Proposal, Schedule, TxRecord};
 use super::error::NodeError;
-use crate::antelope::{sign_digest, BlockTimestamp, Checksum256};
+use crate::antelope::{BlockTimestamp, Checksum256};
 
 /// A chain seen at a given head.
 #[derive(Clone, Copy)]
@@ -121,13 +122,10 @@ impl<'a> View<'a> {
     }
 
     fn signature(&self, b: &Block) -> String {
-        match self.chain.private_key_for(&b.signer) {
-            Some(k) => sign_digest(k, &Checksum256::hash(&b.id.0).0).to_string(),
-            None => {
-                "SIG_K1_111111111111111111111111111111111111111111111111111111111111111116uk5ne"
-                    .to_string()
-            }
-        }
+        self.chain.block_signature(&b.signer).unwrap_or_else(|| {
+            "SIG_K1_111111111111111111111111111111111111111111111111111111111111111116uk5ne"
+                .to_string()
+        })
     }
 
     fn header_fields(&self, b: &Block) -> serde_json::Map<String, Value> {

@@ -1,12 +1,16 @@
 //! Named failure scenarios: a network (producers, data centers, endpoint behaviours), a
 //! script of changes at slots counted from the start, how long to run, how many observers
-//! to run against it, and the expected outcome.
+//! to run against it, the expected outcome and the reason the observer should give.
 //!
 //! The outcome is judged on the main chain after `run_slots` ([`Scenario::check`]):
 //! - `Switch { to, count }`: exactly `count` accepted key switches *changed* our producer's
 //!   registered key (several observers pushing the same key count once), the registered
 //!   key is `to`'s, and the active schedule signs with it (the switch took effect);
 //! - `NoSwitch`: no accepted transaction changed the key.
+//!
+//! The reason is judged on the observers' event histories ([`Scenario::check_events`]):
+//! the trigger of the switches, the `reason` of `failover_suppressed`, the quorum state
+//! (a hold for want of a quorum is reported by `quorum_changed` only), or nothing at all.
 //!
 //! Slots in scripts scale with the producer count, so scenarios stay meaningful with the
 //! 4 producers tests use and the 21 of a real chain. Run lengths assume the observer's
@@ -17,12 +21,32 @@ use super::error::NodeError;
 use super::network::{
     current_slot, Behavior, Change, Clock, Event, ForkSpec, Network, NetworkSpec,
 };
+use crate::decision::Policy;
+use crate::events::Event as LogEvent;
 
 /// What should have happened by the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
     Switch { to: String, count: usize },
     NoSwitch,
+}
+
+/// What the observers should say about the outcome, judged on their event histories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The active key missed its slots: `failover_triggered` to the expected data center
+    /// (the last trigger of at least one observer), and no observer triggered more
+    /// distinct switches than expected.
+    Triggered,
+    /// A switch was due and held back: `failover_suppressed` with this `reason`, and no
+    /// `failover_triggered`.
+    Suppressed(&'static str),
+    /// Nothing could be judged: `quorum_changed` to this state (`observer_blind`,
+    /// `endpoints_disagree`), and no `failover_triggered`.
+    Quorum(&'static str),
+    /// Nothing to act on: no `failover_triggered`, `failover_confirming` nor
+    /// `failover_suppressed`.
+    Healthy,
 }
 
 /// One scenario, ready to start with [`Network::start`]`(scenario.spec.clone())`.
@@ -36,6 +60,7 @@ pub struct Scenario {
     /// Slots to run before checking the outcome.
     pub run_slots: u32,
     pub expect: Expect,
+    pub reason: Reason,
 }
 
 /// Knobs shared by every built-in scenario.
@@ -103,6 +128,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 to: "backup".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
             s
         },
     ),
@@ -111,32 +137,61 @@ const BUILTINS: &[(&str, &str, Build)] = &[
         "Everything works for several rotations. Nothing must happen.",
         |c| {
             let mut s = c.base(3);
-            s.expect = Expect::NoSwitch;
+            s.reason = Reason::Healthy;
             s
         },
     ),
     (
         "primary-and-backup-down",
-        "Both data centers (there is no third) go dark. Switching to a dead node helps \
-         nobody: no switch.",
+        "The primary goes dark; once the backup holds the key it goes dark too. The observer \
+         switches to the backup, holds through the cooldown, then switches to backup2: two \
+         key changes.",
         |c| {
             let mut s = c.base(3);
-            s.spec.chain.datacenters.truncate(2);
+            let backup_down = s.run_slots;
             s.spec
                 .events
                 .push(c.dc_at(c.early(), "primary", DcStatus::Down));
             s.spec
                 .events
-                .push(c.dc_at(c.early(), "backup", DcStatus::Down));
-            s.expect = Expect::NoSwitch;
+                .push(c.dc_at(backup_down, "backup", DcStatus::Down));
+            // The second switch waits for the cooldown from the first decision, made
+            // before `backup_down`; then the schedule tick and activation, and a margin.
+            s.run_slots = backup_down
+                + c.cooldown_slots()
+                + c.params.schedule_tick_slots
+                + 2 * REPETITIONS
+                + c.rotation();
+            s.expect = Expect::Switch {
+                to: "backup2".into(),
+                count: 2,
+            };
+            s.reason = Reason::Triggered;
             s
         },
     ),
     (
         "handoff-misses",
+        "Savanna: our producer loses the first 2 slots of every one of its turns (the \
+         previous producer's last blocks reach it late). The misses reset at our next \
+         block and never add up: no switch, not even a warning.",
+        |c| {
+            let mut s = c.base(3);
+            s.spec.events.push(Event {
+                at: 0,
+                change: Change::HandoffMisses(2),
+            });
+            s.run_slots += c.rotation() * 2;
+            s.reason = Reason::Healthy;
+            s
+        },
+    ),
+    (
+        "legacy-primary-down",
         "Legacy DPoS: the primary dies and the switch to the backup takes minutes to become \
          active (LIB must pass the proposal twice). Our producer keeps missing turns during \
-         the handoff; the observer must not switch again (to backup2) meanwhile.",
+         the handoff; the observer must report the change pending and neither push again \
+         nor switch to backup2 meanwhile.",
         |c| {
             let mut s = c.base(3);
             s.spec.chain.consensus = Consensus::Legacy;
@@ -150,57 +205,79 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 to: "backup".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
             s
         },
     ),
     (
         "minority-fork",
         "A third of the producers split off onto a minority fork that our data centers are \
-         not on; one of three endpoints follows that fork, where our producer looks dead. \
-         The majority sees us producing: no switch.",
+         not on, and two of the observer's three endpoints follow that fork, where our \
+         producer looks dead. Most other producers are silent there too: low \
+         participation, no switch.",
+        |c| {
+            let mut s = c.base(3);
+            s.spec.endpoints[1] = Behavior::Fork;
+            s.spec.endpoints[2] = Behavior::Fork;
+            s.spec.events.push(Event {
+                at: c.early(),
+                change: Change::Split(ForkSpec {
+                    producers: c.minority(),
+                    datacenters: vec![],
+                }),
+            });
+            s.reason = Reason::Suppressed("low_participation");
+            s
+        },
+    ),
+    (
+        "fork-endpoint",
+        "A third of the producers split off onto a minority fork; one of the observer's \
+         three endpoints follows it, where our producer looks dead. The majority sees us \
+         producing: the fork endpoint is excluded, no switch.",
         |c| {
             let mut s = c.base(3);
             s.spec.endpoints[2] = Behavior::Fork;
             s.spec.events.push(Event {
                 at: c.early(),
                 change: Change::Split(ForkSpec {
-                    producers: (c.n / 3).saturating_sub(1).max(1),
+                    producers: c.minority(),
                     datacenters: vec![],
                 }),
             });
-            s.expect = Expect::NoSwitch;
+            s.reason = Reason::Healthy;
             s
         },
     ),
     (
         "network-halted",
         "Every producer stops (a chain-wide halt). Our missed blocks are not our outage: no \
-         switch.",
+         switch; the endpoints go stale and the observer reports itself blind.",
         |c| {
             let mut s = c.base(3);
             s.spec.events.push(Event {
                 at: c.early(),
                 change: Change::Halt(true),
             });
-            s.expect = Expect::NoSwitch;
+            s.reason = Reason::Quorum("observer_blind");
             s
         },
     ),
     (
         "lib-stalled",
-        "Our primary dies together with enough other producers that finality stalls \
-         (fewer than 2N/3+1 finalizers). Low participation: no switch.",
+        "Enough finalizers stop voting that finality stalls (fewer than 2N/3+1 votes) while \
+         every other producer still produces; then our primary dies. A key change cannot \
+         take effect without finality: no switch.",
         |c| {
             let mut s = c.base(3);
-            let others_down = (c.n - 1).saturating_sub(c.n * 2 / 3);
+            s.spec.events.push(Event {
+                at: 0,
+                change: Change::VotesWithheld(c.n + 1 - finality_threshold(c.n)),
+            });
             s.spec
                 .events
                 .push(c.dc_at(c.early(), "primary", DcStatus::Down));
-            s.spec.events.push(Event {
-                at: c.early(),
-                change: Change::ProducersDown(others_down),
-            });
-            s.expect = Expect::NoSwitch;
+            s.reason = Reason::Suppressed("lib_stalled");
             s
         },
     ),
@@ -220,7 +297,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                     datacenters: vec!["primary".into()],
                 }),
             });
-            s.expect = Expect::NoSwitch;
+            s.reason = Reason::Quorum("endpoints_disagree");
             s
         },
     ),
@@ -244,6 +321,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 to: "backup".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
             s
         },
     ),
@@ -261,6 +339,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 to: "backup".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
             s
         },
     ),
@@ -280,18 +359,38 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 to: "backup2".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
+            s
+        },
+    ),
+    (
+        "no-ready-backup",
+        "Two data centers only: the backup's node is far behind (not synced) when the \
+         primary dies. Switching to a node that cannot produce helps nobody: no switch.",
+        |c| {
+            let mut s = c.base(3);
+            s.spec.chain.datacenters.truncate(2);
+            s.spec
+                .events
+                .push(c.dc_at(0, "backup", DcStatus::Lagging(REPETITIONS * 50)));
+            s.spec
+                .events
+                .push(c.dc_at(c.early(), "primary", DcStatus::Down));
+            s.reason = Reason::Suppressed("no_ready_backup");
             s
         },
     ),
     (
         "tx-rejected-then-retried",
-        "The primary dies; the first push of the key switch fails with a transient \
-         tx_cpu_usage_exceeded (3080004). The observer retries and the switch lands once.",
+        "The primary dies; the first push of the key switch fails on every endpoint with a \
+         transient tx_cpu_usage_exceeded (3080004). The observer retries with a fresh \
+         transaction and the switch lands once.",
         |c| {
             let mut s = c.base(3);
+            let endpoints = s.spec.endpoints.len();
             s.spec.events.push(Event {
                 at: 0,
-                change: Change::PushFailures(vec![NodeError::cpu_exceeded()]),
+                change: Change::PushFailures(vec![NodeError::cpu_exceeded(); endpoints]),
             });
             s.spec
                 .events
@@ -300,23 +399,27 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 to: "backup".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
             s
         },
     ),
     (
         "three-observers",
         "Three observers watch the same producer when the primary dies. They may each push, \
-         but they must agree: one key change, to the backup, and no flapping.",
+         but they must agree: one key change, to the backup, and no flapping over a run \
+         that lasts well past the cooldown.",
         |c| {
             let mut s = c.base(3);
             s.observers = 3;
             s.spec
                 .events
                 .push(c.dc_at(c.early(), "primary", DcStatus::Down));
+            s.run_slots += c.cooldown_slots() + c.rotation() * 2;
             s.expect = Expect::Switch {
                 to: "backup".into(),
                 count: 1,
             };
+            s.reason = Reason::Triggered;
             s
         },
     ),
@@ -373,7 +476,18 @@ impl Ctx {
             // activation (≤ 24 slots), and a rotation for the new data center to produce.
             run_slots: self.rotation() * 3 + self.params.schedule_tick_slots + 2 * REPETITIONS,
             expect: Expect::NoSwitch,
+            reason: Reason::Healthy,
         }
+    }
+
+    /// Producers other than ours that follow a minority fork: about a third.
+    fn minority(&self) -> usize {
+        (self.n / 3).saturating_sub(1).max(1)
+    }
+
+    /// The default policy's cooldown between two switches, in slots.
+    fn cooldown_slots(&self) -> u32 {
+        u32::try_from(Policy::default().cooldown_secs * 2).unwrap_or(u32::MAX)
     }
 }
 
@@ -432,6 +546,93 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// Judges the reason on the event histories of every observer that ran (see
+    /// [`Reason`]); `histories[i]` is one observer's (or one run of it), oldest first.
+    pub fn check_events(&self, histories: &[Vec<LogEvent>]) -> Result<(), String> {
+        let all = || histories.iter().flatten();
+        let named = |name: &str| all().filter(|e| e.name() == name).count();
+        let triggered = named("failover_triggered");
+        let suppressed: Vec<&str> = all()
+            .filter_map(|e| match e {
+                LogEvent::FailoverSuppressed { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            })
+            .collect();
+        let no_trigger = || {
+            if triggered == 0 {
+                Ok(())
+            } else {
+                Err(format!("expected no failover_triggered, got {triggered}"))
+            }
+        };
+        match &self.reason {
+            Reason::Triggered => {
+                let (to, count) = match &self.expect {
+                    Expect::Switch { to, count } => (to.as_str(), *count),
+                    Expect::NoSwitch => return Err("a trigger expected without a switch".into()),
+                };
+                let mut last_to_target = false;
+                for h in histories {
+                    let mut targets: Vec<&str> = h
+                        .iter()
+                        .filter_map(|e| match e {
+                            LogEvent::FailoverTriggered { to, .. } => Some(to.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    targets.dedup();
+                    if targets.len() > count {
+                        return Err(format!(
+                            "an observer triggered {} switches ({targets:?}), expected {count}",
+                            targets.len()
+                        ));
+                    }
+                    last_to_target |= targets.last() == Some(&to);
+                }
+                if last_to_target {
+                    Ok(())
+                } else {
+                    Err(format!("no observer reported failover_triggered to {to}"))
+                }
+            }
+            Reason::Suppressed(reason) => {
+                no_trigger()?;
+                if suppressed.contains(reason) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected failover_suppressed reason={reason}, got {suppressed:?}"
+                    ))
+                }
+            }
+            Reason::Quorum(state) => {
+                no_trigger()?;
+                let seen = all()
+                    .any(|e| matches!(e, LogEvent::QuorumChanged { state: s, .. } if s == state));
+                if seen {
+                    Ok(())
+                } else {
+                    Err(format!("expected quorum_changed state={state}"))
+                }
+            }
+            Reason::Healthy => {
+                for name in [
+                    "failover_triggered",
+                    "failover_confirming",
+                    "failover_suppressed",
+                ] {
+                    let n = named(name);
+                    if n > 0 {
+                        return Err(format!("expected a quiet observer, got {n} {name}"));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +654,65 @@ mod tests {
         }
         assert_eq!(list()[0].0, "primary-down");
         assert!(builtin("nope", &Params::default()).is_none());
+    }
+
+    #[test]
+    fn reasons_are_judged_on_the_event_histories() {
+        let p = Params {
+            producers: 4,
+            start_slot: 1_000_000,
+            ..Params::default()
+        };
+        let get = |name| builtin(name, &p).unwrap();
+        let trig = |to: &str| LogEvent::FailoverTriggered {
+            from: "primary".into(),
+            to: to.into(),
+            reason: "12 consecutive slots missed".into(),
+            missed: 12,
+        };
+        let held = |reason: &str| LogEvent::FailoverSuppressed {
+            reason: reason.into(),
+            detail: String::new(),
+            missed: 12,
+        };
+        let quorum = |state: &str| LogEvent::QuorumChanged {
+            state: state.into(),
+            detail: String::new(),
+        };
+
+        let down = get("primary-down");
+        assert!(down.check_events(&[vec![trig("backup")]]).is_ok());
+        // Two observers both triggering the same switch is one switch.
+        assert!(down
+            .check_events(&[vec![trig("backup")], vec![trig("backup")]])
+            .is_ok());
+        assert!(down.check_events(&[vec![]]).is_err());
+        assert!(down.check_events(&[vec![trig("backup2")]]).is_err());
+        assert!(down
+            .check_events(&[vec![trig("backup"), trig("backup2")]])
+            .is_err());
+        let both = get("primary-and-backup-down");
+        assert!(both
+            .check_events(&[vec![trig("backup"), held("cooldown"), trig("backup2")]])
+            .is_ok());
+
+        let stalled = get("lib-stalled");
+        assert!(stalled
+            .check_events(&[vec![held("clock_skew"), held("lib_stalled")]])
+            .is_ok());
+        assert!(stalled.check_events(&[vec![held("clock_skew")]]).is_err());
+        assert!(stalled
+            .check_events(&[vec![held("lib_stalled"), trig("backup")]])
+            .is_err());
+
+        let halted = get("network-halted");
+        assert!(halted
+            .check_events(&[vec![quorum("agreed"), quorum("observer_blind")]])
+            .is_ok());
+        assert!(halted.check_events(&[vec![quorum("agreed")]]).is_err());
+
+        let healthy = get("healthy");
+        assert!(healthy.check_events(&[vec![quorum("agreed")]]).is_ok());
+        assert!(healthy.check_events(&[vec![held("cooldown")]]).is_err());
     }
 }

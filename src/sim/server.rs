@@ -112,6 +112,7 @@ async fn handle(
     let reply = world.lock().request(target, &path, &body);
     match reply {
         Reply::Close => Err(Refused),
+        Reply::Hang => std::future::pending().await,
         Reply::Raw { status, body } => {
             let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

@@ -123,3 +123,5 @@ pub fn eosio_action(name: &str, actor: &str, perm: &str, data: Value) -> Action 
             .unwrap(),
     }
 }
+
+pub mod observers;
