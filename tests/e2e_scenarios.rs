@@ -587,7 +587,6 @@ async fn dry_run_rehearses_the_switch_and_pushes_nothing() {
 /// head, so the lagging endpoint drags the observer's head back, and the slots between
 /// that head and the clock are counted as our unconfirmed misses.
 #[tokio::test]
-#[ignore = "daemon bug: a lagging endpoint drags the quorum head back (false primary_missing)"]
 async fn daemon_bug_lagging_endpoint_raises_false_primary_missing() {
     let mut s = scenario("healthy", 4);
     s.spec.endpoints[2] = bp_failover::sim::Behavior::Lag(12);
@@ -609,7 +608,6 @@ async fn daemon_bug_lagging_endpoint_raises_false_primary_missing() {
 /// anything (and were never active). It takes "this node's head was produced by our
 /// producer" for "this data center's key signed it".
 #[tokio::test]
-#[ignore = "daemon bug: stale_key_signing blames data centers whose key never signed"]
 async fn daemon_bug_minority_fork_raises_false_stale_key_signing() {
     // Phase-dependent: the readiness poll must land while the nodes' head is our block.
     let mut run = Run::start(scenario_at("minority-fork", 4, 23)).await;
@@ -624,7 +622,6 @@ async fn daemon_bug_minority_fork_raises_false_stale_key_signing() {
 /// one expired unseen: `decide` stops holding at the expiration, while `handle` reports
 /// the expiry only 5 s later, by when the new push has replaced the pending entry.
 #[tokio::test]
-#[ignore = "daemon bug: a lost transaction's expiry is not reported before the re-push"]
 async fn daemon_bug_lost_transaction_expiry_is_not_reported() {
     let mut run = Run::start(scenario("primary-down", 4)).await;
     run.net.apply(Change::HangPushes(true));

@@ -104,6 +104,8 @@ pub struct Daemon {
     mode: Option<ConsensusMode>,
     active: Option<Schedule>,
     table_key: Option<PublicKey>,
+    /// Our keys seen in the active schedule during this run (former signers).
+    former_keys: Vec<PublicKey>,
     /// Telos keeps its own count of our misses; reported beside ours as a cross-check.
     onchain_missed: Option<u32>,
     /// The newest head slot any endpoint reported this round (may be ahead of the
@@ -179,6 +181,7 @@ impl Daemon {
             active: None,
             table_key: None,
             onchain_missed: None,
+            former_keys: Vec::new(),
             newest_head_slot: 0,
             lib: None,
             primary_ready_since: None,
@@ -437,6 +440,11 @@ impl Daemon {
         }
         let me = self.config.producer.account;
         let our_key = active.get(me).and_then(ScheduledProducer::key);
+        if let Some(k) = our_key {
+            if !self.former_keys.contains(&k) {
+                self.former_keys.push(k);
+            }
+        }
         let said = (active.version, our_key);
         if self.said.active_version != Some(said) || self.active.as_ref() != Some(&active) {
             if self.active.is_some() {
@@ -514,7 +522,9 @@ impl Daemon {
                     .tracker
                     .get(info.head_block_num)
                     .is_some_and(|b| b.id != info.head_block_id);
-                if dc_key != active && info.head_block_producer == me && off_our_chain {
+                let former = self.former_keys.contains(&dc_key)
+                    || self.state.switches.iter().any(|r| r.from == self.dcs[i].name);
+                if dc_key != active && former && info.head_block_producer == me && off_our_chain {
                     let said = (dc_key, info.head_block_num);
                     if self.said.stale_key.map(|s| s.0) != Some(dc_key) {
                         self.log.emit(Event::StaleKeySigning {
@@ -674,7 +684,8 @@ impl Daemon {
         // A transaction of ours that expired without reaching the table failed.
         if let Some(p) = self.state.pending.clone() {
             let in_table = self.table_key == Some(p.to_key);
-            if p.ours && !in_table && p.expires_ms.is_some_and(|e| now > e + 5_000) {
+            // Reported as soon as the decision stops waiting for it, so before any re-push.
+            if p.ours && !in_table && p.expires_ms.is_some_and(|e| now > e) {
                 self.log.emit(Event::TransactionFailed {
                     id: p.tx_id,
                     reason: format!(
