@@ -384,6 +384,22 @@ async fn lib_stall_holds_the_switch() {
     assert_eq!(run.net.push_requests(), 0);
 }
 
+/// 21 producers: 7 finalizers withholding votes leave 14 of the 15 needed, while
+/// participation stays at 20/20.
+#[tokio::test]
+async fn lib_stall_holds_the_switch_with_21_producers() {
+    let mut run = Run::start(scenario("lib-stalled", 21)).await;
+    run.run_to_end().await;
+    run.check();
+    assert!(run.net.key_switches().is_empty());
+    let reasons = suppressed(&run.observers[0].events());
+    assert!(
+        !reasons.contains(&"low_participation".to_string()),
+        "{reasons:?}"
+    );
+    assert_hold(&run, 0, HoldReason::LibStalled);
+}
+
 #[tokio::test]
 async fn endpoints_that_disagree_hold_the_switch() {
     let mut run = Run::start(scenario("endpoints-disagree", 4)).await;
