@@ -523,7 +523,11 @@ impl Daemon {
                     .get(info.head_block_num)
                     .is_some_and(|b| b.id != info.head_block_id);
                 let former = self.former_keys.contains(&dc_key)
-                    || self.state.switches.iter().any(|r| r.from == self.dcs[i].name);
+                    || self
+                        .state
+                        .switches
+                        .iter()
+                        .any(|r| r.from == self.dcs[i].name);
                 if dc_key != active && former && info.head_block_producer == me && off_our_chain {
                     let said = (dc_key, info.head_block_num);
                     if self.said.stale_key.map(|s| s.0) != Some(dc_key) {
