@@ -991,6 +991,9 @@ async fn cost(window_secs: u64) -> anyhow::Result<CostReport> {
     let events_path = dir.path().join("events.jsonl");
     let events = std::fs::File::create(&events_path)
         .with_context(|| format!("cannot create {}", events_path.display()))?;
+    let stderr_path = dir.path().join("stderr.log");
+    let stderr = std::fs::File::create(&stderr_path)
+        .with_context(|| format!("cannot create {}", stderr_path.display()))?;
     let exe = std::env::current_exe().context("cannot find this program's executable")?;
     let child = std::process::Command::new(&exe)
         .arg("run")
@@ -999,13 +1002,20 @@ async fn cost(window_secs: u64) -> anyhow::Result<CostReport> {
         .args(["--log-format", "json"])
         .stdin(Stdio::null())
         .stdout(events)
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .with_context(|| format!("cannot start {} run", exe.display()))?;
-    let child = ChildGuard(child);
-    let pid = child.0.id();
+    let pid = child.id();
+    let mut child = ChildGuard(child);
     let spawned = Instant::now();
     tokio::time::sleep(Duration::from_secs(COST_WARMUP_SECS)).await;
+    if let Ok(Some(status)) = child.0.try_wait() {
+        let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        bail!(
+            "the daemon exited during warm-up ({status}): {}",
+            err.trim()
+        );
+    }
     let ticks0 = proc_ticks(pid)?;
     let req0 = total_requests(&net, nodes);
     let t0 = Instant::now();
