@@ -152,6 +152,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=4))]
     pub parallel: u32,
+    /// Latency benchmark under degradation: the third endpoint answers every request after
+    /// MS milliseconds (above `request_timeout_ms`, 1500, its requests time out).
+    #[arg(long, value_name = "MS")]
+    pub slow_endpoint: Option<u64>,
     /// Time scale of the blocks-lost runs (the daemon's intervals are scaled alike).
     #[arg(long, value_name = "X", default_value_t = 10.0)]
     pub time_scale: f64,

@@ -36,7 +36,9 @@ use crate::daemon::{Daemon, Options};
 use crate::events::{EventLog, LogFormat};
 use crate::sim::chain::{Block, Chain, ChainSpec, Consensus, DcStatus, REPETITIONS};
 use crate::sim::network::Target;
-use crate::sim::network::{Change, Clock as SimClock, Event as SimEvent, Network, NetworkSpec};
+use crate::sim::network::{
+    Behavior, Change, Clock as SimClock, Event as SimEvent, Network, NetworkSpec,
+};
 use crate::sim::system::Authority;
 use crate::sim::{render_config, ConfigOptions};
 
@@ -278,6 +280,8 @@ struct LatencyReport {
     poll_interval_ms: u64,
     incidents: usize,
     parallel: usize,
+    /// The third endpoint answered after this long (degraded run), if set.
+    slow_endpoint_ms: Option<u64>,
     rule: Rule,
     decision_to_accept_ms: Option<Summary>,
     decision_to_trigger_ms: Option<Summary>,
@@ -358,7 +362,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("bench: warning: debug build; the documented figures come from `cargo run --release -- bench`");
     }
     let latency = if want(BenchKind::Latency) {
-        Some(latency(args.incidents as usize, args.parallel as usize).await?)
+        Some(
+            latency(
+                args.incidents as usize,
+                args.parallel as usize,
+                args.slow_endpoint.map(Duration::from_millis),
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -518,10 +529,15 @@ fn produced_from(chain: &Chain, from: u32) -> Vec<u32> {
 
 // ---- 1. latency ----------------------------------------------------------------------------
 
-async fn latency(incidents: usize, parallel: usize) -> anyhow::Result<LatencyReport> {
+async fn latency(
+    incidents: usize,
+    parallel: usize,
+    slow: Option<Duration>,
+) -> anyhow::Result<LatencyReport> {
     let lanes = parallel.clamp(1, LATENCY_PRODUCERS);
     eprintln!(
-        "latency: {incidents} incidents, {lanes} at a time on separate {LATENCY_PRODUCERS}-producer networks, time scale 1 (about {} s)",
+        "latency: {incidents} incidents, {lanes} at a time on separate {LATENCY_PRODUCERS}-producer networks, time scale 1{} (about {} s)",
+        slow.map_or(String::new(), |d| format!(", endpoint 3 of {ENDPOINTS} answering after {} ms", d.as_millis())),
         (incidents.div_ceil(lanes) * 50).max(60)
     );
     let next = Arc::new(AtomicUsize::new(0));
@@ -536,7 +552,7 @@ async fn latency(incidents: usize, parallel: usize) -> anyhow::Result<LatencyRep
                 if i >= incidents {
                     return;
                 }
-                let r = latency_incident(lane, start_delay(i)).await;
+                let r = latency_incident(lane, start_delay(i), slow).await;
                 match &r {
                     Ok(s) => eprintln!(
                         "latency: incident {:>2}/{incidents} (lane {lane}): decision → accepted {:.0} ms",
@@ -578,6 +594,7 @@ async fn latency(incidents: usize, parallel: usize) -> anyhow::Result<LatencyRep
         poll_interval_ms: Options::default().poll_interval.as_millis() as u64,
         incidents,
         parallel: lanes,
+        slow_endpoint_ms: slow.map(|d| d.as_millis() as u64),
         rule: Rule::new(&Default::default(), LATENCY_PRODUCERS),
         decision_to_accept_ms: total,
         decision_to_trigger_ms: col(&|s| s.decision_to_trigger_ms),
@@ -603,9 +620,16 @@ pub fn start_delay(i: usize) -> Duration {
 /// One incident: a fresh network and daemon (started after `delay`); the primary goes
 /// down at the start of our next turn after the warm-up; ends when the switch is accepted
 /// and the daemon has reported it.
-async fn latency_incident(lane: usize, delay: Duration) -> anyhow::Result<LatencySample> {
+async fn latency_incident(
+    lane: usize,
+    delay: Duration,
+    slow: Option<Duration>,
+) -> anyhow::Result<LatencySample> {
     let n = LATENCY_PRODUCERS;
     let mut spec = NetworkSpec::new(n, ENDPOINTS);
+    if let (Some(d), Some(last)) = (slow, spec.endpoints.last_mut()) {
+        *last = Behavior::Slow(d);
+    }
     place_ours(&mut spec.chain, lane % n);
     let index = our_index(&spec.chain);
     let genesis = spec.chain.genesis_slot;
@@ -782,7 +806,8 @@ async fn blocks(time_scale: f64) -> anyhow::Result<BlocksReport> {
     eprintln!(
         "blocks: {} outages on {FULL_PRODUCERS}-producer networks at time scale {time_scale} (about {:.0} s)",
         cases.len(),
-        1500.0 / (2.0 * time_scale) + 10.0
+        // The legacy case runs longest: warm-up, then four rotations of 252 slots.
+        WARMUP_SECS + 1100.0 / (2.0 * time_scale)
     );
     let rule = Rule::new(&Default::default(), FULL_PRODUCERS);
     let runs = cases
@@ -966,6 +991,9 @@ async fn cost(window_secs: u64) -> anyhow::Result<CostReport> {
     let events_path = dir.path().join("events.jsonl");
     let events = std::fs::File::create(&events_path)
         .with_context(|| format!("cannot create {}", events_path.display()))?;
+    let stderr_path = dir.path().join("stderr.log");
+    let stderr = std::fs::File::create(&stderr_path)
+        .with_context(|| format!("cannot create {}", stderr_path.display()))?;
     let exe = std::env::current_exe().context("cannot find this program's executable")?;
     let child = std::process::Command::new(&exe)
         .arg("run")
@@ -974,13 +1002,20 @@ async fn cost(window_secs: u64) -> anyhow::Result<CostReport> {
         .args(["--log-format", "json"])
         .stdin(Stdio::null())
         .stdout(events)
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .with_context(|| format!("cannot start {} run", exe.display()))?;
-    let child = ChildGuard(child);
-    let pid = child.0.id();
+    let pid = child.id();
+    let mut child = ChildGuard(child);
     let spawned = Instant::now();
     tokio::time::sleep(Duration::from_secs(COST_WARMUP_SECS)).await;
+    if let Ok(Some(status)) = child.0.try_wait() {
+        let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        bail!(
+            "the daemon exited during warm-up ({status}): {}",
+            err.trim()
+        );
+    }
     let ticks0 = proc_ticks(pid)?;
     let req0 = total_requests(&net, nodes);
     let t0 = Instant::now();
@@ -1053,6 +1088,12 @@ fn text(r: &Report) -> String {
             "\n1. Decision-to-push latency: {} incidents, {}-producer {} schedule, time scale {}, poll {} ms, {} at a time",
             l.incidents, l.producers, l.consensus, l.time_scale, l.poll_interval_ms, l.parallel
         );
+        if let Some(ms) = l.slow_endpoint_ms {
+            let _ = writeln!(
+                o,
+                "   degraded: endpoint {ENDPOINTS} of {ENDPOINTS} answers every request after {ms} ms"
+            );
+        }
         let _ = writeln!(
             o,
             "   {:<44} {:>8} {:>8} {:>8} {:>8}",

@@ -614,9 +614,10 @@ impl World {
         };
         let switches = self.main.key_switches().len();
         let answer = self.answer(target, &behavior, path, body);
-        let now = std::time::Instant::now();
-        for i in switches..self.main.key_switches().len() {
-            self.switch_accepted_at.push((i, now));
+        let accepted = switches..self.main.key_switches().len();
+        if !accepted.is_empty() {
+            let now = std::time::Instant::now();
+            self.switch_accepted_at.extend(accepted.map(|i| (i, now)));
         }
         let (status, body) = match answer {
             Ok(ok) => ok,
