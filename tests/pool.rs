@@ -104,6 +104,46 @@ async fn slow_endpoint_times_out_and_the_round_stays_bounded() {
 }
 
 #[tokio::test]
+async fn the_daemon_round_closes_soon_after_a_quorum_answers() {
+    let a = MockServer::start(Chain::new(HEAD).handler()).await;
+    let b = MockServer::start(Chain::new(HEAD).handler()).await;
+    let slow_chain = Chain::new(HEAD);
+    let slow = MockServer::start(Arc::new(move |path, body| {
+        Reply::Slow(
+            Duration::from_millis(350),
+            Box::new(slow_chain.answer(path, body)),
+        )
+    }))
+    .await;
+    let mut p = pool(&[&a.url, &slow.url, &b.url], Some(JUNGLE4));
+    // The one-shot round waits for the slow endpoint (it answers within the timeout).
+    let view = p.observe(&clock_at(HEAD)).await;
+    assert_eq!(view.quorum().unwrap().members, vec![0, 1, 2]);
+    // The daemon's round does not: two of three answered, 50 ms grace, done.
+    let t0 = Instant::now();
+    let view = p
+        .observe_fast(&clock_at(HEAD), Duration::from_millis(50))
+        .await;
+    assert!(
+        t0.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(view.quorum().unwrap().members, vec![0, 2]);
+    let r = excluded(&view, 1).to_string();
+    assert!(
+        r.contains("after a majority of endpoints had answered"),
+        "{r}"
+    );
+    // With a fast endpoint down, the round waits for the slow one: it is needed.
+    drop(a);
+    let view = p
+        .observe_fast(&clock_at(HEAD), Duration::from_millis(50))
+        .await;
+    assert_eq!(view.quorum().unwrap().members, vec![1, 2]);
+}
+
+#[tokio::test]
 async fn stale_and_wrong_chain_endpoints_are_excluded() {
     let good = MockServer::start(Chain::new(HEAD).handler()).await;
     let stale = MockServer::start(Chain::new(HEAD - 200).handler()).await;

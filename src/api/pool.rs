@@ -12,13 +12,14 @@
 //! `endpoint => error`, as lighthouse's `beacon_node_fallback` does.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::client::{http_client, ChainClient, ClientOptions};
 use super::clock::Clock;
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorKind};
 use super::quorum::{
     assess, probe_plan, BlockRef, ExclusionReason, Observation, QuorumPolicy, QuorumView, Verdict,
 };
@@ -46,6 +47,10 @@ impl ChainApi for ChainClient {
         ChainClient::get_block_info(self, num)
     }
 }
+
+/// One endpoint's `get_info` in a round: the answer, its latency (ms) and when it
+/// arrived (our clock, Unix ms).
+type Answer = (Result<GetInfo, ApiError>, u64, i64);
 
 /// Counters kept per endpoint across rounds (for logs and metrics).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -114,14 +119,79 @@ impl<C: ChainApi> EndpointPool<C> {
         &self.members[index].1
     }
 
-    /// One polling round: gather observations, then assess them.
+    /// One polling round: every endpoint's `get_info` (each bounded by the request
+    /// timeout), then the assessment. For one-shot commands.
     pub async fn observe(&mut self, clock: &dyn Clock) -> QuorumView {
-        let round = join_all(self.members.iter().map(|(c, _)| async move {
-            let t0 = Instant::now();
-            let r = c.get_info().await;
-            (r, t0.elapsed().as_millis() as u64, clock.now_ms())
-        }))
-        .await;
+        self.observe_round(clock, None).await
+    }
+
+    /// A polling round for the daemon: it closes `grace` after a quorum of endpoints has
+    /// answered, so one slow endpoint cannot hold every round (and the decision) back to
+    /// the request timeout. An endpoint still silent then counts as failed this round.
+    pub async fn observe_fast(&mut self, clock: &dyn Clock, grace: Duration) -> QuorumView {
+        self.observe_round(clock, Some(grace)).await
+    }
+
+    async fn observe_round(&mut self, clock: &dyn Clock, grace: Option<Duration>) -> QuorumView {
+        let required = self.policy.required();
+        let mut pending: FuturesUnordered<_> = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(k, (c, _))| async move {
+                let t0 = Instant::now();
+                let r = c.get_info().await;
+                (k, r, t0.elapsed().as_millis() as u64, clock.now_ms())
+            })
+            .collect();
+        let mut answers: Vec<Option<Answer>> = (0..self.members.len()).map(|_| None).collect();
+        let mut ok = 0usize;
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let started = Instant::now();
+        loop {
+            let next = match deadline {
+                None => pending.next().await,
+                Some(d) => tokio::time::timeout_at(d, pending.next())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            let Some((k, r, latency_ms, at)) = next else {
+                break;
+            };
+            if r.is_ok() {
+                ok += 1;
+                if let (Some(g), None) = (grace, deadline) {
+                    if ok >= required {
+                        deadline = Some(tokio::time::Instant::now() + g);
+                    }
+                }
+            }
+            answers[k] = Some((r, latency_ms, at));
+        }
+        drop(pending);
+        let round: Vec<Answer> = answers
+            .into_iter()
+            .enumerate()
+            .map(|(k, a)| {
+                a.unwrap_or_else(|| {
+                    let waited = started.elapsed().as_millis() as u64;
+                    let label = self.members[k].0.label();
+                    (
+                        Err(ApiError::new(
+                            label,
+                            "get_info",
+                            ApiErrorKind::Transport(format!(
+                                "no answer {} ms after a majority of endpoints had answered (slower than the rest)",
+                                grace.unwrap_or_default().as_millis()
+                            )),
+                        )),
+                        waited,
+                        clock.now_ms(),
+                    )
+                })
+            })
+            .collect();
 
         let mut obs: Vec<Observation> = Vec::with_capacity(round.len());
         for (k, (r, latency_ms, received_at_ms)) in round.into_iter().enumerate() {

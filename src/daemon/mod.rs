@@ -47,6 +47,9 @@ pub struct Options {
     pub schedule_every: Duration,
     pub table_every: Duration,
     pub readiness_every: Duration,
+    /// A polling round closes this long after a quorum of endpoints has answered: a slow
+    /// endpoint is reported as such instead of delaying every decision.
+    pub round_grace: Duration,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             schedule_every: Duration::from_secs(2),
             table_every: Duration::from_secs(2),
             readiness_every: Duration::from_secs(5),
+            round_grace: Duration::from_millis(100),
         }
     }
 }
@@ -247,7 +251,10 @@ impl Daemon {
     /// One polling round.
     pub async fn tick(&mut self) {
         let now = self.clock.now_ms();
-        let view = self.pool.observe(self.clock.as_ref()).await;
+        let view = self
+            .pool
+            .observe_fast(self.clock.as_ref(), self.opts.round_grace)
+            .await;
         self.report_view(&view);
         let order = read_order(&view, false);
         let mut gaps = Vec::new();
