@@ -500,6 +500,16 @@ pub struct Problem {
     pub fix: String,
 }
 
+impl Problem {
+    fn new(path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path, self.message)?;
@@ -577,11 +587,7 @@ impl Findings {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.errors.push(Problem {
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        });
+        self.errors.push(Problem::new(path, message, fix));
     }
 
     fn warn(
@@ -590,11 +596,7 @@ impl Findings {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.warnings.push(Problem {
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        });
+        self.warnings.push(Problem::new(path, message, fix));
     }
 
     fn range<T: PartialOrd + fmt::Display + Copy>(

@@ -396,6 +396,19 @@ impl World {
     }
 
     /// Liveness of everything on both sides of a partition, from the world's flags.
+    /// The first `n` producers other than ours, in schedule order.
+    fn first_other_producers(&self, n: usize) -> BTreeSet<Name> {
+        let our = self.main.our_producer();
+        self.main
+            .spec()
+            .producers
+            .iter()
+            .filter(|p| **p != our)
+            .take(n)
+            .copied()
+            .collect()
+    }
+
     fn sync_liveness(&mut self) {
         let our = self.main.our_producer();
         let producers: Vec<Name> = self.main.spec().producers.clone();
@@ -446,30 +459,12 @@ impl World {
                 }
             }
             Change::ProducersDown(n) => {
-                let our = self.main.our_producer();
-                self.producers_down = self
-                    .main
-                    .spec()
-                    .producers
-                    .iter()
-                    .filter(|p| **p != our)
-                    .take(n)
-                    .copied()
-                    .collect();
+                self.producers_down = self.first_other_producers(n);
             }
             Change::Halt(on) => self.halted = on,
             Change::Endpoint { index, behavior } => self.set_behavior(index, behavior),
             Change::Split(spec) => {
-                let our = self.main.our_producer();
-                self.fork_producers = self
-                    .main
-                    .spec()
-                    .producers
-                    .iter()
-                    .filter(|p| **p != our)
-                    .take(spec.producers)
-                    .copied()
-                    .collect();
+                self.fork_producers = self.first_other_producers(spec.producers);
                 for (i, dc) in self.main.datacenters().iter().enumerate() {
                     self.dc_side[i] = if spec.datacenters.contains(&dc.name) {
                         Side::Fork
@@ -482,16 +477,7 @@ impl World {
             Change::PushFailures(errors) => self.push_faults.extend(errors),
             Change::HangPushes(on) => self.hang_pushes = on,
             Change::VotesWithheld(n) => {
-                let our = self.main.our_producer();
-                self.not_voting = self
-                    .main
-                    .spec()
-                    .producers
-                    .iter()
-                    .filter(|p| **p != our)
-                    .take(n)
-                    .copied()
-                    .collect();
+                self.not_voting = self.first_other_producers(n);
             }
             Change::HandoffMisses(slots) => self.handoff_misses = slots,
         }
