@@ -74,6 +74,20 @@ pub const METRIC_NAMES: &[&str] = &[
 
 type FGauge = Gauge<f64, AtomicU64>;
 
+/// Sets a one-hot gauge family: every known state 0, then `on` (if any) 1.
+fn one_hot(family: &Family<StateLabel, Gauge>, states: &[&str], on: Option<&str>) {
+    for s in states {
+        family
+            .get_or_create(&StateLabel { state: (*s).into() })
+            .set(0);
+    }
+    if let Some(on) = on {
+        family
+            .get_or_create(&StateLabel { state: on.into() })
+            .set(1);
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MissedLabels {
     producer: String,
@@ -359,11 +373,7 @@ impl Metrics {
             "Alert deliveries by channel and outcome (sent, failed, dropped)",
             m.deliveries.clone(),
         );
-        for s in DECISION_STATES {
-            m.decision_state
-                .get_or_create(&StateLabel { state: s.into() })
-                .set(0);
-        }
+        one_hot(&m.decision_state, &DECISION_STATES, None);
         for retrying in ["true", "false"] {
             m.failed
                 .get_or_create(&RetryingLabel {
@@ -371,11 +381,7 @@ impl Metrics {
                 })
                 .inc_by(0);
         }
-        for s in QUORUM_STATES {
-            m.quorum_state
-                .get_or_create(&StateLabel { state: s.into() })
-                .set(0);
-        }
+        one_hot(&m.quorum_state, &QUORUM_STATES, None);
         let started_ms = clock.now_ms();
         Metrics {
             inner: Arc::new(Inner {
@@ -516,17 +522,7 @@ impl Metrics {
     /// Sets the one-hot decision state by name (one of [`DECISION_STATES`]; another name
     /// gets its own series). Clears the hold reason.
     pub fn set_decision_state(&self, state: &str) {
-        let m = self.m();
-        for s in DECISION_STATES {
-            m.decision_state
-                .get_or_create(&StateLabel { state: s.into() })
-                .set(0);
-        }
-        m.decision_state
-            .get_or_create(&StateLabel {
-                state: state.into(),
-            })
-            .set(1);
+        one_hot(&self.m().decision_state, &DECISION_STATES, Some(state));
         self.set_hold_reason(None);
     }
 
@@ -548,24 +544,7 @@ impl Metrics {
     }
 
     fn set_quorum_state(&self, state: &str) {
-        let m = self.m();
-        for retrying in ["true", "false"] {
-            m.failed
-                .get_or_create(&RetryingLabel {
-                    retrying: retrying.into(),
-                })
-                .inc_by(0);
-        }
-        for s in QUORUM_STATES {
-            m.quorum_state
-                .get_or_create(&StateLabel { state: s.into() })
-                .set(0);
-        }
-        m.quorum_state
-            .get_or_create(&StateLabel {
-                state: state.into(),
-            })
-            .set(1);
+        one_hot(&self.m().quorum_state, &QUORUM_STATES, Some(state));
         self.set_observer_ready(state != "blind");
     }
 
