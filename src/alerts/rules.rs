@@ -346,22 +346,8 @@ mod tests {
 
     #[test]
     fn every_hold_reason_has_its_own_sentence() {
-        use crate::decision::HoldReason::*;
         let fallback = why_suppressed("?");
-        for r in [
-            ObserverBlind,
-            EndpointsDisagree,
-            UnknownKey,
-            ClockSkew,
-            LibStalled,
-            LowParticipation,
-            InsufficientHistory,
-            Cooldown,
-            FlapBudget,
-            NoReadyBackup,
-            PendingSchedule,
-            PendingTransaction,
-        ] {
+        for r in crate::decision::HoldReason::ALL {
             assert_ne!(why_suppressed(r.as_str()), fallback, "{}", r.as_str());
         }
     }

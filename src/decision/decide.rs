@@ -96,6 +96,22 @@ pub enum HoldReason {
 }
 
 impl HoldReason {
+    /// Every reason, for code that must cover them all (alert texts, metrics).
+    pub const ALL: [HoldReason; 12] = [
+        HoldReason::ObserverBlind,
+        HoldReason::EndpointsDisagree,
+        HoldReason::UnknownKey,
+        HoldReason::ClockSkew,
+        HoldReason::LibStalled,
+        HoldReason::LowParticipation,
+        HoldReason::InsufficientHistory,
+        HoldReason::Cooldown,
+        HoldReason::FlapBudget,
+        HoldReason::NoReadyBackup,
+        HoldReason::PendingSchedule,
+        HoldReason::PendingTransaction,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HoldReason::ObserverBlind => "observer_blind",
@@ -451,4 +467,19 @@ fn next_ready(dcs: &[DataCenter], readiness: &[Readiness], current: usize) -> Op
     (1..n)
         .map(|step| (current + step) % n)
         .find(|&i| readiness.get(i).is_some_and(Readiness::usable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hold_reason_is_listed_once_with_its_serialized_name() {
+        let names: std::collections::BTreeSet<&str> =
+            HoldReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), HoldReason::ALL.len());
+        for r in HoldReason::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
 }
