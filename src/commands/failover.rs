@@ -89,7 +89,7 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
             name_of(current)
         );
     }
-    check_ready(&config, &target, &quorum, &view, args.force).await?;
+    check_ready(&config, &target, &quorum, args.force).await?;
 
     let summary = format!(
         "switch {me}'s block signing key from {} to {} ({}) with eosio::{} authorized by {me}@{}; url {:?} and location {} re-sent unchanged",
@@ -216,7 +216,6 @@ async fn check_ready(
     config: &Config,
     target: &config::Datacenter,
     quorum: &crate::api::Quorum,
-    view: &crate::api::QuorumView,
     force: bool,
 ) -> anyhow::Result<()> {
     let Some(api) = &target.api else {
@@ -241,7 +240,6 @@ async fn check_ready(
         config.chain.max_lag_blocks,
         config.chain.max_head_age.as_millis() as i64,
     );
-    let _ = view;
     if r.synced == Some(true) {
         return Ok(());
     }

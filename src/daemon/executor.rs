@@ -406,8 +406,3 @@ fn join_errors(errs: &[ApiError]) -> String {
     }
     errs.iter().map(describe).collect::<Vec<_>>().join("; ")
 }
-
-/// One line for the operator about a failed switch.
-pub fn describe_exec(e: &ExecError) -> String {
-    e.to_string()
-}

@@ -32,7 +32,7 @@ use crate::observer::stats::{
     ProducerStats,
 };
 use crate::observer::tracker::Tracker;
-use executor::{describe_exec, Executor, SwitchOutcome};
+use executor::{Executor, SwitchOutcome};
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -926,7 +926,7 @@ impl Daemon {
                 Ok(other) => tracing::error!(target: "daemon", ?other, "dry run produced a push"),
                 Err(e) => self.log.emit(Event::TransactionFailed {
                     id: None,
-                    reason: describe_exec(&e),
+                    reason: e.to_string(),
                     retrying: false,
                 }),
             }
@@ -1001,7 +1001,7 @@ impl Daemon {
                 }
                 self.log.emit(Event::TransactionFailed {
                     id: None,
-                    reason: describe_exec(&e),
+                    reason: e.to_string(),
                     retrying: false,
                 });
                 // Do not hammer the chain with a switch it refuses: wait a cooldown.
@@ -1071,9 +1071,4 @@ pub fn convert_schedule(s: &crate::api::ProducerSchedule) -> Schedule {
             })
             .collect(),
     }
-}
-
-/// The producer account name as configured (for tests and the drill).
-pub fn producer(config: &Config) -> Name {
-    config.producer.account
 }
