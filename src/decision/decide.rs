@@ -262,10 +262,7 @@ pub fn decide(inp: &Inputs<'_>, dcs: &[DataCenter], policy: &Policy, state: &Sta
         Err(healthy) => return healthy,
     };
     if let Trigger::MissedBlocks { missed, .. } = trigger {
-        let turns_needed = policy
-            .confirm_turns
-            .min(u32::try_from(inp.schedule_len.saturating_sub(1)).unwrap_or(u32::MAX))
-            .max(1);
+        let turns_needed = turns_of_others(policy.confirm_turns, inp.schedule_len);
         if inp.run_participation.turns < turns_needed {
             return Decision::Confirming {
                 current,
@@ -358,10 +355,7 @@ fn trigger(
 /// The first guard that forbids acting on `trigger`, with a sentence for the operator.
 fn guard_failure(inp: &Inputs<'_>, policy: &Policy, state: &State) -> Option<(HoldReason, String)> {
     let part = inp.participation;
-    let needed_turns = policy
-        .participation_turns
-        .min(u32::try_from(inp.schedule_len.saturating_sub(1)).unwrap_or(u32::MAX))
-        .max(1);
+    let needed_turns = turns_of_others(policy.participation_turns, inp.schedule_len);
     if part.turns < needed_turns {
         return Some((
             HoldReason::InsufficientHistory,
@@ -459,6 +453,14 @@ fn guard_failure(inp: &Inputs<'_>, policy: &Policy, state: &State) -> Option<(Ho
         ));
     }
     None
+}
+
+/// `wanted` turns of other producers, but no more than there are other producers in a
+/// schedule of `schedule_len` (a 4-producer schedule has 3 others), and at least 1.
+fn turns_of_others(wanted: u32, schedule_len: usize) -> u32 {
+    wanted
+        .min(u32::try_from(schedule_len.saturating_sub(1)).unwrap_or(u32::MAX))
+        .max(1)
 }
 
 /// The next usable data center after `current` in configured order, wrapping around.
