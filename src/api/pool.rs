@@ -21,8 +21,12 @@ use super::client::{http_client, ChainClient, ClientOptions};
 use super::clock::Clock;
 use super::error::{ApiError, ApiErrorKind};
 use super::quorum::{
-    assess, probe_plan, BlockRef, ExclusionReason, Observation, QuorumPolicy, QuorumView, Verdict,
+    assess, assess_at, candidate_heights, probes_needed, BlockRef, ExclusionReason, Observation,
+    QuorumPolicy, QuorumView, Verdict,
 };
+
+/// Candidate heights tried per round before the round is called a disagreement.
+const MAX_HEIGHTS_TRIED: usize = 3;
 use super::types::{BlockInfo, GetInfo};
 use crate::config::ChainConfig;
 
@@ -224,12 +228,20 @@ impl<C: ChainApi> EndpointPool<C> {
             });
         }
 
-        if let Some((height, need)) = probe_plan(&obs, &self.policy) {
+        // The highest height a majority vouch for; if they split there (one endpoint lying
+        // about the block at that height), the next lower candidates.
+        let candidates = candidate_heights(&obs, &self.policy);
+        let mut first: Option<QuorumView> = None;
+        for &height in candidates.iter().take(MAX_HEIGHTS_TRIED) {
+            let need = probes_needed(&obs, &self.policy, height);
             let probes = join_all(need.iter().map(|&k| {
                 let client = &self.members[k].0;
                 async move { (k, client.get_block_info(height).await) }
             }))
             .await;
+            for o in obs.iter_mut() {
+                o.probe = None;
+            }
             for (k, r) in probes {
                 let health = &mut self.members[k].1;
                 health.requests += 1;
@@ -245,9 +257,14 @@ impl<C: ChainApi> EndpointPool<C> {
                     }
                 });
             }
+            let view = assess_at(&obs, &self.policy, Some(height));
+            if view.quorum().is_some() {
+                tracing::debug!(target: "pool", state = %view.state, "quorum assessed");
+                return view;
+            }
+            first.get_or_insert(view);
         }
-
-        let view = assess(&obs, &self.policy);
+        let view = first.unwrap_or_else(|| assess(&obs, &self.policy));
         tracing::debug!(target: "pool", state = %view.state, "quorum assessed");
         view
     }

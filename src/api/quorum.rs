@@ -16,10 +16,14 @@
 //!    that at least `Q` endpoints report; if no chain id reaches `Q`, none can be trusted);
 //!    when its head is older than `max_head_age_ms` at the moment its answer arrived
 //!    (stale); or when its head is more than `max_clock_ahead_ms` ahead of our clock.
-//! 2. **Common height.** `h` = the lowest head among the healthy endpoints. Each healthy
-//!    endpoint contributes its block id at `h`: its head id when its head is `h`, else the
-//!    id it returned for block `h` (`get_block_info`, fetched by the pool). An endpoint that
-//!    could not give an id at `h` is excluded.
+//! 2. **Common height.** `h` = the highest head that at least `Q` healthy endpoints have
+//!    reached (the `Q`-th highest healthy head; [`candidate_heights`]). One endpoint can
+//!    neither drag it down (a low or ancient head, even with a fresh timestamp, is
+//!    outvoted) nor push it up. Each healthy endpoint at or above `h` contributes its block
+//!    id at `h`: its head id when its head is `h`, else the id it returned for block `h`
+//!    (`get_block_info`, fetched by the pool). An endpoint that could not give an id at `h`
+//!    is excluded; one below `h` stays healthy but does not vote. When no id at `h` reaches
+//!    `Q`, the pool tries the next lower candidate height (at most three per round).
 //! 3. **Agreement.** The endpoints are grouped by their id at `h`. If one group has at least
 //!    `Q` members, the state is [`QuorumState::Agreed`] and the members of other groups are
 //!    excluded as forked. Otherwise, if at least `Q` endpoints gave an id, the state is
@@ -359,36 +363,50 @@ fn screen(obs: &[Observation], policy: &QuorumPolicy) -> Vec<Result<(), Exclusio
         .collect()
 }
 
-/// What the pool must fetch before [`assess`] can compare ids: the common height `h` and
-/// the endpoints (indices into `obs`) whose head is above it. `None` when there is nothing
-/// to compare (fewer than `Q` healthy endpoints, or all heads equal).
-pub fn probe_plan(obs: &[Observation], policy: &QuorumPolicy) -> Option<(u32, Vec<usize>)> {
+/// The heights a quorum may be formed at, best first: every distinct head of a healthy
+/// endpoint that at least `Q` healthy endpoints have reached, highest first. The first is
+/// the `Q`-th highest head: no endpoint alone can drag it down (a low or ancient head
+/// counts for nothing unless a majority is there too) nor push it up (a head nobody else
+/// has reached is never a candidate). Empty when fewer than `Q` endpoints are healthy.
+pub fn candidate_heights(obs: &[Observation], policy: &QuorumPolicy) -> Vec<u32> {
     let screened = screen(obs, policy);
-    let healthy: Vec<(usize, &GetInfo)> = obs
+    let mut heads: Vec<u32> = obs
         .iter()
         .zip(&screened)
+        .filter(|(_, s)| s.is_ok())
+        .filter_map(|(o, _)| o.info.as_ref().ok().map(|i| i.head_block_num))
+        .collect();
+    let required = policy.required();
+    if heads.len() < required {
+        return Vec::new();
+    }
+    heads.sort_unstable_by(|a, b| b.cmp(a));
+    let mut out: Vec<u32> = heads[required - 1..].to_vec();
+    out.dedup();
+    out
+}
+
+/// What the pool must fetch before [`assess_at`] can compare ids at height `h`: the
+/// healthy endpoints whose head is above `h` (and whose LIB is not `h`).
+pub fn probes_needed(obs: &[Observation], policy: &QuorumPolicy, h: u32) -> Vec<usize> {
+    let screened = screen(obs, policy);
+    obs.iter()
+        .zip(&screened)
         .enumerate()
-        .filter_map(|(i, (o, s))| {
-            s.as_ref()
-                .ok()
-                .and(o.info.as_ref().ok())
-                .map(|inf| (i, inf))
-        })
-        .collect();
-    if healthy.len() < policy.required() {
-        return None;
-    }
-    let h = healthy.iter().map(|(_, i)| i.head_block_num).min()?;
-    let need: Vec<usize> = healthy
-        .iter()
-        .filter(|(_, i)| i.head_block_num != h && i.last_irreversible_block_num != h)
-        .map(|(k, _)| *k)
-        .collect();
-    if need.is_empty() {
-        None
-    } else {
-        Some((h, need))
-    }
+        .filter(|(_, (_, s))| s.is_ok())
+        .filter_map(|(k, (o, _))| o.info.as_ref().ok().map(|i| (k, i)))
+        .filter(|(_, i)| i.head_block_num > h && i.last_irreversible_block_num != h)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// The first height to try ([`candidate_heights`]) and the endpoints to probe there.
+/// `None` when there is nothing to compare (fewer than `Q` healthy endpoints, or no
+/// endpoint above that height).
+pub fn probe_plan(obs: &[Observation], policy: &QuorumPolicy) -> Option<(u32, Vec<usize>)> {
+    let h = *candidate_heights(obs, policy).first()?;
+    let need = probes_needed(obs, policy, h);
+    (!need.is_empty()).then_some((h, need))
 }
 
 /// k-th largest (1-based) of `values`.
@@ -397,8 +415,13 @@ fn kth_largest(mut values: Vec<u32>, k: usize) -> Option<u32> {
     values.get(k.checked_sub(1)?).copied()
 }
 
-/// Steps 1–4: the quorum view of one round.
+/// Steps 1–4: the quorum view of one round, at the highest candidate height.
 pub fn assess(obs: &[Observation], policy: &QuorumPolicy) -> QuorumView {
+    assess_at(obs, policy, None)
+}
+
+/// Steps 1–4 at height `h` (one of [`candidate_heights`]; `None` = the first).
+pub fn assess_at(obs: &[Observation], policy: &QuorumPolicy, height: Option<u32>) -> QuorumView {
     let required = policy.required();
     let screened = screen(obs, policy);
 
@@ -434,17 +457,13 @@ pub fn assess(obs: &[Observation], policy: &QuorumPolicy) -> QuorumView {
         .collect();
 
     let healthy: Vec<usize> = (0..obs.len()).filter(|&k| screened[k].is_ok()).collect();
-    let Some(h) = healthy
-        .iter()
-        .filter_map(|&k| endpoints[k].head.map(|b| b.num))
-        .min()
-    else {
+    let Some(h) = height.or_else(|| candidate_heights(obs, policy).first().copied()) else {
         return QuorumView {
             configured: policy.configured,
             required,
             endpoints,
             state: QuorumState::Blind {
-                healthy: 0,
+                healthy: healthy.len(),
                 required,
             },
         };
@@ -454,6 +473,11 @@ pub fn assess(obs: &[Observation], policy: &QuorumPolicy) -> QuorumView {
     let mut at_h: BTreeMap<usize, BlockRef> = BTreeMap::new();
     for &k in &healthy {
         let (head, lib) = (endpoints[k].head, endpoints[k].lib);
+        if head.is_some_and(|b| b.num < h) {
+            // Behind the height a majority reached: it cannot vouch for it, but is not
+            // wrong either (it stays `Healthy`, outside the agreeing set).
+            continue;
+        }
         let found = match (head, lib) {
             (Some(b), _) if b.num == h => Ok(b),
             (_, Some(b)) if b.num == h => Ok(b),
@@ -532,7 +556,15 @@ pub fn assess(obs: &[Observation], policy: &QuorumPolicy) -> QuorumView {
 
     // Step 4: head, best head, LIB.
     let members = &best.members;
-    let head_time = members.iter().find_map(|k| at_h[k].time);
+    // The block's time as a majority of the members claim it at least: one member alone
+    // cannot make the agreed head look fresher than it is.
+    let head_time = {
+        let mut times: Vec<BlockTimestamp> = members.iter().filter_map(|k| at_h[k].time).collect();
+        times.sort_unstable_by(|a, b| b.cmp(a));
+        times
+            .get(required.min(times.len()).saturating_sub(1))
+            .copied()
+    };
     let head = BlockRef {
         num: h,
         id: best.id,
@@ -806,10 +838,11 @@ mod tests {
     }
 
     #[test]
-    fn three_endpoints_different_heights_compare_at_the_lowest() {
+    fn three_endpoints_different_heights_compare_at_the_highest_a_majority_reached() {
         let r = Round::new().node(1008, 0).node(1009, 0).node(1010, 0);
-        assert_eq!(probe_plan(&r.obs, &r.policy), Some((1008, vec![1, 2])));
-        // Without the probes, the higher endpoints cannot vote.
+        assert_eq!(candidate_heights(&r.obs, &r.policy), vec![1009, 1008]);
+        assert_eq!(probe_plan(&r.obs, &r.policy), Some((1009, vec![2])));
+        // Without the probe, the higher endpoint cannot vote.
         let v = r.view();
         assert_eq!(
             v.state,
@@ -819,8 +852,8 @@ mod tests {
             }
         );
         assert!(matches!(
-            reason(&v, 1),
-            ExclusionReason::NoBlockAtHeight { height: 1008, .. }
+            reason(&v, 2),
+            ExclusionReason::NoBlockAtHeight { height: 1009, .. }
         ));
 
         let v = Round::new()
@@ -830,10 +863,86 @@ mod tests {
             .probe_all(&[])
             .view();
         let q = agreed(&v);
-        assert_eq!((q.head.num, q.head.id), (1008, id(1008, 0)));
-        // Best head: the highest reached by at least 2 agreeing endpoints.
+        assert_eq!((q.head.num, q.head.id), (1009, id(1009, 0)));
         assert_eq!(q.best_head_num, 1009);
-        assert_eq!(q.members, vec![0, 1, 2]);
+        assert_eq!(q.members, vec![1, 2]);
+        // Behind the majority's height: not wrong, just not voting.
+        assert_eq!(v.endpoints[0].verdict, Verdict::Healthy);
+    }
+
+    #[test]
+    fn a_low_or_ancient_head_cannot_drag_the_quorum_down() {
+        // A liar reporting head 1000 (or a head far back with a fresh timestamp).
+        let mut r = Round::new().node(1010, 0).node(1010, 0);
+        let mut low = info(CHAIN, 1000, 0, 995);
+        low.head_block_time = time_of(1010);
+        r = r.push(Ok(low));
+        let v = r.view();
+        let q = agreed(&v);
+        assert_eq!((q.head.num, q.members.clone()), (1010, vec![0, 1]));
+        assert_eq!(q.head.time, Some(time_of(1010)));
+        // Among five, two liars low cannot either.
+        let v = Round::new()
+            .node(1010, 0)
+            .stale(1010)
+            .node(1010, 0)
+            .push(Ok(info(CHAIN, 1001, 0, 990)))
+            .node(1010, 0)
+            .view();
+        assert_eq!(agreed(&v).head.num, 1010);
+    }
+
+    #[test]
+    fn a_high_head_cannot_push_the_quorum_up_and_a_lie_there_falls_back() {
+        let r = Round::new()
+            .node(1009, 0)
+            .node(1010, 0)
+            .push(Ok({
+                // A head far above everyone's, with a fresh timestamp.
+                let mut i = info(CHAIN, 1010, 0, 1005);
+                i.head_block_num = 4_000_000_000;
+                i.head_block_id = id(4_000_000_000, 0);
+                i
+            }));
+        assert_eq!(candidate_heights(&r.obs, &r.policy), vec![1010, 1009]);
+        // The high endpoint, probed at 1010, lies: no majority at 1010 …
+        let mut r = r;
+        r.obs[2].probe = Some(Ok(BlockRef {
+            num: 1010,
+            id: id(1010, 7),
+            time: None,
+        }));
+        assert!(matches!(
+            assess_at(&r.obs, &r.policy, Some(1010)).state,
+            QuorumState::Disagree { height: 1010, .. }
+        ));
+        // … the next candidate height, probed on both higher endpoints, agrees.
+        r.obs[1].probe = Some(Ok(BlockRef {
+            num: 1009,
+            id: id(1009, 0),
+            time: None,
+        }));
+        r.obs[2].probe = Some(Ok(BlockRef {
+            num: 1009,
+            id: id(1009, 7),
+            time: None,
+        }));
+        let v = assess_at(&r.obs, &r.policy, Some(1009));
+        let q = agreed(&v);
+        assert_eq!((q.head.num, q.members.clone()), (1009, vec![0, 1]));
+        assert!(matches!(reason(&v, 2), ExclusionReason::Forked { .. }));
+    }
+
+    #[test]
+    fn one_member_cannot_make_the_agreed_head_look_fresher() {
+        let mut r = Round::new().node(1010, 0).node(1010, 0).node(1010, 0);
+        for k in 0..3 {
+            if let Ok(i) = r.obs[k].info.as_mut() {
+                i.head_block_time = time_of(1010 - k as u32);
+            }
+        }
+        // Times claimed for the same id: 1010, 1009, 1008 → a majority vouch for ≥ 1009.
+        assert_eq!(agreed(&r.view()).head.time, Some(time_of(1009)));
     }
 
     #[test]
@@ -853,8 +962,8 @@ mod tests {
     }
 
     #[test]
-    fn minority_fork_at_the_lowest_height_is_outvoted() {
-        // Endpoint 0 is behind *and* on a fork; the others are probed at its height.
+    fn minority_fork_below_the_majority_height_is_left_out() {
+        // Endpoint 0 is behind *and* on a fork; the others agree at their own height.
         let v = Round::new()
             .node(1008, 4)
             .node(1010, 0)
@@ -862,10 +971,10 @@ mod tests {
             .probe_all(&[])
             .view();
         let q = agreed(&v);
-        assert_eq!((q.head.num, q.head.id), (1008, id(1008, 0)));
+        assert_eq!((q.head.num, q.head.id), (1010, id(1010, 0)));
         assert_eq!(q.members, vec![1, 2]);
         assert_eq!(q.best_head_num, 1010);
-        assert!(matches!(reason(&v, 0), ExclusionReason::Forked { .. }));
+        assert_eq!(v.endpoints[0].verdict, Verdict::Healthy);
     }
 
     #[test]
@@ -1028,27 +1137,24 @@ mod tests {
     #[test]
     fn failed_probe_excludes_only_that_endpoint() {
         let v = Round::new()
-            .node(1008, 0)
+            .node(1009, 0)
             .node(1010, 0)
             .node(1010, 0)
+            .node(1012, 0)
+            .node(1012, 0)
             .probe_all(&[])
-            .probe_fail(2)
+            .probe_fail(4)
             .view();
-        assert_eq!(agreed(&v).members, vec![0, 1]);
-        assert!(reason(&v, 2)
+        assert_eq!(agreed(&v).members, vec![1, 2, 3]);
+        assert!(reason(&v, 4)
             .to_string()
-            .contains("could not read block 1008"));
+            .contains("could not read block 1010"));
         // A probe answering the wrong height counts as no answer.
         let mut r = Round::new()
             .node(1008, 0)
             .node(1010, 0)
-            .node(1010, 0)
+            .node(1011, 0)
             .probe_all(&[]);
-        r.obs[1].probe = Some(Ok(BlockRef {
-            num: 1009,
-            id: id(1009, 0),
-            time: None,
-        }));
         r.obs[2].probe = Some(Ok(BlockRef {
             num: 1009,
             id: id(1009, 0),
@@ -1128,15 +1234,19 @@ mod tests {
         let q = agreed(&v);
         assert_eq!((q.lib.num, q.lib.id), (995, id(995, 0)));
 
-        // LIBs above the common height are capped to it (the verified block).
+        // A LIB no majority reached does not count.
         let v = Round::new()
-            .node_lib(1005, 1004)
-            .node_lib(1010, 1008)
-            .node_lib(1010, 1008)
-            .probe_all(&[])
+            .node_lib(1010, 990)
+            .node_lib(1010, 1009)
+            .node_lib(1010, 1009)
             .view();
-        let q = agreed(&v);
-        assert_eq!((q.head.num, q.lib.num, q.lib.id), (1005, 1005, id(1005, 0)));
+        assert_eq!(agreed(&v).lib.num, 1009);
+        let v = Round::new()
+            .node_lib(1010, 990)
+            .node_lib(1010, 991)
+            .node_lib(1010, 1009)
+            .view();
+        assert_eq!(agreed(&v).lib.num, 991);
     }
 
     #[test]

@@ -285,13 +285,22 @@ impl Daemon {
                 }
                 self.mode = Some(mode);
             }
-            let newest_slot = view
-                .endpoints
-                .iter()
-                .filter_map(|e| e.head.and_then(|h| h.time))
-                .map(|t| t.slot())
-                .max()
-                .unwrap_or(0);
+            // The newest head slot a majority of the agreeing endpoints have reached: one
+            // endpoint alone cannot move it.
+            let newest_slot = {
+                let mut slots: Vec<u32> = view
+                    .endpoints
+                    .iter()
+                    .filter(|e| q.members.contains(&e.index))
+                    .filter_map(|e| e.head.and_then(|h| h.time))
+                    .map(|t| t.slot())
+                    .collect();
+                slots.sort_unstable_by(|a, b| b.cmp(a));
+                slots
+                    .get(view.required.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(0)
+            };
             let now_slot = BlockTimestamp::from_unix_ms(now).map_or(0, |t| t.slot());
             self.newest_head_slot = newest_slot;
             let round = newest_slot / 12;
