@@ -47,6 +47,13 @@ pub enum Event {
     EndpointRecovered {
         endpoint: String,
     },
+    /// An agreeing endpoint's answer about chain state (`about`: producers row, schedule,
+    /// ABI, …) differs from the majority's, or a block it served failed verification.
+    EndpointDisagrees {
+        endpoint: String,
+        about: String,
+        detail: String,
+    },
     ConsensusMode {
         mode: String,
     },
@@ -157,6 +164,7 @@ impl Event {
             Event::QuorumChanged { .. } => "quorum_changed",
             Event::EndpointUnhealthy { .. } => "endpoint_unhealthy",
             Event::EndpointRecovered { .. } => "endpoint_recovered",
+            Event::EndpointDisagrees { .. } => "endpoint_disagrees",
             Event::ConsensusMode { .. } => "consensus_mode",
             Event::MissedSlots { .. } => "missed_slots",
             Event::RoundSummary { .. } => "round_summary",
@@ -181,6 +189,7 @@ impl Event {
         match self {
             Event::MissedSlots { .. } | Event::RoundSummary { .. } => Level::Debug,
             Event::EndpointUnhealthy { .. }
+            | Event::EndpointDisagrees { .. }
             | Event::PrimaryMissing { .. }
             | Event::FailoverSuppressed { .. }
             | Event::NotScheduled { .. } => Level::Warn,

@@ -156,6 +156,7 @@ struct Handles {
     participation: Optional,
     lib_lag: Gauge,
     endpoint_up: Family<EndpointLabel, Gauge>,
+    endpoint_disagreements: Family<EndpointLabel, Counter>,
     endpoint_latency: Family<EndpointLabel, FGauge>,
     endpoint_duration: Family<EndpointLabel, Histogram, fn() -> Histogram>,
     decision_state: Family<StateLabel, Gauge>,
@@ -237,6 +238,7 @@ impl Metrics {
             participation: Family::default(),
             lib_lag: Gauge::default(),
             endpoint_up: Family::default(),
+            endpoint_disagreements: Family::default(),
             endpoint_latency: Family::default(),
             endpoint_duration: Family::new_with_constructor(latency_histogram),
             decision_state: Family::default(),
@@ -354,6 +356,11 @@ impl Metrics {
         );
         r.register("events", "Events emitted, by name", m.events.clone());
         r.register(
+            "endpoint_disagreements",
+            "Answers of an endpoint that differed from the majority's (state reads, blocks)",
+            m.endpoint_disagreements.clone(),
+        );
+        r.register(
             "loop_last_run_timestamp_seconds",
             "Unix time of the decision loop's last iteration",
             m.loop_last_run.clone(),
@@ -437,6 +444,13 @@ impl Metrics {
                         endpoint: endpoint.clone(),
                     })
                     .set(0);
+            }
+            Event::EndpointDisagrees { endpoint, .. } => {
+                m.endpoint_disagreements
+                    .get_or_create(&EndpointLabel {
+                        endpoint: endpoint.clone(),
+                    })
+                    .inc();
             }
             Event::EndpointRecovered { endpoint } => {
                 m.endpoint_up

@@ -167,6 +167,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
         Event::EndpointRecovered { endpoint } => {
             vec![resolve(format!("endpoint:{endpoint}"), "the endpoint is healthy again")]
         }
+        Event::EndpointDisagrees {
+            endpoint,
+            about,
+            detail,
+        } => vec![raise(
+            format!("endpoint:{endpoint}"),
+            Warning,
+            format!("endpoint {endpoint} disagrees with the majority about {about}"),
+            format!("{detail}. Its answers are outvoted; check whether it is lying, forked or broken."),
+            false,
+        )],
         Event::PrimaryMissing { datacenter, detail } => vec![raise(
             "primary_missing",
             Warning,

@@ -52,6 +52,29 @@ impl ChainApi for ChainClient {
     }
 }
 
+/// A state read a majority answered identically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreed<T> {
+    pub value: T,
+    /// Indices of the endpoints in the majority.
+    pub members: Vec<usize>,
+    /// `(endpoint, what it said instead)` for each endpoint that answered otherwise.
+    pub outliers: Vec<(String, String)>,
+}
+
+/// No majority: what each group said, and the endpoints outside the largest group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    pub detail: String,
+    pub outliers: Vec<String>,
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
 /// One endpoint's `get_info` in a round: the answer, its latency (ms) and when it
 /// arrived (our clock, Unix ms).
 type Answer = (Result<GetInfo, ApiError>, u64, i64);
@@ -69,7 +92,7 @@ pub struct EndpointHealth {
 
 /// Configured endpoints with their health.
 pub struct EndpointPool<C = ChainClient> {
-    members: Vec<(C, EndpointHealth)>,
+    members: Vec<(std::sync::Arc<C>, EndpointHealth)>,
     policy: QuorumPolicy,
 }
 
@@ -97,7 +120,7 @@ impl<C: ChainApi> EndpointPool<C> {
         EndpointPool {
             members: clients
                 .into_iter()
-                .map(|c| (c, EndpointHealth::default()))
+                .map(|c| (std::sync::Arc::new(c), EndpointHealth::default()))
                 .collect(),
             policy,
         }
@@ -117,6 +140,12 @@ impl<C: ChainApi> EndpointPool<C> {
 
     pub fn client(&self, index: usize) -> &C {
         &self.members[index].0
+    }
+
+    /// The client at `index`, shareable with a spawned task (a push that must finish
+    /// after the caller has moved on).
+    pub fn shared_client(&self, index: usize) -> std::sync::Arc<C> {
+        self.members[index].0.clone()
     }
 
     pub fn health(&self, index: usize) -> &EndpointHealth {
@@ -267,6 +296,113 @@ impl<C: ChainApi> EndpointPool<C> {
         let view = first.unwrap_or_else(|| assess(&obs, &self.policy));
         tracing::debug!(target: "pool", state = %view.state, "quorum assessed");
         view
+    }
+
+    /// A state read that a strict majority of the **configured** endpoints must answer
+    /// identically (compared by `key`, a projection of the fields that matter). Every
+    /// endpoint in `order` is asked at once; the read closes `grace` after a majority has
+    /// formed (so a slow endpoint costs at most that), or when all have answered. Returns
+    /// the majority's answer and the endpoints that answered differently.
+    pub async fn agreed<'a, T, K, F, Fut>(
+        &'a self,
+        order: &[usize],
+        grace: Duration,
+        f: F,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Agreed<T>, Disagreement>
+    where
+        K: PartialEq + std::fmt::Debug,
+        F: Fn(&'a C) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let required = self.policy.required();
+        let mut pending: FuturesUnordered<_> = order
+            .iter()
+            .filter_map(|&k| self.members.get(k).map(|(c, _)| (k, c)))
+            .map(|(k, c)| {
+                let fut = f(c);
+                async move { (k, fut.await) }
+            })
+            .collect();
+        // (key, value of the first answer, members)
+        let mut groups: Vec<(K, T, Vec<usize>)> = Vec::new();
+        let mut errors: Vec<String> = Vec::new();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match deadline {
+                None => pending.next().await,
+                Some(d) => tokio::time::timeout_at(d, pending.next())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            let Some((k, r)) = next else { break };
+            match r {
+                Ok(v) => {
+                    let kv = key(&v);
+                    match groups.iter_mut().find(|g| g.0 == kv) {
+                        Some(g) => g.2.push(k),
+                        None => groups.push((kv, v, vec![k])),
+                    }
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+            if deadline.is_none() && groups.iter().any(|g| g.2.len() >= required) {
+                deadline = Some(tokio::time::Instant::now() + grace);
+            }
+        }
+        groups.sort_by(|a, b| b.2.len().cmp(&a.2.len()));
+        let label = |k: usize| self.members[k].0.label();
+        let describe = |g: &(K, T, Vec<usize>)| {
+            let mut text = format!("{:?}", g.0);
+            if text.len() > 160 {
+                let cut = (0..=160).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                text.truncate(cut);
+                text.push('…');
+            }
+            format!(
+                "{} said {text}",
+                g.2.iter().map(|&k| label(k)).collect::<Vec<_>>().join(", ")
+            )
+        };
+        match groups.first() {
+            Some(g) if g.2.len() >= required => {
+                let outliers = groups[1..]
+                    .iter()
+                    .flat_map(|o| o.2.iter().map(|&k| (label(k), describe(o))))
+                    .collect();
+                let mut groups = groups;
+                let (_, value, members) = groups.swap_remove(0);
+                Ok(Agreed {
+                    value,
+                    members,
+                    outliers,
+                })
+            }
+            _ => {
+                let mut parts: Vec<String> = groups.iter().map(describe).collect();
+                parts.extend(errors);
+                Err(Disagreement {
+                    detail: format!(
+                        "no {required} of {} endpoints gave the same answer: {}",
+                        self.policy.configured,
+                        if parts.is_empty() {
+                            "no endpoint to ask".to_string()
+                        } else {
+                            parts.join("; ")
+                        }
+                    ),
+                    outliers: if groups.len() > 1 {
+                        groups[1..]
+                            .iter()
+                            .flat_map(|o| o.2.iter().map(|&k| label(k)))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                })
+            }
+        }
     }
 
     /// Tries `f` on the endpoints in `order` until one succeeds. Returns the index of the

@@ -816,6 +816,16 @@ impl Narrator {
                 self.endpoint_changes.push((true, name, reason.clone()));
                 return None;
             }
+            Event::EndpointDisagrees {
+                endpoint,
+                about,
+                detail,
+            } => {
+                let name = self.endpoint_name(endpoint);
+                self.endpoint_changes
+                    .push((true, name, format!("disagrees about {about}: {detail}")));
+                return None;
+            }
             Event::EndpointRecovered { endpoint } => {
                 let name = self.endpoint_name(endpoint);
                 self.endpoint_changes.push((false, name, String::new()));

@@ -13,12 +13,12 @@
 
 use std::time::Instant;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use thiserror::Error;
 
 use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
 use crate::antelope::{Name, PackedTransaction, PrivateKey, PublicKey, TimePointSec, Transaction};
 use crate::api::quorum::Quorum;
+use crate::api::pool::Agreed;
 use crate::api::{ApiError, ApiErrorKind, ChainClient, EndpointPool, NodeErrorKind, ProducerRow};
 use crate::config::{Config, Datacenter};
 use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
@@ -171,26 +171,75 @@ impl Executor {
         order: &[usize],
         actions: &[Name],
     ) -> Result<(), ExecError> {
-        self.abi(pool, order, actions).await.map(drop)
+        self.refresh_abi(pool, order, actions).await
     }
 
-    /// Reads our producers row from the first endpoint in `order` that answers.
+    /// Reads our producers row as a strict majority of the configured endpoints report it
+    /// (compared by [`row_fingerprint`]).
     pub async fn producer_row(
         pool: &EndpointPool,
         order: &[usize],
         producer: Name,
     ) -> Result<ProducerRow, ExecError> {
-        match pool
-            .first_success(order, |c| c.get_producer(producer))
+        Self::producer_row_agreed(pool, order, producer)
             .await
-        {
-            Ok((_, Some(row))) => Ok(row),
-            Ok((_, None)) => Err(ExecError::NotRegistered { producer }),
-            Err(errs) => Err(ExecError::ProducerRow {
+            .map(|a| a.value)
+    }
+
+    /// [`Self::producer_row`] with the majority's members and the outliers.
+    pub async fn producer_row_agreed(
+        pool: &EndpointPool,
+        order: &[usize],
+        producer: Name,
+    ) -> Result<Agreed<ProducerRow>, ExecError> {
+        let agreed = pool
+            .agreed(
+                order,
+                READ_GRACE,
+                |c| c.get_producer(producer),
+                |row| row.as_ref().map(row_fingerprint),
+            )
+            .await
+            .map_err(|d| ExecError::ProducerRow {
                 producer,
-                detail: join_errors(&errs),
+                detail: d.detail,
+            })?;
+        match agreed.value {
+            Some(row) => Ok(Agreed {
+                value: row,
+                members: agreed.members,
+                outliers: agreed.outliers,
             }),
+            None => Err(ExecError::NotRegistered { producer }),
         }
+    }
+
+    /// Fetches the chain's `eosio` ABI again and keeps it if a majority of endpoints serve
+    /// one with the same layout for `actions` and it matches the bundled one; otherwise the
+    /// ABI held so far is kept (an ABI is never cached on one endpoint's word).
+    pub async fn refresh_abi(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        actions: &[Name],
+    ) -> Result<(), ExecError> {
+        let fetched = pool
+            .agreed(
+                order,
+                READ_GRACE,
+                |c| async move {
+                    c.get_abi(Name::literal("eosio")).await.map(|v| {
+                        Abi::from_json_str(&v.to_string()).map_err(|e| e.to_string())
+                    })
+                },
+                |abi| abi_fingerprint(abi, actions),
+            )
+            .await
+            .map_err(|d| ExecError::AbiFetch(d.detail))?;
+        let abi = fetched.value.map_err(ExecError::AbiParse)?;
+        check_layout(&abi, actions)?;
+        self.abi = Some(abi);
+        Ok(())
     }
 
     /// The chain's eosio ABI, checked against the bundled one for the actions we send.
@@ -201,23 +250,10 @@ impl Executor {
         actions: &[Name],
     ) -> Result<&Abi, ExecError> {
         if self.abi.is_none() {
-            let (_, value) = pool
-                .first_success(order, |c| c.get_abi(Name::literal("eosio")))
-                .await
-                .map_err(|errs| ExecError::AbiFetch(join_errors(&errs)))?;
-            let abi = Abi::from_json_str(&value.to_string())
-                .map_err(|e| ExecError::AbiParse(e.to_string()))?;
-            self.abi = Some(abi);
+            self.refresh_abi(pool, order, actions).await?;
         }
         let abi = self.abi.as_ref().expect("set above");
-        for &action in actions {
-            compare_action_types(eosio_system_abi(), abi, action).map_err(|e| {
-                ExecError::AbiMismatch {
-                    action,
-                    detail: e.to_string(),
-                }
-            })?;
-        }
+        check_layout(abi, actions)?;
         Ok(abi)
     }
 
@@ -370,27 +406,72 @@ impl Executor {
     }
 }
 
+/// How long a state read waits for the remaining endpoints once a majority agrees.
+const READ_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The fields of a producers row a switch depends on (the key, whether it is active, and
+/// the url and location re-sent byte for byte); counters that move with every block are
+/// left out so endpoints a block apart still agree.
+pub fn row_fingerprint(row: &ProducerRow) -> (String, bool, String, u16) {
+    (
+        format!("{:?} {:?}", row.producer_key, row.producer_authority),
+        row.is_active,
+        row.url.clone(),
+        row.location,
+    )
+}
+
+/// An ABI's layout of `actions` against the bundled one: equal for ABIs that serialize
+/// those actions the same way (and for ABIs failing the same way).
+fn abi_fingerprint(abi: &Result<Abi, String>, actions: &[Name]) -> Vec<Result<(), String>> {
+    match abi {
+        Ok(abi) => actions
+            .iter()
+            .map(|&a| compare_action_types(eosio_system_abi(), abi, a).map_err(|e| e.to_string()))
+            .collect(),
+        Err(e) => vec![Err(e.clone())],
+    }
+}
+
+fn check_layout(abi: &Abi, actions: &[Name]) -> Result<(), ExecError> {
+    for &action in actions {
+        compare_action_types(eosio_system_abi(), abi, action).map_err(|e| {
+            ExecError::AbiMismatch {
+                action,
+                detail: e.to_string(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// The single K1 signing key of a producers row, if it has exactly one.
 pub fn row_key(row: &ProducerRow) -> Option<PublicKey> {
     row.signing_key().and_then(|k| k.as_k1().copied())
 }
 
 /// Pushes to every endpoint in `order` at once; the first acceptance (or a duplicate,
-/// meaning an identical transaction is already in) wins.
+/// meaning an identical transaction is already in) is returned, and the pushes to the
+/// other endpoints carry on in the background: one endpoint that acknowledges a push and
+/// drops it cannot keep the transaction off the chain.
 async fn push_all(
     pool: &EndpointPool,
     order: &[usize],
     body: &PackedTransaction,
 ) -> Result<String, Vec<ApiError>> {
-    let mut pending: FuturesUnordered<_> = order
-        .iter()
-        .map(|&k| {
-            let client: &ChainClient = pool.client(k);
-            async move { (client.endpoint().to_string(), client.send(body).await) }
-        })
-        .collect();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(order.len().max(1));
+    for &k in order {
+        let client: std::sync::Arc<ChainClient> = pool.shared_client(k);
+        let body = body.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let r = client.send(&body).await;
+            let _ = tx.send((client.endpoint().to_string(), r)).await;
+        });
+    }
+    drop(tx);
     let mut errors = Vec::new();
-    while let Some((endpoint, r)) = pending.next().await {
+    while let Some((endpoint, r)) = rx.recv().await {
         match r {
             Ok(_) => return Ok(endpoint),
             Err(e) if is_duplicate(&e) => return Ok(endpoint),

@@ -66,6 +66,9 @@ impl Default for Options {
     }
 }
 
+/// How often the chain's `eosio` ABI is read again and checked by a majority.
+const ABI_RECHECK_MS: i64 = 10 * 60 * 1000;
+
 /// What the window of blocks says this round; computed once and shared by the
 /// reporting, the decision and the gauges.
 struct Analysis {
@@ -92,6 +95,8 @@ struct Said {
     readiness: Vec<Option<bool>>,
     last_turn_summarized: Option<u32>,
     stale_key: Option<(PublicKey, u32)>,
+    /// `(endpoint, about)` already reported as disagreeing with the majority.
+    disagreeing: std::collections::HashSet<(String, String)>,
 }
 
 pub struct Daemon {
@@ -125,6 +130,10 @@ pub struct Daemon {
     hold_until: Option<i64>,
     said: Said,
     abi_ready: bool,
+    /// When the ABI was last checked by a majority (Unix ms).
+    abi_checked_ms: i64,
+    /// State reads without a majority, by what was read: the decision holds meanwhile.
+    disagreement: std::collections::BTreeMap<String, String>,
     metrics: Metrics,
     last_view: Option<QuorumView>,
     last_decision: Option<Decision>,
@@ -195,6 +204,8 @@ impl Daemon {
             last_readiness_ms: i64::MIN / 2,
             hold_until: None,
             abi_ready: false,
+            abi_checked_ms: i64::MIN / 2,
+            disagreement: Default::default(),
             metrics: Metrics::new(),
             last_view: None,
             last_decision: None,
@@ -251,10 +262,11 @@ impl Daemon {
     /// One polling round.
     pub async fn tick(&mut self) {
         let now = self.clock.now_ms();
-        let view = self
+        let mut view = self
             .pool
             .observe_fast(self.clock.as_ref(), self.opts.round_grace)
             .await;
+        self.mark_forked(&mut view);
         self.report_view(&view);
         let order = read_order(&view, false);
         let mut gaps = Vec::new();
@@ -320,9 +332,11 @@ impl Daemon {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
             }
-            if !self.abi_ready {
-                // Fetch and check the chain's ABI now, not in the middle of a failover.
+            if !self.abi_ready || now - self.abi_checked_ms >= ABI_RECHECK_MS {
+                // Fetch and check the chain's ABI now, not in the middle of a failover, and
+                // again now and then (a contract upgrade changes it).
                 let actions = self.action_names();
+                self.abi_checked_ms = now;
                 match self.executor.prepare(&self.pool, &order, &actions).await {
                     Ok(()) => self.abi_ready = true,
                     Err(e) => {
@@ -402,6 +416,23 @@ impl Daemon {
         }
     }
 
+    /// An endpoint behind the agreed height does not vote, but its head can still be
+    /// checked against the blocks already followed: another id there is another fork.
+    fn mark_forked(&self, view: &mut QuorumView) {
+        for e in view.endpoints.iter_mut() {
+            let (Verdict::Healthy, Some(head)) = (&e.verdict, e.head) else {
+                continue;
+            };
+            if let Some(ours) = self.tracker.get(head.num).filter(|b| b.id != head.id) {
+                e.verdict = Verdict::Excluded(crate::api::quorum::ExclusionReason::Forked {
+                    height: head.num,
+                    id: head.id,
+                    quorum_id: ours.id,
+                });
+            }
+        }
+    }
+
     fn report_view(&mut self, view: &QuorumView) {
         let (state, detail) = match &view.state {
             QuorumState::Agreed(_) => ("agreed", view.state.to_string()),
@@ -438,11 +469,24 @@ impl Daemon {
     async fn poll_schedule(&mut self, order: &[usize], head_slot: u32) {
         let r = self
             .pool
-            .first_success(order, |c| c.get_producer_schedule())
+            .agreed(
+                order,
+                self.opts.round_grace,
+                |c| c.get_producer_schedule(),
+                |s| s.clone(),
+            )
             .await;
-        let Ok((_, sched)) = r else {
-            tracing::warn!(target: "daemon", "no endpoint answered get_producer_schedule");
-            return;
+        let sched = match r {
+            Ok(a) => {
+                self.note_agreement("schedule", &a.members, &a.outliers);
+                self.disagreement.remove("schedule");
+                a.value
+            }
+            Err(d) => {
+                tracing::warn!(target: "daemon", detail = %d, "get_producer_schedule");
+                self.note_disagreement("schedule", d);
+                return;
+            }
         };
         let Some(active) = sched.active.as_ref().map(convert_schedule) else {
             return;
@@ -478,13 +522,66 @@ impl Daemon {
 
     async fn poll_table(&mut self, order: &[usize]) {
         let me = self.config.producer.account;
-        match Executor::producer_row(&self.pool, order, me).await {
-            Ok(row) => {
-                self.table_key = executor::row_key(&row);
-                self.onchain_missed = row.missed_blocks_per_rotation;
+        match Executor::producer_row_agreed(&self.pool, order, me).await {
+            Ok(a) => {
+                self.note_agreement("producers_row", &a.members, &a.outliers);
+                self.disagreement.remove("producers_row");
+                self.table_key = executor::row_key(&a.value);
+                self.onchain_missed = a.value.missed_blocks_per_rotation;
+            }
+            Err(executor::ExecError::ProducerRow { detail, .. }) => {
+                tracing::warn!(target: "daemon", %detail, "reading our producers row");
+                self.note_disagreement(
+                    "producers_row",
+                    crate::api::pool::Disagreement {
+                        detail,
+                        outliers: Vec::new(),
+                    },
+                );
             }
             Err(e) => tracing::warn!(target: "daemon", error = %e, "reading our producers row"),
         }
+    }
+
+    /// Reports, once until it agrees again, each endpoint whose answer about `about`
+    /// differed from the majority's.
+    fn note_agreement(&mut self, about: &str, members: &[usize], outliers: &[(String, String)]) {
+        for &k in members {
+            let label = self.pool.client(k).endpoint().to_string();
+            self.said.disagreeing.remove(&(label, about.to_string()));
+        }
+        for (endpoint, detail) in outliers {
+            if self
+                .said
+                .disagreeing
+                .insert((endpoint.clone(), about.to_string()))
+            {
+                self.log.emit(Event::EndpointDisagrees {
+                    endpoint: endpoint.clone(),
+                    about: about.to_string(),
+                    detail: detail.clone(),
+                });
+            }
+        }
+    }
+
+    /// No majority for `about`: the decision holds (`endpoints_disagree`) until one forms.
+    fn note_disagreement(&mut self, about: &str, d: crate::api::pool::Disagreement) {
+        for endpoint in &d.outliers {
+            if self
+                .said
+                .disagreeing
+                .insert((endpoint.clone(), about.to_string()))
+            {
+                self.log.emit(Event::EndpointDisagrees {
+                    endpoint: endpoint.clone(),
+                    about: about.to_string(),
+                    detail: d.detail.clone(),
+                });
+            }
+        }
+        self.disagreement
+            .insert(about.to_string(), format!("{about}: {}", d.detail));
     }
 
     async fn poll_readiness(&mut self, view: &QuorumView, now: i64) {
@@ -676,6 +773,24 @@ impl Daemon {
             primary_ready_since_ms: self.primary_ready_since,
         };
         let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.state);
+        // A fact read without a majority: never act (nor record a switch) on it.
+        if let Some(why) = self.disagreement.values().next() {
+            if let Decision::Switch { trigger, .. } = &d {
+                d = Decision::Hold {
+                    reason: HoldReason::EndpointsDisagree,
+                    detail: format!("endpoints disagree on chain state, {why}"),
+                    trigger: Some(trigger.clone()),
+                };
+            } else if matches!(&d, Decision::Pending { ours: false, .. })
+                && self.state.pending.is_none()
+            {
+                d = Decision::Hold {
+                    reason: HoldReason::EndpointsDisagree,
+                    detail: format!("endpoints disagree on chain state, {why}"),
+                    trigger: None,
+                };
+            }
+        }
         if let (Decision::Switch { trigger, .. }, Some(until)) = (&d, self.hold_until) {
             if now < until {
                 let detail = if self.opts.dry_run {
