@@ -570,6 +570,27 @@ pub fn assess_at(obs: &[Observation], policy: &QuorumPolicy, height: Option<u32>
         id: best.id,
         time: head_time,
     };
+    // An endpoint below `h` claims a head time: blocks are at least a slot apart, so its
+    // head cannot be younger than the agreed head's time less one slot per block between.
+    if let Some(t_h) = head_time {
+        for &k in &healthy {
+            let Some(b) = endpoints[k].head.filter(|b| b.num < h) else {
+                continue;
+            };
+            let Some(t) = b.time else { continue };
+            let latest = i64::from(t_h.slot()) - i64::from(h - b.num);
+            if i64::from(t.slot()) > latest {
+                endpoints[k].verdict = Verdict::Excluded(ExclusionReason::Inconsistent {
+                    detail: format!(
+                        "its head block {} is dated {t}, but the majority's block {h} is dated {t_h}: \
+                         {} blocks cannot fit between them",
+                        b.num,
+                        h - b.num
+                    ),
+                });
+            }
+        }
+    }
     let heads: Vec<u32> = members
         .iter()
         .filter_map(|&k| endpoints[k].head.map(|b| b.num))
@@ -881,6 +902,8 @@ mod tests {
         let q = agreed(&v);
         assert_eq!((q.head.num, q.members.clone()), (1010, vec![0, 1]));
         assert_eq!(q.head.time, Some(time_of(1010)));
+        // Block 1000 cannot be dated like block 1010: the liar is named.
+        assert!(reason(&v, 2).to_string().contains("cannot fit"));
         // Among five, two liars low cannot either.
         let v = Round::new()
             .node(1010, 0)

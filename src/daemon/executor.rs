@@ -164,13 +164,14 @@ impl Executor {
         }
     }
 
-    /// Fetches and checks the chain's ABI ahead of need.
+    /// Fetches and checks the chain's ABI ahead of need. Returns the majority and the
+    /// endpoints that served another layout.
     pub async fn prepare(
         &mut self,
         pool: &EndpointPool,
         order: &[usize],
         actions: &[Name],
-    ) -> Result<(), ExecError> {
+    ) -> Result<Agreed<()>, ExecError> {
         self.refresh_abi(pool, order, actions).await
     }
 
@@ -222,7 +223,7 @@ impl Executor {
         pool: &EndpointPool,
         order: &[usize],
         actions: &[Name],
-    ) -> Result<(), ExecError> {
+    ) -> Result<Agreed<()>, ExecError> {
         let fetched = pool
             .agreed(
                 order,
@@ -239,7 +240,11 @@ impl Executor {
         let abi = fetched.value.map_err(ExecError::AbiParse)?;
         check_layout(&abi, actions)?;
         self.abi = Some(abi);
-        Ok(())
+        Ok(Agreed {
+            value: (),
+            members: fetched.members,
+            outliers: fetched.outliers,
+        })
     }
 
     /// The chain's eosio ABI, checked against the bundled one for the actions we send.

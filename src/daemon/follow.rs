@@ -4,7 +4,7 @@
 
 use futures_util::future::join_all;
 
-use crate::api::{ApiError, BlockInfo, EndpointPool};
+use crate::api::{BlockInfo, ChainApi, EndpointPool};
 use crate::observer::tracker::{BlockHeader, Pushed, TrackError, Tracker};
 
 /// How a follow round went.
@@ -30,25 +30,51 @@ fn header(b: BlockInfo) -> BlockHeader {
     }
 }
 
-async fn fetch(pool: &EndpointPool, order: &[usize], num: u32) -> Result<BlockHeader, String> {
-    pool.first_success(order, |c| c.get_block_info(num))
-        .await
-        .map(|(_, b)| header(b))
-        .map_err(|errs: Vec<ApiError>| {
-            errs.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+/// Reads block `num`, starting with the endpoint at `start` in `order` (so a batch is
+/// spread over the agreeing endpoints) and trying the others on failure. A block whose
+/// timestamp is later than `latest_ms` (our clock plus the allowed skew) is refused as
+/// that endpoint's error and read elsewhere.
+async fn fetch(
+    pool: &EndpointPool,
+    order: &[usize],
+    start: usize,
+    num: u32,
+    latest_ms: i64,
+) -> Result<BlockHeader, String> {
+    let n = order.len();
+    let rotated: Vec<usize> = (0..n).map(|i| order[(start + i) % n]).collect();
+    let mut errors = Vec::new();
+    for k in rotated {
+        match pool.client(k).get_block_info(num).await {
+            Ok(b) if b.block_num != num => errors.push(format!(
+                "{}: asked for block {num}, got {}",
+                pool.client(k).label(),
+                b.block_num
+            )),
+            Ok(b) if b.timestamp.unix_ms() > latest_ms => errors.push(format!(
+                "{}: block {num} is dated {}, ahead of this machine's clock",
+                pool.client(k).label(),
+                b.timestamp
+            )),
+            Ok(b) => return Ok(header(b)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        errors.push("no endpoint to ask".into());
+    }
+    Err(errors.join("; "))
 }
 
-/// Brings `tracker` up to block `target`, reading from the endpoints in `order`.
+/// Brings `tracker` up to block `target`, reading from the endpoints in `order`. Blocks
+/// dated after `latest_ms` are refused.
 pub async fn follow(
     tracker: &mut Tracker,
     pool: &EndpointPool,
     order: &[usize],
     target: u32,
     backfill: u32,
+    latest_ms: i64,
 ) -> Followed {
     const BATCH: u32 = 16;
     const MAX_REWINDS: u32 = 32;
@@ -62,12 +88,21 @@ pub async fn follow(
             out.restarted = true;
         }
     }
-    let mut next = tracker
-        .head()
-        .map_or(target.saturating_sub(backfill).max(1), |h| h.num + 1);
+    let mut next = match tracker.head() {
+        None => target.saturating_sub(backfill).max(1),
+        Some(h) => match h.num.checked_add(1) {
+            Some(n) => n,
+            None => return out,
+        },
+    };
     while next <= target {
-        let end = (next + BATCH - 1).min(target);
-        let fetched = join_all((next..=end).map(|n| fetch(pool, order, n))).await;
+        let end = next.saturating_add(BATCH - 1).min(target);
+        let fetched = join_all(
+            (next..=end)
+                .enumerate()
+                .map(|(i, n)| fetch(pool, order, i, n, latest_ms)),
+        )
+        .await;
         let mut advanced = false;
         for r in fetched {
             let block = match r {
@@ -124,7 +159,10 @@ pub async fn follow(
             }
         }
         if advanced {
-            next = tracker.head().map_or(end + 1, |h| h.num + 1);
+            match tracker.head().map_or(end.checked_add(1), |h| h.num.checked_add(1)) {
+                Some(n) => next = n,
+                None => break,
+            }
             out.error = None;
         }
     }

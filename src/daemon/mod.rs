@@ -281,6 +281,7 @@ impl Daemon {
                 &order,
                 q.head.num,
                 self.opts.backfill_blocks,
+                now.saturating_add(self.config.chain.max_clock_ahead.as_millis() as i64),
             )
             .await;
             if let Some(e) = &followed.error {
@@ -338,7 +339,10 @@ impl Daemon {
                 let actions = self.action_names();
                 self.abi_checked_ms = now;
                 match self.executor.prepare(&self.pool, &order, &actions).await {
-                    Ok(()) => self.abi_ready = true,
+                    Ok(a) => {
+                        self.abi_ready = true;
+                        self.note_agreement("abi", &a.members, &a.outliers);
+                    }
                     Err(e) => {
                         tracing::warn!(target: "daemon", error = %e, "preparing the eosio ABI")
                     }
@@ -493,6 +497,17 @@ impl Daemon {
         };
         let mode = self.mode.unwrap_or(ConsensusMode::Savanna);
         self.book.observe_active(mode, &active, head_slot);
+        // Schedules older than the window of followed blocks cannot matter any more: a
+        // schedule that changes on every read stays bounded by the window.
+        if let Some(first) = self.tracker.first().map(|b| b.timestamp.slot()) {
+            let oldest_version = self
+                .tracker
+                .blocks()
+                .map(|b| b.schedule_version)
+                .filter(|&v| v != crate::observer::schedule::SAVANNA_SCHEDULE_VERSION)
+                .min();
+            self.book.prune_before(first, oldest_version);
+        }
         if mode == ConsensusMode::Legacy {
             for s in [&sched.pending, &sched.proposed].into_iter().flatten() {
                 self.book.observe_version(&convert_schedule(s));

@@ -122,10 +122,10 @@ impl Tracker {
                 rewind_to,
             });
         }
-        if block.num != head.num + 1 {
+        if head.num.checked_add(1) != Some(block.num) {
             return Err(TrackError::Gap {
                 head: head.num,
-                expected: head.num + 1,
+                expected: head.num.saturating_add(1),
                 got: block.num,
             });
         }
@@ -145,7 +145,11 @@ impl Tracker {
                 parent_slot: head.timestamp.slot(),
             });
         }
-        let missed = head.timestamp.slot() + 1..block.timestamp.slot();
+        // Only the part of a gap inside the window can matter (a block dated far ahead
+        // must not make anyone walk billions of slots).
+        let missed = (head.timestamp.slot() + 1)
+            .max(block.timestamp.slot().saturating_sub(self.window_slots))
+            ..block.timestamp.slot();
         let head_slot = block.timestamp.slot();
         self.blocks.push_back(block);
         while self.blocks.len() > 1

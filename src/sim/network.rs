@@ -53,6 +53,28 @@ pub enum Behavior {
     Garbage,
     /// Like `Normal`, but every answer is delayed.
     Slow(Duration),
+    /// Answers `get_info` honestly (so it counts as agreeing) and lies in one way.
+    Lie(Lie),
+}
+
+/// The lies of [`Behavior::Lie`]: an endpoint trying to make an observer switch a healthy
+/// producer, or keep it from switching a dead one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lie {
+    /// `get_info` reports block `n` as the head, with the live head's (fresh) timestamp.
+    LowHead(u32),
+    /// `get_info` reports the block this many blocks back as the head, with a fresh time.
+    OldHead(u32),
+    /// Every `eosio/producers` row carries this key (legacy text) as its signing key.
+    ProducerKey(String),
+    /// The active schedule leaves this producer out.
+    ScheduleWithout(Name),
+    /// `get_abi` for `eosio` lays out `regproducer` with its fields reversed.
+    WrongAbi,
+    /// Pushes are acknowledged as executed and never applied.
+    DropPushes,
+    /// `get_info` answers at once, everything else this late.
+    SlowReads(Duration),
 }
 
 /// How time moves.
@@ -122,6 +144,19 @@ impl std::fmt::Display for Behavior {
             Behavior::Unavailable => f.write_str("answers HTTP 503"),
             Behavior::Garbage => f.write_str("answers with a body that is not JSON"),
             Behavior::Slow(d) => write!(f, "answers {} ms late", d.as_millis()),
+            Behavior::Lie(l) => match l {
+                Lie::LowHead(n) => write!(f, "lies: its head is block {n} (fresh timestamp)"),
+                Lie::OldHead(n) => write!(f, "lies: its head is {n} blocks back (fresh timestamp)"),
+                Lie::ProducerKey(k) => write!(f, "lies: every producers row holds {k}"),
+                Lie::ScheduleWithout(p) => write!(f, "lies: {p} is not in the active schedule"),
+                Lie::WrongAbi => f.write_str("lies: serves an eosio ABI with regproducer reordered"),
+                Lie::DropPushes => f.write_str("lies: acknowledges pushes and drops them"),
+                Lie::SlowReads(d) => write!(
+                    f,
+                    "answers get_info at once and everything else {} ms late",
+                    d.as_millis()
+                ),
+            },
         }
     }
 }
@@ -594,12 +629,16 @@ impl World {
         if self.hang_pushes && is_push(path) {
             return Reply::Hang;
         }
-        let delay = match behavior {
-            Behavior::Slow(d) => d,
+        let delay = match &behavior {
+            Behavior::Slow(d) => *d,
+            Behavior::Lie(Lie::SlowReads(d)) if path != "/v1/chain/get_info" => *d,
             _ => Duration::ZERO,
         };
         let switches = self.main.key_switches().len();
-        let answer = self.answer(target, &behavior, path, body);
+        let answer = match &behavior {
+            Behavior::Lie(lie) => self.lie(target, lie, path, body),
+            _ => self.answer(target, &behavior, path, body),
+        };
         let accepted = switches..self.main.key_switches().len();
         if !accepted.is_empty() {
             let now = std::time::Instant::now();
@@ -670,6 +709,64 @@ impl World {
             }
         };
         api::call(chain, head, method, &body)
+    }
+}
+
+impl World {
+    /// An honest answer, altered by `lie`.
+    fn lie(&mut self, target: Target, lie: &Lie, path: &str, body: &[u8]) -> api::Answer {
+        let method = path.strip_prefix("/v1/chain/").unwrap_or("");
+        if *lie == Lie::DropPushes && is_push(path) {
+            // Executed on a copy of the chain: a real-looking trace, nothing applied.
+            let saved = self.main.clone();
+            let answer = self.answer(target, &Behavior::Normal, path, body);
+            self.main = saved;
+            return answer;
+        }
+        let (status, mut v) = self.answer(target, &Behavior::Normal, path, body)?;
+        match (lie, method) {
+            (Lie::LowHead(_) | Lie::OldHead(_), "get_info") => {
+                let live = self.main.head().num;
+                let n = match lie {
+                    Lie::LowHead(n) => (*n).min(live),
+                    Lie::OldHead(back) => live.saturating_sub(*back).max(1),
+                    _ => live,
+                };
+                let fresh = v["head_block_time"].clone();
+                let (_, mut old) = api::call(&mut self.main, Some(n), "get_info", &Value::Null)?;
+                old["head_block_time"] = fresh;
+                v = old;
+            }
+            (Lie::ProducerKey(key), "get_table_rows") => {
+                if let Some(rows) = v.get_mut("rows").and_then(Value::as_array_mut) {
+                    for row in rows.iter_mut().filter(|r| r.get("producer_key").is_some()) {
+                        row["producer_key"] = Value::String(key.clone());
+                        if let Some(o) = row.as_object_mut() {
+                            o.remove("producer_authority");
+                        }
+                    }
+                }
+            }
+            (Lie::ScheduleWithout(name), "get_producer_schedule") => {
+                if let Some(ps) = v
+                    .pointer_mut("/active/producers")
+                    .and_then(Value::as_array_mut)
+                {
+                    ps.retain(|p| p["producer_name"].as_str() != Some(&name.to_string()));
+                }
+            }
+            (Lie::WrongAbi, "get_abi") => {
+                if let Some(structs) = v.pointer_mut("/abi/structs").and_then(Value::as_array_mut) {
+                    for st in structs.iter_mut().filter(|st| st["name"] == "regproducer") {
+                        if let Some(fields) = st.get_mut("fields").and_then(Value::as_array_mut) {
+                            fields.reverse();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok((status, v))
     }
 }
 

@@ -1,0 +1,186 @@
+//! Lying endpoints: the real daemon on the simulated network (real HTTP on 127.0.0.1),
+//! with one of three, or two of five, configured endpoints answering `get_info` honestly
+//! (so they count as agreeing) and lying in one way (`sim::Lie`).
+//!
+//! For every lie: a healthy producer is never switched, a real outage of the primary still
+//! fails over to the backup exactly once, and (where the lie is visible in an answer) an
+//! event names the liar. Outcomes are judged on the simulated chain (its key changes),
+//! not from the observer's log alone.
+
+mod sim_common;
+
+use std::time::Duration;
+
+use bp_failover::events::Event;
+use bp_failover::sim::{Behavior, Lie};
+use sim_common::observers::{scenario, Run};
+
+/// The lies, given the run (some need the chain's keys or names).
+fn lies(run: &Run) -> Vec<(&'static str, Lie, bool)> {
+    let backup_key = run.net.with_chain(|c| {
+        let i = c.datacenter_index("backup").expect("a backup data center");
+        c.datacenters()[i].public_key().to_legacy_string()
+    });
+    let ours = run.net.with_chain(|c| c.our_producer());
+    // (name, lie, whether an event must name the liar)
+    vec![
+        ("low head", Lie::LowHead(1000), true),
+        ("old head, fresh timestamp", Lie::OldHead(100), true),
+        ("producers row holds the backup key", Lie::ProducerKey(backup_key), true),
+        ("schedule without us", Lie::ScheduleWithout(ours), true),
+        ("wrong ABI", Lie::WrongAbi, true),
+        ("acknowledges pushes and drops them", Lie::DropPushes, false),
+    ]
+}
+
+/// Starts `name` with `endpoints` endpoints, the last `liars` of them telling lie `k`.
+async fn start(name: &str, endpoints: usize, liars: usize, k: usize) -> (Run, &'static str, bool) {
+    let mut s = scenario(name, 4);
+    s.spec.endpoints = vec![Behavior::Normal; endpoints];
+    let run = Run::start(s).await;
+    let (what, lie, named) = lies(&run).swap_remove(k);
+    for i in endpoints - liars..endpoints {
+        run.net.set_endpoint(i, Behavior::Lie(lie.clone()));
+    }
+    (run, what, named)
+}
+
+/// Endpoints named by an `endpoint_disagrees` or `endpoint_unhealthy` event.
+fn named(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::EndpointDisagrees { endpoint, .. } | Event::EndpointUnhealthy { endpoint, .. } => {
+                Some(endpoint.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn liar_urls(run: &Run, liars: usize) -> Vec<String> {
+    let urls = run.net.endpoint_urls();
+    urls[urls.len() - liars..].to_vec()
+}
+
+fn assert_names_liars(run: &Run, liars: usize, what: &str) {
+    let said = named(&run.observers[0].events());
+    for url in liar_urls(run, liars) {
+        assert!(
+            said.iter().any(|e| url.starts_with(e.trim_end_matches('/')) || e.starts_with(&url)),
+            "{what}: no event names the liar {url}: {said:?}"
+        );
+    }
+    // And no honest endpoint is accused of disagreeing.
+    let honest: Vec<String> = run.net.endpoint_urls()[..run.net.endpoint_urls().len() - liars].to_vec();
+    for e in run.observers[0].events() {
+        if let Event::EndpointDisagrees { endpoint, .. } = e {
+            assert!(
+                !honest.iter().any(|h| h.starts_with(endpoint.trim_end_matches('/'))),
+                "{what}: honest endpoint {endpoint} reported as disagreeing"
+            );
+        }
+    }
+}
+
+/// A healthy producer with liars among the endpoints: no key change on chain.
+async fn healthy_with(endpoints: usize, liars: usize) {
+    let n = {
+        let run = Run::start(scenario("healthy", 4)).await;
+        lies(&run).len()
+    };
+    for k in 0..n {
+        let (mut run, what, must_name) = start("healthy", endpoints, liars, k).await;
+        run.run_to_end().await;
+        assert!(
+            run.key_changes().is_empty(),
+            "{what}: a healthy producer was switched: {:?}",
+            run.key_changes()
+        );
+        assert_eq!(run.net.push_requests(), 0, "{what}: something was pushed");
+        let switches = run.observers[0].state_on_disk().switches;
+        assert!(switches.is_empty(), "{what}: switches recorded: {switches:?}");
+        if must_name {
+            assert_names_liars(&run, liars, what);
+        }
+    }
+}
+
+/// The primary really goes down with liars among the endpoints: exactly one switch, to
+/// the backup, on chain.
+async fn outage_with(endpoints: usize, liars: usize) {
+    let n = {
+        let run = Run::start(scenario("primary-down", 4)).await;
+        lies(&run).len()
+    };
+    for k in 0..n {
+        let (mut run, what, _) = start("primary-down", endpoints, liars, k).await;
+        run.run_to_end().await;
+        assert_eq!(
+            run.key_changes(),
+            ["backup"],
+            "{what}: the failover did not happen exactly once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_liar_of_three_never_switches_a_healthy_producer() {
+    healthy_with(3, 1).await;
+}
+
+#[tokio::test]
+async fn one_liar_of_three_does_not_block_a_real_failover() {
+    outage_with(3, 1).await;
+}
+
+#[tokio::test]
+async fn two_liars_of_five_never_switch_a_healthy_producer() {
+    healthy_with(5, 2).await;
+}
+
+#[tokio::test]
+async fn two_liars_of_five_do_not_block_a_real_failover() {
+    outage_with(5, 2).await;
+}
+
+/// Every configured endpoint is needed to see the head and one serves the producers row
+/// with the backup key: no majority on the row, so no phantom switch is recorded.
+#[tokio::test]
+async fn a_lying_row_without_a_majority_records_nothing() {
+    let mut s = scenario("healthy", 4);
+    s.spec.endpoints = vec![Behavior::Normal; 3];
+    let mut run = Run::start(s).await;
+    let backup_key = run.net.with_chain(|c| {
+        let i = c.datacenter_index("backup").unwrap();
+        c.datacenters()[i].public_key().to_legacy_string()
+    });
+    run.net.set_endpoint(1, Behavior::Down);
+    run.net
+        .set_endpoint(2, Behavior::Lie(Lie::ProducerKey(backup_key)));
+    run.run_to_end().await;
+    assert!(run.key_changes().is_empty());
+    assert!(run.observers[0].state_on_disk().switches.is_empty());
+    let events = run.observers[0].events();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::FailoverSuppressed { reason, .. } if reason == "already_switched")),
+        "a phantom switch was believed"
+    );
+}
+
+/// One endpoint answers `get_info` at once and everything else 2 s late: the failover
+/// still happens, once.
+#[tokio::test]
+async fn fast_get_info_slow_reads_do_not_block_a_failover() {
+    let mut s = scenario("primary-down", 4);
+    s.spec.endpoints = vec![Behavior::Normal; 3];
+    let mut run = Run::start(s).await;
+    run.net.set_endpoint(
+        0,
+        Behavior::Lie(Lie::SlowReads(Duration::from_millis(2_000))),
+    );
+    run.run_to_end().await;
+    assert_eq!(run.key_changes(), ["backup"]);
+}
