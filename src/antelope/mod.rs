@@ -2,6 +2,7 @@
 //! serialization and transactions. Pure code: no I/O, no clock, no global state.
 
 pub mod abi;
+pub mod block;
 pub mod bytes;
 pub mod keys;
 pub mod name;
@@ -10,6 +11,7 @@ pub mod time;
 pub mod transaction;
 
 pub use abi::{compare_action_types, eosio_system_abi, Abi, AbiDef, AbiError};
+pub use block::{num_from_id, BlockHeader, BlockJsonError};
 pub use bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use name::{Name, NameError};
