@@ -425,6 +425,8 @@ pub enum Refusal {
         level: PermissionLevel,
         tally: Tally,
     },
+    /// 3090006 `tx_irrelevant_sig`: a provided key that no authority needed.
+    IrrelevantSignature { keys: Vec<PublicKey> },
 }
 
 impl Refusal {
@@ -434,6 +436,7 @@ impl Refusal {
             Refusal::UnknownPermission { .. } => Some(3040000),
             Refusal::Irrelevant { .. } => Some(3090005),
             Refusal::Unsatisfied { .. } => Some(3090003),
+            Refusal::IrrelevantSignature { .. } => Some(3090006),
             Refusal::UnknownAccount { .. } | Refusal::LinksUnknown { .. } => None,
         }
     }
@@ -465,10 +468,18 @@ impl fmt::Display for Refusal {
                 level.actor,
                 level.permission
             ),
+            Refusal::IrrelevantSignature { keys } => {
+                let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                write!(
+                    f,
+                    "no authority needed the signature of {}: nodeos refuses it with 3090006 tx_irrelevant_sig",
+                    k.join(", ")
+                )
+            }
             Refusal::Unsatisfied { level, tally } => {
                 write!(
                     f,
-                    "the provided key gives {}@{} weight {} of its threshold {} ({}): nodeos refuses it with 3090003 unsatisfied_authorization",
+                    "the provided keys give {}@{} weight {} of its threshold {} ({}): nodeos refuses it with 3090003 unsatisfied_authorization",
                     level.actor,
                     level.permission,
                     tally.weight,
@@ -549,6 +560,138 @@ pub fn check_action(
             level: level.clone(),
             tally,
         })
+    }
+}
+
+/// One declared authorization of one action: `level` on `code::action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub level: PermissionLevel,
+    pub code: Name,
+    pub action: Name,
+}
+
+impl Declared {
+    /// Every declared authorization of `actions`, in order.
+    pub fn of(actions: &[crate::antelope::Action]) -> Vec<Declared> {
+        actions
+            .iter()
+            .flat_map(|a| {
+                a.authorization.iter().map(move |l| Declared {
+                    level: PermissionLevel {
+                        actor: l.actor,
+                        permission: l.permission,
+                    },
+                    code: a.account,
+                    action: a.name,
+                })
+            })
+            .collect()
+    }
+}
+
+/// nodeos' `check_authorization` for a whole transaction signed by `keys`: every declared
+/// authorization relevant and satisfied, then every key used (else 3090006). One line per
+/// declared authorization on success.
+pub fn check_transaction(
+    accounts: &Accounts<'_>,
+    declared: &[Declared],
+    keys: &[PublicKey],
+) -> Result<Vec<String>, Refusal> {
+    let mut lines = Vec::new();
+    let mut used = Vec::new();
+    for d in declared {
+        let ok = check_action(accounts, &d.level, d.code, d.action, keys)?;
+        let how = match ok.min {
+            MinPerm::Any => format!("{} (any permission)", ok.min.describe(d.code, d.action)),
+            MinPerm::Exact(p) | MinPerm::WholeContract(p) if p != d.level.permission => format!(
+                "{}, which {} satisfies as its ancestor",
+                ok.min.describe(d.code, d.action),
+                d.level.permission
+            ),
+            _ => ok.min.describe(d.code, d.action),
+        };
+        lines.push(format!(
+            "{}@{} on {}::{}: {how}; the key gives weight {} of threshold {}",
+            d.level.actor,
+            d.level.permission,
+            d.code,
+            d.action,
+            ok.tally.weight,
+            ok.tally.threshold
+        ));
+        used.extend(ok.tally.used_keys);
+    }
+    let unused: Vec<PublicKey> = keys.iter().filter(|k| !used.contains(k)).copied().collect();
+    if !unused.is_empty() {
+        return Err(Refusal::IrrelevantSignature { keys: unused });
+    }
+    Ok(lines)
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixes, as cleos commands
+// ---------------------------------------------------------------------------------------
+
+/// The authority that may change `perm` with `updateauth`: `owner` for `owner`, `active`
+/// for everything below it.
+fn updateauth_by(acct: Name, perm: Name) -> String {
+    if perm == Name::literal("owner") {
+        format!("-p {acct}@owner")
+    } else {
+        format!("-p {acct}@active")
+    }
+}
+
+/// `cleos set account permission`: sets `acct@perm` to the one key `key` (weight 1,
+/// threshold 1) under `parent`.
+pub fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
+    let parent = if perm == Name::literal("owner") || parent.is_empty() {
+        String::new()
+    } else {
+        format!(" {parent}")
+    };
+    format!(
+        "cleos set account permission {acct} {perm} {key}{parent} {}",
+        updateauth_by(acct, perm)
+    )
+}
+
+/// `cleos set action permission` (linkauth) of `eosio::action` to `acct@perm`.
+pub fn cleos_link(acct: Name, code: Name, action: Name, perm: Name) -> String {
+    format!("cleos set action permission {acct} {code} {action} {perm} -p {acct}@active")
+}
+
+/// The commands that make `refusal` go away for a signer with key `key`.
+pub fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
+    match refusal {
+        Refusal::UnknownAccount { actor } => format!(
+            "check that the account {actor} exists on this chain ([producer] account) and that an endpoint answers get_account"
+        ),
+        Refusal::UnknownPermission { level } => format!(
+            "create it, then link it to the actions the bot sends:\n{}",
+            cleos_set_permission(level.actor, level.permission, key, Name::literal("active"))
+        ),
+        Refusal::LinksUnknown { level } => format!(
+            "check with `cleos get account {}` that the permission is linked, or use endpoints running Leap 3.1 or later",
+            level.actor
+        ),
+        Refusal::Irrelevant {
+            level, code, action, ..
+        } => cleos_link(level.actor, *code, *action, level.permission),
+        Refusal::Unsatisfied { level, .. } => {
+            let parent = accounts
+                .get(level.actor)
+                .and_then(|a| a.permission(level.permission))
+                .map_or(Name::literal("active"), |p| p.parent);
+            format!(
+                "put the failover key in the permission (this sets its authority to that one key, weight 1, threshold 1):\n{}",
+                cleos_set_permission(level.actor, level.permission, key, parent)
+            )
+        }
+        Refusal::IrrelevantSignature { .. } => {
+            "sign with only the keys the permission needs".to_string()
+        }
     }
 }
 

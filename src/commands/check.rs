@@ -40,7 +40,7 @@ use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::types::{Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow};
 use crate::api::{Clock, SystemClock};
-use crate::authority::{self, Accounts, MinPerm};
+use crate::authority::{self, cleos_set_permission, Accounts, MinPerm};
 use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
 use crate::config::{self, Config, KeySource, Problem, RegAction};
 use crate::daemon::executor::row_key;
@@ -189,30 +189,8 @@ fn eosio() -> Name {
     Name::literal("eosio")
 }
 
-/// The authority that may change `perm` with `updateauth`: the permission itself (or a
-/// parent), so `owner` for `owner` and `active` for everything below it.
-fn updateauth_by(acct: Name, perm: Name) -> String {
-    if perm == owner() {
-        format!("-p {acct}@owner")
-    } else {
-        format!("-p {acct}@active")
-    }
-}
-
-fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
-    let parent = if perm == owner() || parent.is_empty() {
-        String::new()
-    } else {
-        format!(" {parent}")
-    };
-    format!(
-        "cleos set account permission {acct} {perm} {key}{parent} {}",
-        updateauth_by(acct, perm)
-    )
-}
-
 fn cleos_link(acct: Name, action: Name, perm: Name) -> String {
-    format!("cleos set action permission {acct} eosio {action} {perm} -p {acct}@active")
+    authority::cleos_link(acct, eosio(), action, perm)
 }
 
 fn cleos_regproducer(acct: Name, key: &PublicKey, url: &str, location: &str) -> String {

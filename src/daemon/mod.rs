@@ -8,6 +8,7 @@
 
 pub mod executor;
 pub mod follow;
+pub mod preflight;
 
 use std::future::Future;
 use std::sync::Arc;
