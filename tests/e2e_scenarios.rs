@@ -664,3 +664,116 @@ async fn daemon_bug_lost_transaction_expiry_is_not_reported() {
         names(&after)
     );
 }
+
+/// The daemon checks itself: the failover key rotated out of the permission is a
+/// `setup_invalid` (authority) with the fix, a CRITICAL alert and `/readyz` 503; put back,
+/// `setup_valid`, the alert resolves and `/readyz` is 200. The events are the ones the daemon
+/// emitted, fed to the metrics and the alert rules as `run` feeds them.
+#[tokio::test]
+async fn the_daemon_checks_its_own_setup() {
+    use bp_failover::alerts::{map_event, Action};
+    use bp_failover::antelope::PrivateKey;
+    use bp_failover::metrics::Metrics;
+
+    let opts = Options {
+        // Chain time: every 12 slots.
+        selfcheck_every: std::time::Duration::from_secs(6),
+        ..Options::default()
+    };
+    let mut run = Run::start_with(scenario("healthy", 4), opts).await;
+    let our = run.net.with_chain(|c| c.our_producer());
+    let failover = Name::literal("failover");
+    let signer = run.net.with_chain(|c| c.observer_key().public_key());
+    let set_key = |run: &Run, k: PublicKey| {
+        run.net.with_chain_mut(|c| {
+            let acct = c.state_mut().accounts.get_mut(&our).unwrap();
+            acct.permissions.get_mut(&failover).unwrap().keys = vec![(k, 1)];
+        })
+    };
+    let readyz = |m: &Metrics| {
+        let req = hyper::Request::get("/readyz").body(()).unwrap();
+        let r = bp_failover::http::handle(&req, m);
+        r.status().as_u16()
+    };
+    let metrics_of = |events: &[Event]| {
+        let m = Metrics::new();
+        events.iter().for_each(|e| m.on_event(e));
+        m
+    };
+
+    // At start every check passes.
+    run.run_until(40, |r| count(&r.observers[0].events(), "setup_valid") == 4)
+        .await;
+    let events = run.observers[0].events();
+    assert_eq!(count(&events, "setup_valid"), 4, "{:?}", names(&events));
+    assert_eq!(readyz(&metrics_of(&events)), 200);
+
+    // The key is rotated out of the permission.
+    set_key(
+        &run,
+        PrivateKey::from_bytes(&[42; 32]).unwrap().public_key(),
+    );
+    run.run_until_event(0, "setup_invalid", 40).await;
+    let events = run.observers[0].events();
+    let invalid = events
+        .iter()
+        .find(|e| e.name() == "setup_invalid")
+        .unwrap()
+        .clone();
+    let Event::SetupInvalid { check, detail, fix } = &invalid else {
+        unreachable!()
+    };
+    assert_eq!(check, "authority");
+    assert!(detail.contains("3090003"), "{detail}");
+    assert!(
+        fix.contains(&format!(
+            "cleos set account permission {our} failover {signer} active"
+        )),
+        "{fix}"
+    );
+    let m = metrics_of(&events);
+    assert_eq!(readyz(&m), 503);
+    assert!(m.readiness().1.contains("authority"), "{}", m.readiness().1);
+    assert!(m
+        .encode()
+        .contains("bp_failover_setup_valid{check=\"authority\"} 0"));
+    let raised = map_event(&invalid, &our.to_string());
+    assert_eq!(raised[0].condition, "setup:authority");
+    assert!(matches!(
+        raised[0].action,
+        Action::Raise {
+            severity: bp_failover::alerts::Severity::Critical,
+            ..
+        }
+    ));
+    // It informs; it does not block: the daemon stays healthy on the primary.
+    assert!(matches!(
+        run.observers[0].last_decision(),
+        Some(Decision::Healthy { .. })
+    ));
+
+    // Fixed: setup_valid for authority, the alert resolves, ready again.
+    set_key(&run, signer);
+    let found = run
+        .run_until(40, |r| {
+            let ev = r.observers[0].events();
+            let after = ev.iter().position(|e| e.name() == "setup_invalid").unwrap();
+            ev[after..]
+                .iter()
+                .any(|e| matches!(e, Event::SetupValid { check, .. } if check == "authority"))
+        })
+        .await;
+    assert!(found, "no setup_valid after the fix");
+    let events = run.observers[0].events();
+    let valid = events
+        .iter()
+        .rev()
+        .find(|e| e.name() == "setup_valid")
+        .unwrap();
+    assert!(matches!(
+        &map_event(valid, &our.to_string())[0],
+        bp_failover::alerts::Mapped { condition, action: Action::Resolve { .. } } if condition == "setup:authority"
+    ));
+    assert_eq!(readyz(&metrics_of(&events)), 200);
+    assert!(run.key_changes().is_empty(), "nothing was pushed");
+}

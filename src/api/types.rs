@@ -543,6 +543,20 @@ pub struct Account {
     pub permissions: Vec<Permission>,
     #[serde(default)]
     pub eosio_any_linked_actions: Option<Vec<LinkedAction>>,
+    /// CPU (µs) and NET (bytes) the account may use now; absent from old or trimmed answers.
+    #[serde(default)]
+    pub cpu_limit: Option<ResourceLimit>,
+    #[serde(default)]
+    pub net_limit: Option<ResourceLimit>,
+}
+
+/// `cpu_limit` / `net_limit` of `get_account`. `-1` means unlimited (privileged accounts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimit {
+    #[serde(deserialize_with = "json::i64")]
+    pub available: i64,
+    #[serde(deserialize_with = "json::i64")]
+    pub max: i64,
 }
 
 impl Account {

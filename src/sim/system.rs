@@ -251,6 +251,8 @@ impl Account {
                     .map(|(k, _)| link(k))
                     .collect(),
             ),
+            cpu_limit: None,
+            net_limit: None,
         }
     }
 
