@@ -12,19 +12,20 @@
 //! pure [`evaluate`]; printing is [`render_text`] / [`render_json`]. Every failure carries
 //! the fix, as the exact `cleos` command with the real names and keys where one exists.
 //!
-//! Authorization follows nodeos (`authorization_manager.cpp`, `permission_object::satisfies`):
-//! the minimum permission for `(account, eosio, action)` is the permission linked to that
-//! action, else the one linked to the whole `eosio` contract, else `active`; a link to
-//! `eosio.any` lets any permission through. The declared permission satisfies the minimum
-//! only if it *is* that permission or one of its ancestors. So a link to a permission
-//! *below* the configured one (its child) still lets the configured one sign, while a link
-//! to its parent or to a sibling does not.
+//! Authorization follows nodeos, with the rules in [`crate::authority`] (shared with the dry
+//! runs, the daemon's self-check and the simulator): the minimum permission for
+//! `(account, eosio, action)` is the permission linked to that action, else the one linked
+//! to the whole `eosio` contract, else `active`; a link to `eosio.any` lets any permission
+//! through. The declared permission satisfies the minimum only if it *is* that permission
+//! or one of its ancestors. So a link to a permission *below* the configured one (its
+//! child) still lets the configured one sign, while a link to its parent or to a sibling
+//! does not. The failover key's weight is counted as nodeos counts it.
 //!
 //! Limits: reads come from one endpoint each (an agreeing one when the quorum holds; the
-//! detail says when a read is unverified). Permissions whose authority is satisfied through
-//! other accounts or waits are not followed: the bot signs with one key, so that key alone
-//! must meet the threshold. A node older than Leap 3.1 does not report links; the link
-//! checks then warn instead of passing.
+//! detail says when a read is unverified). Only our own account is read: a permission met
+//! through another account's permission is reported as not followed here (the dry run
+//! follows it). A node older than Leap 3.1 does not report links; the link checks then warn
+//! instead of passing.
 //!
 //! Exit code: `0` when no check fails (warnings allowed), [`EXIT_FAILED`] otherwise.
 
