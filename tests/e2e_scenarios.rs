@@ -564,6 +564,14 @@ async fn dry_run_rehearses_the_switch_and_pushes_nothing() {
         })
         .unwrap_or_else(|| panic!("no dry_run_transaction: {:?}", names(&events)));
     assert!(validation.contains("accepted"), "{validation}");
+    assert!(
+        validation.contains("authorization verified"),
+        "{validation}"
+    );
+    assert!(
+        validation.contains("does not verify signatures"),
+        "{validation}"
+    );
     let packed: PackedTransaction = serde_json::from_value(body).unwrap();
     let tx = packed.transaction().unwrap();
     assert_eq!(tx.actions.len(), 1);
@@ -590,6 +598,49 @@ async fn dry_run_rehearses_the_switch_and_pushes_nothing() {
     // The rehearsal is not repeated: the observer then holds for the cooldown.
     assert_eq!(count(&events, "dry_run_transaction"), 1);
     assert!(suppressed(&events).contains(&"cooldown".to_string()));
+}
+
+/// `run --dry-run` with a failover key the permission no longer holds: the node's
+/// compute_transaction would accept it, so the daemon proves the authorization itself and
+/// reports the rehearsal as failed (3090003, with the fix) instead of a dry_run_transaction.
+#[tokio::test]
+async fn dry_run_with_a_key_not_in_the_permission_fails() {
+    let opts = Options {
+        dry_run: true,
+        ..Options::default()
+    };
+    let mut run = Run::start_with(scenario("primary-down", 4), opts).await;
+    let our = run.net.with_chain(|c| c.our_producer());
+    let stranger = bp_failover::antelope::PrivateKey::from_bytes(&[42; 32])
+        .unwrap()
+        .public_key();
+    run.net.with_chain_mut(|c| {
+        let acct = c.state_mut().accounts.get_mut(&our).unwrap();
+        acct.permissions
+            .get_mut(&Name::literal("failover"))
+            .unwrap()
+            .keys = vec![(stranger, 1)];
+    });
+    run.run_until_event(0, "transaction_failed", run.scenario.run_slots)
+        .await;
+    let events = run.observers[0].events();
+    assert_eq!(
+        count(&events, "dry_run_transaction"),
+        0,
+        "{:?}",
+        names(&events)
+    );
+    let reason = events
+        .iter()
+        .find_map(|e| match e {
+            Event::TransactionFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("authorization NOT verified"), "{reason}");
+    assert!(reason.contains("3090003"), "{reason}");
+    assert!(reason.contains("cleos set account permission"), "{reason}");
+    assert_eq!(run.net.push_requests(), 0);
 }
 
 // ---- daemon bugs ------------------------------------------------------------------------
