@@ -308,7 +308,7 @@ impl<'a> Checker<'a, '_> {
             entries.push((w.weight, 3, Entry::Wait(w.wait_sec, w.weight)));
         }
         // Stable: equal (weight, kind) keep their listed order, as in nodeos' multimap.
-        entries.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        entries.sort_by_key(|e| std::cmp::Reverse((e.0, e.1)));
         let mut total = 0u32;
         let mut reached = false;
         let mut used = Vec::new();
@@ -351,7 +351,7 @@ impl<'a> Checker<'a, '_> {
                 reached = true;
             }
         }
-        // A zero threshold is never satisfied by nodeos (no entry is visited to compare).
+        // nodeos compares after each entry, so an authority without entries is never met.
         let satisfied = reached && !entries.is_empty();
         used.sort();
         used.dedup();
@@ -960,7 +960,7 @@ mod tests {
             let active = if i == 7 {
                 perm("active", "owner", 1, &[(k, 1)], &[], &[])
             } else {
-                perm("active", "owner", 1, &[], &[(&next, "active", 1)], &[])
+                perm("active", "owner", 1, &[], &[(next, "active", 1)], &[])
             };
             accts_owned.push(account(
                 name,
