@@ -200,6 +200,11 @@ pub struct RunArgs {
     /// Also log per-slot events (missed_slots, round_summary).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Seconds between setup self-checks (authority, registration, state directory,
+    /// CPU/NET); they also run at start.
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(10..=86400))]
+    pub selfcheck_secs: u64,
 }
 
 /// `-c/--config`, shared by every command that reads the config file.

@@ -154,6 +154,18 @@ pub enum Event {
     NotScheduled {
         producer: String,
     },
+    /// The daemon's self-check found its setup unable to carry out a failover: `check` is
+    /// `authority`, `registration`, `state_dir` or `resources`.
+    SetupInvalid {
+        check: String,
+        detail: String,
+        fix: String,
+    },
+    /// A self-check passes (at start, and when a failing one is fixed).
+    SetupValid {
+        check: String,
+        detail: String,
+    },
 }
 
 impl Event {
@@ -182,6 +194,8 @@ impl Event {
             Event::PendingOverdue { .. } => "pending_overdue",
             Event::StaleKeySigning { .. } => "stale_key_signing",
             Event::NotScheduled { .. } => "not_scheduled",
+            Event::SetupInvalid { .. } => "setup_invalid",
+            Event::SetupValid { .. } => "setup_valid",
         }
     }
 
@@ -198,7 +212,8 @@ impl Event {
             Event::FailoverTriggered { .. }
             | Event::TransactionFailed { .. }
             | Event::PendingOverdue { .. }
-            | Event::StaleKeySigning { .. } => Level::Error,
+            | Event::StaleKeySigning { .. }
+            | Event::SetupInvalid { .. } => Level::Error,
             _ => Level::Info,
         }
     }

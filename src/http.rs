@@ -4,8 +4,10 @@
 //! - `GET /healthz`: 200 while the decision loop has run within `[metrics]
 //!   healthz_max_age_secs` (or the process is within that long of starting), else 503. For
 //!   liveness probes, container HEALTHCHECKs and systemd watchdogs: a 503 means restart me.
-//! - `GET /readyz`: 200 while the observer can see the chain (not blind), else 503. Not a
-//!   reason to restart: blind usually means the endpoints are down, not this process.
+//! - `GET /readyz`: 200 while the observer can see the chain (not blind) and the daemon's
+//!   self-check passes (`setup_invalid` without a later `setup_valid`), else 503 with the
+//!   reason. Not a reason to restart: blind usually means the endpoints are down, and a
+//!   failing self-check needs a fix on chain or on disk, not a new process.
 //!
 //! Built directly on hyper 1.x (already in the dependency tree through reqwest) for three
 //! fixed routes. Defensive limits: at most [`MAX_CONNECTIONS`] at once (more are closed at
@@ -152,15 +154,13 @@ pub fn handle<B>(req: &Request<B>, metrics: &Metrics) -> Response<Full<Bytes>> {
             response(status, TEXT, format!("{}\n", h.message))
         }
         "/readyz" => {
-            if metrics.is_ready() {
-                response(StatusCode::OK, TEXT, "ready: the observer sees the chain\n")
+            let (ready, why) = metrics.readiness();
+            let status = if ready {
+                StatusCode::OK
             } else {
-                response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    TEXT,
-                    "not ready: the observer is blind (no quorum of endpoints) or has not looked yet\n",
-                )
-            }
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            response(status, TEXT, format!("{why}\n"))
         }
         "/" => response(
             StatusCode::OK,
@@ -168,7 +168,7 @@ pub fn handle<B>(req: &Request<B>, metrics: &Metrics) -> Response<Full<Bytes>> {
             concat!(
                 "bp-failover ",
                 env!("CARGO_PKG_VERSION"),
-                "\n/metrics  Prometheus (OpenMetrics)\n/healthz  200 while the loop runs\n/readyz   200 while the observer is not blind\n"
+                "\n/metrics  Prometheus (OpenMetrics)\n/healthz  200 while the loop runs\n/readyz   200 while the observer is not blind and the self-check passes\n"
             ),
         ),
         _ => response(StatusCode::NOT_FOUND, TEXT, "not found\n"),

@@ -6,6 +6,7 @@
 //! - [`api`]: chain I/O over many endpoints, turned into typed observations and a quorum view.
 //! - [`observer`]: follows the quorum chain, attributes missed slots, measures participation; pure.
 //! - [`decision`]: policy, guards and the persisted state; a pure `decide`.
+//! - [`authority`]: nodeos' authorization rules (links, permission tree, key weights); pure.
 //! - [`keyswitch`], [`keyfile`]: the key-switch transaction and the one secret.
 //! - [`config`], [`cli`], [`commands`]: the program's surface.
 //! - [`alerts`], [`metrics`], [`http`]: operations (messages to people, Prometheus,
@@ -15,6 +16,7 @@
 pub mod alerts;
 pub mod antelope;
 pub mod api;
+pub mod authority;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -15,8 +15,9 @@
 //! hold secrets: endpoints are labelled with their redacted URL (`scheme://host:port/…`),
 //! so two endpoints on one host with different secret paths share a label.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -70,6 +71,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "bp_failover_observer_ready",
     "bp_failover_alerts_active",
     "bp_failover_alert_deliveries_total",
+    "bp_failover_setup_valid",
 ];
 
 type FGauge = Gauge<f64, AtomicU64>;
@@ -174,6 +176,12 @@ struct Handles {
     observer_ready: Gauge,
     alerts_active: Gauge,
     deliveries: Family<DeliveryLabels, Counter>,
+    setup_valid: Family<CheckLabel, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabel {
+    check: String,
 }
 
 struct Inner {
@@ -185,6 +193,8 @@ struct Inner {
     /// `i64::MIN`: never.
     last_tick_ms: AtomicI64,
     ready: AtomicBool,
+    /// Self-checks failing now (`setup_invalid` without a later `setup_valid`).
+    setup_failing: Mutex<BTreeSet<String>>,
 }
 
 /// The daemon's metrics and health. Clones share everything.
@@ -256,6 +266,7 @@ impl Metrics {
             observer_ready: Gauge::default(),
             alerts_active: Gauge::default(),
             deliveries: Family::default(),
+            setup_valid: Family::default(),
         };
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
@@ -380,6 +391,11 @@ impl Metrics {
             "Alert deliveries by channel and outcome (sent, failed, dropped)",
             m.deliveries.clone(),
         );
+        r.register(
+            "setup_valid",
+            "1 while the daemon's self-check passes, 0 while it fails, by check (authority, registration, state_dir, resources)",
+            m.setup_valid.clone(),
+        );
         one_hot(&m.decision_state, &DECISION_STATES, None);
         for retrying in ["true", "false"] {
             m.failed
@@ -399,6 +415,7 @@ impl Metrics {
                 health_max_age_ms: i64::try_from(healthz_max_age.as_millis()).unwrap_or(i64::MAX),
                 last_tick_ms: AtomicI64::new(i64::MIN),
                 ready: AtomicBool::new(false),
+                setup_failing: Mutex::new(BTreeSet::new()),
             }),
         }
     }
@@ -462,6 +479,8 @@ impl Metrics {
             Event::QuorumChanged { state, .. } => {
                 self.set_quorum_state(state);
             }
+            Event::SetupInvalid { check, .. } => self.set_setup_valid(check, false),
+            Event::SetupValid { check, .. } => self.set_setup_valid(check, true),
             Event::FailoverTriggered { from, to, .. } => {
                 m.switches
                     .get_or_create(&SwitchLabels {
@@ -589,8 +608,57 @@ impl Metrics {
         self.m().observer_ready.set(i64::from(ready));
     }
 
+    /// A self-check's result: the gauge, and `/readyz` is 503 while any fails.
+    pub fn set_setup_valid(&self, check: &str, valid: bool) {
+        self.m()
+            .setup_valid
+            .get_or_create(&CheckLabel {
+                check: check.into(),
+            })
+            .set(i64::from(valid));
+        let mut failing = self
+            .inner
+            .setup_failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if valid {
+            failing.remove(check);
+        } else {
+            failing.insert(check.to_string());
+        }
+    }
+
+    /// `/readyz`: the observer sees the chain and no self-check fails.
     pub fn is_ready(&self) -> bool {
-        self.inner.ready.load(Ordering::SeqCst)
+        self.readiness().0
+    }
+
+    /// `/readyz` with its one-line reason.
+    pub fn readiness(&self) -> (bool, String) {
+        if !self.inner.ready.load(Ordering::SeqCst) {
+            return (
+                false,
+                "not ready: the observer is blind (no quorum of endpoints) or has not looked yet"
+                    .into(),
+            );
+        }
+        let failing = self
+            .inner
+            .setup_failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if failing.is_empty() {
+            (true, "ready: the observer sees the chain".into())
+        } else {
+            let names: Vec<&str> = failing.iter().map(String::as_str).collect();
+            (
+                false,
+                format!(
+                    "not ready: the setup self-check fails ({}): a failover may fail; see the setup_invalid event for the fix",
+                    names.join(", ")
+                ),
+            )
+        }
     }
 
     /// Used by the alerts task.

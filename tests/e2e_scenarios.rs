@@ -564,6 +564,14 @@ async fn dry_run_rehearses_the_switch_and_pushes_nothing() {
         })
         .unwrap_or_else(|| panic!("no dry_run_transaction: {:?}", names(&events)));
     assert!(validation.contains("accepted"), "{validation}");
+    assert!(
+        validation.contains("authorization verified"),
+        "{validation}"
+    );
+    assert!(
+        validation.contains("does not verify signatures"),
+        "{validation}"
+    );
     let packed: PackedTransaction = serde_json::from_value(body).unwrap();
     let tx = packed.transaction().unwrap();
     assert_eq!(tx.actions.len(), 1);
@@ -590,6 +598,49 @@ async fn dry_run_rehearses_the_switch_and_pushes_nothing() {
     // The rehearsal is not repeated: the observer then holds for the cooldown.
     assert_eq!(count(&events, "dry_run_transaction"), 1);
     assert!(suppressed(&events).contains(&"cooldown".to_string()));
+}
+
+/// `run --dry-run` with a failover key the permission no longer holds: the node's
+/// compute_transaction would accept it, so the daemon proves the authorization itself and
+/// reports the rehearsal as failed (3090003, with the fix) instead of a dry_run_transaction.
+#[tokio::test]
+async fn dry_run_with_a_key_not_in_the_permission_fails() {
+    let opts = Options {
+        dry_run: true,
+        ..Options::default()
+    };
+    let mut run = Run::start_with(scenario("primary-down", 4), opts).await;
+    let our = run.net.with_chain(|c| c.our_producer());
+    let stranger = bp_failover::antelope::PrivateKey::from_bytes(&[42; 32])
+        .unwrap()
+        .public_key();
+    run.net.with_chain_mut(|c| {
+        let acct = c.state_mut().accounts.get_mut(&our).unwrap();
+        acct.permissions
+            .get_mut(&Name::literal("failover"))
+            .unwrap()
+            .keys = vec![(stranger, 1)];
+    });
+    run.run_until_event(0, "transaction_failed", run.scenario.run_slots)
+        .await;
+    let events = run.observers[0].events();
+    assert_eq!(
+        count(&events, "dry_run_transaction"),
+        0,
+        "{:?}",
+        names(&events)
+    );
+    let reason = events
+        .iter()
+        .find_map(|e| match e {
+            Event::TransactionFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("authorization NOT verified"), "{reason}");
+    assert!(reason.contains("3090003"), "{reason}");
+    assert!(reason.contains("cleos set account permission"), "{reason}");
+    assert_eq!(run.net.push_requests(), 0);
 }
 
 // ---- daemon bugs ------------------------------------------------------------------------
@@ -663,4 +714,117 @@ async fn daemon_bug_lost_transaction_expiry_is_not_reported() {
         "no transaction_failed for the lost {lost_id:?} before the new push: {:?}",
         names(&after)
     );
+}
+
+/// The daemon checks itself: the failover key rotated out of the permission is a
+/// `setup_invalid` (authority) with the fix, a CRITICAL alert and `/readyz` 503; put back,
+/// `setup_valid`, the alert resolves and `/readyz` is 200. The events are the ones the daemon
+/// emitted, fed to the metrics and the alert rules as `run` feeds them.
+#[tokio::test]
+async fn the_daemon_checks_its_own_setup() {
+    use bp_failover::alerts::{map_event, Action};
+    use bp_failover::antelope::PrivateKey;
+    use bp_failover::metrics::Metrics;
+
+    let opts = Options {
+        // Chain time: every 12 slots.
+        selfcheck_every: std::time::Duration::from_secs(6),
+        ..Options::default()
+    };
+    let mut run = Run::start_with(scenario("healthy", 4), opts).await;
+    let our = run.net.with_chain(|c| c.our_producer());
+    let failover = Name::literal("failover");
+    let signer = run.net.with_chain(|c| c.observer_key().public_key());
+    let set_key = |run: &Run, k: PublicKey| {
+        run.net.with_chain_mut(|c| {
+            let acct = c.state_mut().accounts.get_mut(&our).unwrap();
+            acct.permissions.get_mut(&failover).unwrap().keys = vec![(k, 1)];
+        })
+    };
+    let readyz = |m: &Metrics| {
+        let req = hyper::Request::get("/readyz").body(()).unwrap();
+        let r = bp_failover::http::handle(&req, m);
+        r.status().as_u16()
+    };
+    let metrics_of = |events: &[Event]| {
+        let m = Metrics::new();
+        events.iter().for_each(|e| m.on_event(e));
+        m
+    };
+
+    // At start every check passes.
+    run.run_until(40, |r| count(&r.observers[0].events(), "setup_valid") == 4)
+        .await;
+    let events = run.observers[0].events();
+    assert_eq!(count(&events, "setup_valid"), 4, "{:?}", names(&events));
+    assert_eq!(readyz(&metrics_of(&events)), 200);
+
+    // The key is rotated out of the permission.
+    set_key(
+        &run,
+        PrivateKey::from_bytes(&[42; 32]).unwrap().public_key(),
+    );
+    run.run_until_event(0, "setup_invalid", 40).await;
+    let events = run.observers[0].events();
+    let invalid = events
+        .iter()
+        .find(|e| e.name() == "setup_invalid")
+        .unwrap()
+        .clone();
+    let Event::SetupInvalid { check, detail, fix } = &invalid else {
+        unreachable!()
+    };
+    assert_eq!(check, "authority");
+    assert!(detail.contains("3090003"), "{detail}");
+    assert!(
+        fix.contains(&format!(
+            "cleos set account permission {our} failover {signer} active"
+        )),
+        "{fix}"
+    );
+    let m = metrics_of(&events);
+    assert_eq!(readyz(&m), 503);
+    assert!(m.readiness().1.contains("authority"), "{}", m.readiness().1);
+    assert!(m
+        .encode()
+        .contains("bp_failover_setup_valid{check=\"authority\"} 0"));
+    let raised = map_event(&invalid, &our.to_string());
+    assert_eq!(raised[0].condition, "setup:authority");
+    assert!(matches!(
+        raised[0].action,
+        Action::Raise {
+            severity: bp_failover::alerts::Severity::Critical,
+            ..
+        }
+    ));
+    // It informs; it does not block: the daemon stays healthy on the primary.
+    assert!(matches!(
+        run.observers[0].last_decision(),
+        Some(Decision::Healthy { .. })
+    ));
+
+    // Fixed: setup_valid for authority, the alert resolves, ready again.
+    set_key(&run, signer);
+    let found = run
+        .run_until(40, |r| {
+            let ev = r.observers[0].events();
+            let after = ev.iter().position(|e| e.name() == "setup_invalid").unwrap();
+            ev[after..]
+                .iter()
+                .any(|e| matches!(e, Event::SetupValid { check, .. } if check == "authority"))
+        })
+        .await;
+    assert!(found, "no setup_valid after the fix");
+    let events = run.observers[0].events();
+    let valid = events
+        .iter()
+        .rev()
+        .find(|e| e.name() == "setup_valid")
+        .unwrap();
+    assert!(matches!(
+        &map_event(valid, &our.to_string())[0],
+        bp_failover::alerts::Mapped { condition, action: Action::Resolve { .. } } if condition == "setup:authority"
+    ));
+    assert_eq!(readyz(&metrics_of(&events)), 200);
+    assert!(run.key_changes().is_empty(), "nothing was pushed");
 }

@@ -136,3 +136,89 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
     }
     net.shutdown().await;
 }
+
+/// compute_transaction does not check signatures (reference §10), so the dry run proves the
+/// authorization itself: with a key the permission does not hold it fails with the reason
+/// and the fix; after the fix it says "authorization verified". Nothing is pushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_verifies_the_authorization_that_compute_transaction_does_not() {
+    use bp_failover::antelope::{Name, PrivateKey};
+    let mut spec = NetworkSpec::new(4, 3);
+    spec.clock = Clock::RealTime { time_scale: 1.0 };
+    let net = Network::start(spec).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_text = render_config(&net, &ConfigOptions::new(dir.path())).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, &cfg_text).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let (our, perm) = net.with_chain(|c| (c.our_producer(), Name::literal("failover")));
+    let signer = net.with_chain(|c| c.observer_key().public_key());
+    let stranger = PrivateKey::from_bytes(&[42; 32]).unwrap().public_key();
+    let set_keys = |k| {
+        net.with_chain_mut(|c| {
+            let p = c
+                .state_mut()
+                .accounts
+                .get_mut(&our)
+                .unwrap()
+                .permissions
+                .get_mut(&perm)
+                .unwrap();
+            p.keys = vec![(k, 1)];
+        })
+    };
+    let args: Vec<String> = ["failover", "-c", &cfg, "--to", "backup", "--dry-run"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+
+    // The key was rotated out of the permission: the node's compute_transaction would
+    // accept the transaction, the dry run must not.
+    set_keys(stranger);
+    let out = run(args.clone()).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}\n{err}", text(&out.stdout));
+    assert!(err.contains("authorization NOT verified"), "{err}");
+    assert!(err.contains("3090003"), "{err}");
+    assert!(err.contains("weight 0 of its threshold 1"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cleos set account permission {our} failover {signer} active"
+        )),
+        "{err}"
+    );
+    assert!(!text(&out.stdout).contains("authorization verified"));
+
+    // The link removed: regproducer then requires active, which failover cannot satisfy.
+    set_keys(signer);
+    net.with_chain_mut(|c| {
+        let a = c.state_mut().accounts.get_mut(&our).unwrap();
+        a.links
+            .remove(&(Name::literal("eosio"), Name::literal("regproducer")));
+    });
+    let out = run(args.clone()).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("3090005"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cleos set action permission {our} eosio regproducer failover"
+        )),
+        "{err}"
+    );
+
+    // Fixed: verified, and the node's check is said to be resources and execution only.
+    net.with_chain_mut(|c| {
+        let a = c.state_mut().accounts.get_mut(&our).unwrap();
+        a.links
+            .insert((Name::literal("eosio"), Name::literal("regproducer")), perm);
+    });
+    let out = run(args).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("authorization verified"), "{stdout}");
+    assert!(stdout.contains("does not verify signatures"), "{stdout}");
+    assert!(net.key_switches().is_empty(), "a dry run never pushes");
+    net.shutdown().await;
+}

@@ -5,6 +5,7 @@ use bp_failover::antelope::{Name, PublicKey};
 use bp_failover::api::client::{check_trace, decode_response};
 use bp_failover::api::error::{ApiErrorKind, NodeErrorKind};
 use bp_failover::api::types::*;
+use bp_failover::authority;
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -175,18 +176,22 @@ fn get_account_links_and_permissions() {
     assert_eq!(a.account_name, Name::literal("teamgreymass"));
     let eosio = Name::literal("eosio");
     assert_eq!(
-        a.linked_permission(eosio, Name::literal("unregprod")),
+        authority::linked_permission(&a, eosio, Name::literal("unregprod")),
         Ok(Some(Name::literal("killswitch")))
     );
     assert_eq!(
-        a.linked_permission(eosio, Name::literal("claimrewards")),
+        authority::linked_permission(&a, eosio, Name::literal("claimrewards")),
         Ok(Some(Name::literal("claim")))
     );
     assert_eq!(
-        a.linked_permission(eosio, Name::literal("regproducer")),
+        authority::linked_permission(&a, eosio, Name::literal("regproducer")),
         Ok(None)
     );
-    assert!(a.descends_from(Name::literal("killswitch"), Name::literal("owner")));
+    assert!(authority::descends_from(
+        &a,
+        Name::literal("killswitch"),
+        Name::literal("owner")
+    ));
 
     let a: Account = ok("jungle4_get_account_wharfkit1111_custom_permission_2024.json");
     let test = a.permission(Name::literal("test")).unwrap();
@@ -194,17 +199,34 @@ fn get_account_links_and_permissions() {
     let key: PublicKey = "EOS6RMS3nvoN9StPzZizve6WdovaDkE5KkEcCDXW7LbepyAioMiK6"
         .parse()
         .unwrap();
-    assert!(test.required_auth.satisfied_by_key(&key));
+    let level = bp_failover::api::types::PermissionLevel {
+        actor: a.account_name,
+        permission: Name::literal("test"),
+    };
+    let accounts = authority::Accounts::new([&a]);
+    assert!(
+        authority::weigh(&accounts, &level, &[key], 6)
+            .unwrap()
+            .satisfied
+    );
     assert_eq!(
-        a.linked_permission(Name::literal("eosio.token"), Name::literal("transfer")),
+        authority::linked_permission(&a, Name::literal("eosio.token"), Name::literal("transfer")),
         Ok(Some(Name::literal("test")))
     );
     assert_eq!(
         a.permission(Name::literal("owner")).unwrap().parent,
         Name::default()
     );
-    assert!(a.descends_from(Name::literal("test"), Name::literal("active")));
-    assert!(!a.descends_from(Name::literal("active"), Name::literal("test")));
+    assert!(authority::descends_from(
+        &a,
+        Name::literal("test"),
+        Name::literal("active")
+    ));
+    assert!(!authority::descends_from(
+        &a,
+        Name::literal("active"),
+        Name::literal("test")
+    ));
 }
 
 #[test]

@@ -313,6 +313,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             "There are no slots to watch until it is scheduled again.".into(),
             false,
         )],
+        Event::SetupInvalid { check, detail, fix } => vec![raise(
+            format!("setup:{check}"),
+            Critical,
+            format!("setup invalid: the {check} self-check fails"),
+            format!("{detail}. Fix: {fix}. Until this is fixed a failover may fail when it is needed."),
+            false,
+        )],
+        Event::SetupValid { check, .. } => vec![resolve(
+            format!("setup:{check}"),
+            format!("the {check} self-check passes again"),
+        )],
         Event::ConsensusMode { .. }
         | Event::MissedSlots { .. }
         | Event::RoundSummary { .. }

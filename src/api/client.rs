@@ -365,8 +365,9 @@ impl ChainClient {
         self.push("chain", "send_transaction2", &body).await
     }
 
-    /// `chain/compute_transaction` (Leap ≥ 3.1): a dry run. Signatures are not checked but
-    /// permission links are, so this is a good pre-flight.
+    /// `chain/compute_transaction` (Leap ≥ 3.1): a dry run of resources and execution.
+    /// Signatures and key weights are NOT checked (seen on a real node, reference §10);
+    /// links and missing permissions are. Authorization is proven by [`crate::authority`].
     pub async fn compute_transaction(
         &self,
         trx: &PackedTransaction,

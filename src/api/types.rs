@@ -517,17 +517,6 @@ pub struct Authority {
     pub waits: Vec<WaitWeight>,
 }
 
-impl Authority {
-    /// True when `key` alone satisfies this authority.
-    pub fn satisfied_by_key(&self, key: &PublicKey) -> bool {
-        self.threshold > 0
-            && self
-                .keys
-                .iter()
-                .any(|kw| kw.key == *key && u32::from(kw.weight) >= self.threshold)
-    }
-}
-
 /// A `linkauth` entry; `action` absent = every action of `account`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedAction {
@@ -554,54 +543,25 @@ pub struct Account {
     pub permissions: Vec<Permission>,
     #[serde(default)]
     pub eosio_any_linked_actions: Option<Vec<LinkedAction>>,
+    /// CPU (µs) and NET (bytes) the account may use now; absent from old or trimmed answers.
+    #[serde(default)]
+    pub cpu_limit: Option<ResourceLimit>,
+    #[serde(default)]
+    pub net_limit: Option<ResourceLimit>,
+}
+
+/// `cpu_limit` / `net_limit` of `get_account`. `-1` means unlimited (privileged accounts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimit {
+    #[serde(deserialize_with = "json::i64")]
+    pub available: i64,
+    #[serde(deserialize_with = "json::i64")]
+    pub max: i64,
 }
 
 impl Account {
     pub fn permission(&self, name: Name) -> Option<&Permission> {
         self.permissions.iter().find(|p| p.perm_name == name)
-    }
-
-    /// The permission linked to `code::action` on this account: a link for that exact
-    /// action first, then a whole-contract link. `Ok(None)` = no link (minimum is
-    /// `active`); `Err(())` = the node did not report links (older than Leap 3.1).
-    #[allow(clippy::result_unit_err)]
-    pub fn linked_permission(&self, code: Name, action: Name) -> Result<Option<Name>, ()> {
-        let mut any_reported = false;
-        let mut whole_contract = None;
-        for p in &self.permissions {
-            let Some(links) = &p.linked_actions else {
-                continue;
-            };
-            any_reported = true;
-            for l in links {
-                if l.account == code {
-                    match l.action {
-                        Some(a) if a == action => return Ok(Some(p.perm_name)),
-                        None => whole_contract = Some(p.perm_name),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        if !any_reported {
-            return Err(());
-        }
-        Ok(whole_contract)
-    }
-
-    /// True when `perm` is `ancestor` or a descendant of it.
-    pub fn descends_from(&self, perm: Name, ancestor: Name) -> bool {
-        let mut cur = perm;
-        for _ in 0..=self.permissions.len() {
-            if cur == ancestor {
-                return true;
-            }
-            match self.permission(cur) {
-                Some(p) if !p.parent.is_empty() => cur = p.parent,
-                _ => return false,
-            }
-        }
-        false
     }
 }
 

@@ -12,19 +12,20 @@
 //! pure [`evaluate`]; printing is [`render_text`] / [`render_json`]. Every failure carries
 //! the fix, as the exact `cleos` command with the real names and keys where one exists.
 //!
-//! Authorization follows nodeos (`authorization_manager.cpp`, `permission_object::satisfies`):
-//! the minimum permission for `(account, eosio, action)` is the permission linked to that
-//! action, else the one linked to the whole `eosio` contract, else `active`; a link to
-//! `eosio.any` lets any permission through. The declared permission satisfies the minimum
-//! only if it *is* that permission or one of its ancestors. So a link to a permission
-//! *below* the configured one (its child) still lets the configured one sign, while a link
-//! to its parent or to a sibling does not.
+//! Authorization follows nodeos, with the rules in [`crate::authority`] (shared with the dry
+//! runs, the daemon's self-check and the simulator): the minimum permission for
+//! `(account, eosio, action)` is the permission linked to that action, else the one linked
+//! to the whole `eosio` contract, else `active`; a link to `eosio.any` lets any permission
+//! through. The declared permission satisfies the minimum only if it *is* that permission
+//! or one of its ancestors. So a link to a permission *below* the configured one (its
+//! child) still lets the configured one sign, while a link to its parent or to a sibling
+//! does not. The failover key's weight is counted as nodeos counts it.
 //!
 //! Limits: reads come from one endpoint each (an agreeing one when the quorum holds; the
-//! detail says when a read is unverified). Permissions whose authority is satisfied through
-//! other accounts or waits are not followed: the bot signs with one key, so that key alone
-//! must meet the threshold. A node older than Leap 3.1 does not report links; the link
-//! checks then warn instead of passing.
+//! detail says when a read is unverified). Only our own account is read: a permission met
+//! through another account's permission is reported as not followed here (the dry run
+//! follows it). A node older than Leap 3.1 does not report links; the link checks then warn
+//! instead of passing.
 //!
 //! Exit code: `0` when no check fails (warnings allowed), [`EXIT_FAILED`] otherwise.
 
@@ -40,6 +41,7 @@ use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::types::{Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow};
 use crate::api::{Clock, SystemClock};
+use crate::authority::{self, cleos_set_permission, Accounts, MinPerm};
 use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
 use crate::config::{self, Config, KeySource, Problem, RegAction};
 use crate::daemon::executor::row_key;
@@ -188,30 +190,8 @@ fn eosio() -> Name {
     Name::literal("eosio")
 }
 
-/// The authority that may change `perm` with `updateauth`: the permission itself (or a
-/// parent), so `owner` for `owner` and `active` for everything below it.
-fn updateauth_by(acct: Name, perm: Name) -> String {
-    if perm == owner() {
-        format!("-p {acct}@owner")
-    } else {
-        format!("-p {acct}@active")
-    }
-}
-
-fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
-    let parent = if perm == owner() || parent.is_empty() {
-        String::new()
-    } else {
-        format!(" {parent}")
-    };
-    format!(
-        "cleos set account permission {acct} {perm} {key}{parent} {}",
-        updateauth_by(acct, perm)
-    )
-}
-
 fn cleos_link(acct: Name, action: Name, perm: Name) -> String {
-    format!("cleos set action permission {acct} eosio {action} {perm} -p {acct}@active")
+    authority::cleos_link(acct, eosio(), action, perm)
 }
 
 fn cleos_regproducer(acct: Name, key: &PublicKey, url: &str, location: &str) -> String {
@@ -507,50 +487,6 @@ fn describe_authority(row: &ProducerRow) -> String {
     format!("threshold {}, keys [{}]", a.threshold, keys.join(", "))
 }
 
-/// The minimum permission nodeos requires of `account` for `code::action`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MinPerm {
-    /// A link for this very action.
-    Exact(Name),
-    /// No action link; the whole-contract link applies.
-    WholeContract(Name),
-    /// Linked to `eosio.any`: any permission of the account will do.
-    Any,
-    /// No link: `active`.
-    Default,
-    /// The node does not report links (older than Leap 3.1).
-    Unknown,
-}
-
-fn minimum_permission(account: &Account, code: Name, action: Name) -> MinPerm {
-    let any = account.eosio_any_linked_actions.as_deref().unwrap_or(&[]);
-    let any_exact = any
-        .iter()
-        .any(|l| l.account == code && l.action == Some(action));
-    let any_whole = any.iter().any(|l| l.account == code && l.action.is_none());
-    match account.linked_permission(code, action) {
-        Ok(Some(p)) => {
-            let exact = account
-                .permission(p)
-                .and_then(|x| x.linked_actions.as_ref())
-                .is_some_and(|ls| {
-                    ls.iter()
-                        .any(|l| l.account == code && l.action == Some(action))
-                });
-            if exact {
-                MinPerm::Exact(p)
-            } else if any_exact {
-                MinPerm::Any
-            } else {
-                MinPerm::WholeContract(p)
-            }
-        }
-        Ok(None) | Err(()) if any_exact || any_whole => MinPerm::Any,
-        Ok(None) => MinPerm::Default,
-        Err(()) => MinPerm::Unknown,
-    }
-}
-
 fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
     let acct = config.producer.account;
     let perm = config.producer.permission;
@@ -655,36 +591,54 @@ fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
             "not checked: the failover key did not load (see the key check)",
         ),
         (Some(p), Ok(k)) => {
-            let auth = &p.required_auth;
             let replace = cleos_set_permission(acct, perm, &key_text, p.parent);
             let note = "(this sets the permission's authority to that one key, weight 1, threshold 1)";
-            match auth.keys.iter().find(|kw| kw.key == *k) {
-                Some(kw) if auth.satisfied_by_key(k) => CheckResult::ok(
+            let level = crate::api::types::PermissionLevel {
+                actor: acct,
+                permission: perm,
+            };
+            let tally = authority::weigh(
+                &Accounts::new([account]),
+                &level,
+                std::slice::from_ref(k),
+                authority::MAX_AUTHORITY_DEPTH,
+            );
+            match tally {
+                Some(t) if t.satisfied => CheckResult::ok(
                     "permission.key",
                     format!(
-                        "{acct}@{perm} holds the failover key {k} with weight {}, enough for its threshold {}",
-                        kw.weight, auth.threshold
+                        "the failover key {k} gives {acct}@{perm} weight {} of its threshold {} ({})",
+                        t.weight,
+                        t.threshold,
+                        t.entries.join("; ")
                     ),
                 ),
-                Some(kw) => CheckResult::fail(
-                    "permission.key",
-                    format!(
-                        "{acct}@{perm} holds the failover key {k} with weight {}, below its threshold {}: the bot's signature alone cannot satisfy it {note}",
-                        kw.weight, auth.threshold
-                    ),
-                )
-                .fix(replace),
-                None => {
-                    let keys: Vec<String> = auth.keys.iter().map(|kw| kw.key.to_string()).collect();
+                Some(t) => {
+                    let unread = if t.unread.is_empty() {
+                        String::new()
+                    } else {
+                        let u: Vec<String> = t
+                            .unread
+                            .iter()
+                            .map(|l| format!("{}@{}", l.actor, l.permission))
+                            .collect();
+                        format!("; permissions of other accounts are not followed here: {}", u.join(", "))
+                    };
                     CheckResult::fail(
                         "permission.key",
                         format!(
-                            "{acct}@{perm} does not hold the failover key {k} (it holds [{}]) {note}",
-                            keys.join(", ")
+                            "the failover key {k} gives {acct}@{perm} weight {} of its threshold {} ({}){unread}: the bot's signature alone cannot satisfy it {note}",
+                            t.weight,
+                            t.threshold,
+                            t.entries.join("; ")
                         ),
                     )
                     .fix(replace)
                 }
+                None => CheckResult::fail(
+                    "permission.key",
+                    format!("not checked: {acct}@{perm} does not exist"),
+                ),
             }
         }
     });
@@ -699,33 +653,24 @@ fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
 fn check_link(account: &Account, acct: Name, perm: Name, action: Name, from: &str) -> CheckResult {
     let name = format!("permission.link.{action}");
     let fix = cleos_link(acct, action, perm);
-    let (required, how) = match minimum_permission(account, eosio(), action) {
+    let min = authority::minimum_permission(account, eosio(), action);
+    let how = min.describe(eosio(), action);
+    let required = match min {
         MinPerm::Any => {
             return CheckResult::ok(
                 name,
-                format!("eosio::{action} is linked to eosio.any: any permission of {acct} satisfies it{from}"),
+                format!("{how}: any permission of {acct} satisfies it{from}"),
             )
         }
         MinPerm::Unknown => {
-            return CheckResult::warn(
-                name,
-                format!(
-                    "cannot verify: the node does not report linked actions (older than Leap 3.1){from}"
-                ),
-            )
-            .fix(format!("if `cleos get account {acct}` does not show the link, create it:\n{fix}"))
+            return CheckResult::warn(name, format!("cannot verify: {how}{from}")).fix(format!(
+                "if `cleos get account {acct}` does not show the link, create it:\n{fix}"
+            ))
         }
-        MinPerm::Exact(p) => (p, format!("eosio::{action} is linked to {p}")),
-        MinPerm::WholeContract(p) => (
-            p,
-            format!("eosio::{action} has no link of its own; the whole-contract eosio link to {p} applies"),
-        ),
-        MinPerm::Default => (
-            active(),
-            format!("eosio::{action} is not linked, so it requires active"),
-        ),
+        MinPerm::Exact(p) | MinPerm::WholeContract(p) => p,
+        MinPerm::Default => active(),
     };
-    if account.descends_from(required, perm) {
+    if authority::descends_from(account, required, perm) {
         let why = if required == perm {
             String::new()
         } else {
@@ -1674,10 +1619,7 @@ api = "http://127.0.0.1:12"
         inputs.account = fetched(account(p));
         let checks = evaluate(&cfg, &inputs);
         let c = assert_status(&checks, "permission.key", Status::Fail);
-        assert!(
-            c.detail.contains("does not hold the failover key"),
-            "{c:#?}"
-        );
+        assert!(c.detail.contains("weight 0 of its threshold 1"), "{c:#?}");
         assert!(c.detail.contains(&key(OTHER).to_string()));
         assert_eq!(
             fix(&c),
@@ -1700,10 +1642,7 @@ api = "http://127.0.0.1:12"
         inputs.account = fetched(account(p));
         let checks = evaluate(&cfg, &inputs);
         let c = assert_status(&checks, "permission.key", Status::Fail);
-        assert!(
-            c.detail.contains("weight 1, below its threshold 2"),
-            "{c:#?}"
-        );
+        assert!(c.detail.contains("weight 1 of its threshold 2"), "{c:#?}");
         assert!(fix(&c).starts_with("cleos set account permission mybpaccount1 failover"));
     }
 

@@ -832,6 +832,10 @@ impl Narrator {
                 return None;
             }
             Event::ConsensusMode { mode } => format!("the chain runs {mode} consensus"),
+            Event::SetupInvalid { check, detail, fix } => {
+                format!("setup self-check {check} FAILS: {detail}; fix: {fix}")
+            }
+            Event::SetupValid { .. } => return None,
             Event::MissedSlots {
                 producer,
                 datacenter,

@@ -29,6 +29,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let log = EventLog::stdout(args.log_format, args.verbose);
     let opts = Options {
         dry_run: args.dry_run,
+        selfcheck_every: std::time::Duration::from_secs(args.selfcheck_secs),
         ..Options::default()
     };
     let metrics = Metrics::from_config(config.metrics.as_ref());

@@ -43,6 +43,10 @@ pub enum ExecError {
     Build(#[from] KeySwitchError),
     #[error("no endpoint accepted the transaction: {0}")]
     Rejected(String),
+    #[error(transparent)]
+    Unauthorized(#[from] super::preflight::AuthFailure),
+    #[error("dry run: compute_transaction rejected it: {0}")]
+    DryRunRejected(String),
 }
 
 /// What an attempt to switch did.
@@ -301,7 +305,10 @@ impl Executor {
         Ok((tx, body, expires_ms))
     }
 
-    /// Dry run: build, sign and validate with `compute_transaction` where offered.
+    /// Dry run: build and sign, verify the authorization locally with nodeos' rules (the
+    /// signer's key, the permission and its links, read from the chain), then let
+    /// `compute_transaction` check resources and execution where offered. Fails with the
+    /// reason and the fix when the real push would fail.
     #[allow(clippy::too_many_arguments)]
     pub async fn dry_run(
         &mut self,
@@ -328,20 +335,29 @@ impl Executor {
                 &quorum.lib.id,
             )
             .await?;
-        let validation = match pool
+        // compute_transaction does not check signatures (reference §10): prove the
+        // authorization here first, from the accounts as the chain holds them.
+        let declared = crate::authority::Declared::of(&tx.actions);
+        let verified =
+            super::preflight::verify_authority(pool, order, &declared, self.signer()).await?;
+        let registered = format!(
+            "{} is a registered producer (url {:?}, location {})",
+            config.producer.account, row.url, row.location
+        );
+        let computed = match pool
             .first_success(order, |c| c.compute_transaction(&body))
             .await
         {
             Ok((k, _)) => format!(
-                "compute_transaction on {} accepted it",
+                "compute_transaction on {} accepted it (resources and execution only: it does not verify signatures)",
                 pool.client(k).endpoint()
             ),
             Err(errs) if errs.iter().all(ApiError::is_unsupported) => {
-                "no endpoint offers compute_transaction; built and signed, not validated by a node"
-                    .into()
+                "no endpoint offers compute_transaction: resources and execution not checked by a node".into()
             }
-            Err(errs) => format!("compute_transaction rejected it: {}", join_errors(&errs)),
+            Err(errs) => return Err(ExecError::DryRunRejected(join_errors(&errs))),
         };
+        let validation = format!("{verified}; {registered}; {computed}");
         Ok(SwitchOutcome::DryRun {
             tx_id: tx.id(),
             body,

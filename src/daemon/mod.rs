@@ -8,6 +8,8 @@
 
 pub mod executor;
 pub mod follow;
+pub mod preflight;
+pub mod selfcheck;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +52,8 @@ pub struct Options {
     /// A polling round closes this long after a quorum of endpoints has answered: a slow
     /// endpoint is reported as such instead of delaying every decision.
     pub round_grace: Duration,
+    /// How often the setup self-check runs ([`selfcheck`]).
+    pub selfcheck_every: Duration,
 }
 
 impl Default for Options {
@@ -62,6 +66,7 @@ impl Default for Options {
             table_every: Duration::from_secs(2),
             readiness_every: Duration::from_secs(5),
             round_grace: Duration::from_millis(100),
+            selfcheck_every: selfcheck::DEFAULT_EVERY,
         }
     }
 }
@@ -137,6 +142,7 @@ pub struct Daemon {
     metrics: Metrics,
     last_view: Option<QuorumView>,
     last_decision: Option<Decision>,
+    selfcheck: selfcheck::SelfCheck,
 }
 
 impl Daemon {
@@ -175,6 +181,7 @@ impl Daemon {
         let state = state::load(&config.state.path)?;
         let n = dcs.len();
         Ok(Daemon {
+            selfcheck: selfcheck::SelfCheck::new(opts.selfcheck_every),
             tracker: Tracker::new(opts.backfill_blocks.max(600) * 2),
             readiness: vec![Readiness::Unknown; n],
             executor: Executor::new(key),
@@ -366,6 +373,24 @@ impl Daemon {
             self.last_decision = Some(d);
         }
         self.update_gauges(&view, now, &analysis);
+        // After the decision, and never while a switch is under way: it informs only.
+        let switching = self.state.pending.is_some()
+            || matches!(
+                self.last_decision,
+                Some(
+                    Decision::Switch { .. }
+                        | Decision::Confirming { .. }
+                        | Decision::Pending { .. }
+                )
+            );
+        if view.quorum().is_some() && !switching && self.selfcheck.due(now) {
+            let (actions, signer) = (self.action_names(), self.executor.signer());
+            let events = self
+                .selfcheck
+                .run(&self.pool, &order, &self.config, signer, &actions, now)
+                .await;
+            events.into_iter().for_each(|e| self.log.emit(e));
+        }
         self.last_view = Some(view);
     }
 

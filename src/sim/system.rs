@@ -7,7 +7,8 @@
 //! keeps votes and unpaid blocks. Simplifications, on purpose:
 //! - `regproducer` only updates producers registered at genesis; an unknown producer is an
 //!   `eosio_assert_message_exception` (a real contract would register it).
-//! - Authorities are keys only (no account or wait entries).
+//! - Authorities are keys only (no account or wait entries). The authorization rules are
+//!   nodeos' own, from [`crate::authority`], over [`Account::to_get_account`].
 //! - Finalizer keys are opaque `PUB_BLS_…` strings: no BLS math, no proof of possession.
 //! - Any other action is refused with an assertion naming it.
 //!
@@ -201,30 +202,58 @@ impl Account {
         }
     }
 
-    /// The minimum permission for `code::action` (reference §7): the link for the action,
-    /// else the whole-contract link, else `active`.
-    pub fn minimum_permission(&self, code: Name, action: Name) -> Name {
-        self.links
-            .get(&(code, action))
-            .or_else(|| self.links.get(&(code, Name::default())))
-            .copied()
-            .unwrap_or(Name::literal("active"))
-    }
-
-    /// Whether `declared` is `required` or one of its ancestors.
-    pub fn satisfies(&self, declared: Name, required: Name) -> bool {
-        let mut cur = required;
-        // A permission tree is shallow; the bound only guards against a cycle.
-        for _ in 0..=self.permissions.len() {
-            if cur == declared {
-                return true;
-            }
-            match self.permissions.get(&cur) {
-                Some(p) if !p.parent.is_empty() => cur = p.parent,
-                _ => return false,
-            }
+    /// The account's permissions and links as `get_account` reports them, the input of
+    /// [`crate::authority`] (nodeos' rules, shared with `check` and the dry runs).
+    pub fn to_get_account(&self) -> crate::api::types::Account {
+        use crate::api::types::{
+            Account as Api, Authority as ApiAuth, KeyWeight, LinkedAction, Permission as ApiPerm,
+        };
+        let any = Name::literal("eosio.any");
+        let link = |(code, action): &(Name, Name)| LinkedAction {
+            account: *code,
+            action: (!action.is_empty()).then_some(*action),
+        };
+        let permissions = self
+            .permissions
+            .iter()
+            .map(|(name, p)| ApiPerm {
+                perm_name: *name,
+                parent: p.parent,
+                required_auth: ApiAuth {
+                    threshold: p.threshold,
+                    keys: p
+                        .keys
+                        .iter()
+                        .map(|(k, w)| KeyWeight {
+                            key: crate::api::types::AnyKey::K1(*k),
+                            weight: *w,
+                        })
+                        .collect(),
+                    accounts: Vec::new(),
+                    waits: Vec::new(),
+                },
+                linked_actions: Some(
+                    self.links
+                        .iter()
+                        .filter(|(_, perm)| *perm == name)
+                        .map(|(k, _)| link(k))
+                        .collect(),
+                ),
+            })
+            .collect();
+        Api {
+            account_name: self.name,
+            permissions,
+            eosio_any_linked_actions: Some(
+                self.links
+                    .iter()
+                    .filter(|(_, perm)| **perm == any)
+                    .map(|(k, _)| link(k))
+                    .collect(),
+            ),
+            cpu_limit: None,
+            net_limit: None,
         }
-        false
     }
 
     /// `get_account` JSON, shaped like the recorded Jungle4/EOS responses.
@@ -626,34 +655,5 @@ mod tests {
             key,
             "decode inverts encode"
         );
-    }
-
-    #[test]
-    fn link_lookup_and_ancestry() {
-        let key = crate::antelope::PrivateKey::from_bytes(&[7; 32])
-            .unwrap()
-            .public_key();
-        let mut acct = Account::with_key(Name::literal("bp"), key, TimePoint(0));
-        acct.permissions.insert(
-            Name::literal("failover"),
-            Permission {
-                parent: Name::literal("active"),
-                threshold: 1,
-                keys: vec![(key, 1)],
-            },
-        );
-        let eosio = Name::literal("eosio");
-        acct.links.insert(
-            (eosio, Name::literal("regproducer")),
-            Name::literal("failover"),
-        );
-        let min = acct.minimum_permission(eosio, Name::literal("regproducer"));
-        assert_eq!(min, Name::literal("failover"));
-        assert!(acct.satisfies(Name::literal("failover"), min));
-        assert!(acct.satisfies(Name::literal("active"), min));
-        assert!(acct.satisfies(Name::literal("owner"), min));
-        let other = acct.minimum_permission(eosio, Name::literal("voteproducer"));
-        assert_eq!(other, Name::literal("active"));
-        assert!(!acct.satisfies(Name::literal("failover"), other));
     }
 }

@@ -31,6 +31,7 @@ use super::error::NodeError;
 use super::system::{level, Effect};
 use crate::antelope::abi::eosio_system_abi;
 use crate::antelope::{BlockTimestamp, Name, PackedTransaction, PublicKey, RecoverError};
+use crate::authority::{self, Accounts, Refusal};
 
 /// Whether the transaction is pushed or only computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,42 +122,60 @@ pub fn process(
         _ => return Err(NodeError::invalid_ref_block()),
     }
 
-    // Authorization.
-    let eosio = Name::literal("eosio");
+    // Authorization: nodeos' rules from crate::authority over the accounts as get_account
+    // reports them.
+    let views: Vec<_> = chain
+        .state()
+        .accounts
+        .values()
+        .map(|a| a.to_get_account())
+        .collect();
+    let accounts = Accounts::new(views.iter());
+    let provided: Vec<PublicKey> = keys.iter().copied().collect();
     let mut used = BTreeSet::<PublicKey>::new();
     for action in &trx.actions {
         if action.authorization.is_empty() {
             return Err(NodeError::no_auths());
         }
         for decl in &action.authorization {
-            let Some(acct) = chain.state().accounts.get(&decl.actor) else {
+            if accounts.get(decl.actor).is_none() {
                 return Err(NodeError::unknown_authority(format!(
                     "action's authorizing actor '{}' does not exist",
                     decl.actor
                 )));
+            }
+            let declared = crate::api::types::PermissionLevel {
+                actor: decl.actor,
+                permission: decl.permission,
             };
-            let Some(perm) = acct.permissions.get(&decl.permission) else {
-                return Err(NodeError::unknown_authority(format!(
-                    "action's authorizations include a non-existent permission: \
-                     {{\"actor\":\"{}\",\"permission\":\"{}\"}}",
-                    decl.actor, decl.permission
-                )));
-            };
-            let min = acct.minimum_permission(action.account, action.name);
-            if !acct.satisfies(decl.permission, min) {
-                return Err(NodeError::irrelevant_auth(decl, &level(decl.actor, min)));
+            match authority::check_relevance(&accounts, &declared, action.account, action.name) {
+                Ok(_) => {}
+                Err(Refusal::Irrelevant { min, .. }) => {
+                    let min = min.required().unwrap_or(Name::literal("active"));
+                    return Err(NodeError::irrelevant_auth(decl, &level(decl.actor, min)));
+                }
+                Err(_) => {
+                    return Err(NodeError::unknown_authority(format!(
+                        "action's authorizations include a non-existent permission: \
+                         {{\"actor\":\"{}\",\"permission\":\"{}\"}}",
+                        decl.actor, decl.permission
+                    )));
+                }
             }
             if mode == Mode::Push {
-                let mut weight = 0u32;
-                for (k, w) in &perm.keys {
-                    if keys.contains(k) {
-                        weight += u32::from(*w);
-                        used.insert(*k);
+                let tally = authority::weigh(
+                    &accounts,
+                    &declared,
+                    &provided,
+                    authority::MAX_AUTHORITY_DEPTH,
+                );
+                match tally {
+                    Some(t) if t.satisfied => used.extend(t.used_keys),
+                    _ => {
+                        let provided: Vec<String> =
+                            keys.iter().map(|k| k.to_legacy_string()).collect();
+                        return Err(NodeError::unsatisfied(decl, &provided));
                     }
-                }
-                if weight < perm.threshold {
-                    let provided: Vec<String> = keys.iter().map(|k| k.to_legacy_string()).collect();
-                    return Err(NodeError::unsatisfied(decl, &provided));
                 }
             }
         }
@@ -181,6 +200,7 @@ pub fn process(
     }
 
     // Execution on a copy of the state.
+    let eosio = Name::literal("eosio");
     let abi = eosio_system_abi();
     let mut state = chain.state().clone();
     let mut data_json = Vec::with_capacity(trx.actions.len());

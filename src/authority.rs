@@ -1,0 +1,1088 @@
+//! nodeos' authorization rules, once: used by `check`, the dry runs, the daemon's self-check
+//! and the simulator. Pure (no I/O).
+//!
+//! Read from Leap/Spring `authorization_manager.cpp` (`lookup_minimum_permission`,
+//! `lookup_linked_permission`, `check_authorization`), `permission_object.hpp`
+//! (`satisfies`) and `authority_checker.hpp`:
+//! - **Minimum permission** of `actor` for `code::action`: the permission linked to that
+//!   action, else the one linked to the whole contract (empty action), else `active`. A link
+//!   to `eosio.any` means any permission of the actor will do.
+//! - **Relevance**: a declared `actor@perm` may authorize the action only if `perm` *is* the
+//!   minimum permission or one of its ancestors; otherwise `irrelevant_auth_exception`
+//!   (3090005).
+//! - **Satisfaction**: a permission's authority is met when the weights of the provided
+//!   keys, of nested `account@permission` entries that are themselves met (followed while
+//!   the depth is below `max_authority_depth`, 6 by default; a permission being evaluated
+//!   counts as unmet, which breaks cycles; a missing one weighs nothing) and of `waits`
+//!   no longer than the transaction's delay (always 0 here) reach its threshold; otherwise
+//!   `unsatisfied_authorization` (3090003). Entries are taken heaviest first and counting
+//!   stops at the threshold; a provided key that was not needed is an irrelevant signature
+//!   (3090006).
+//!
+//! The input is what `get_account` returns for each account involved ([`Account`]); a
+//! nested permission of an account that was not supplied is reported in
+//! [`Tally::unread`] so the caller can fetch it and ask again.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::antelope::{Name, PublicKey};
+use crate::api::types::{Account, Authority, PermissionLevel};
+
+/// nodeos' default `max_authority_depth` (chain config).
+pub const MAX_AUTHORITY_DEPTH: u16 = 6;
+
+fn active() -> Name {
+    Name::literal("active")
+}
+
+/// How the minimum permission for an action was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinPerm {
+    /// A link for this very action.
+    Exact(Name),
+    /// No action link; the whole-contract link applies.
+    WholeContract(Name),
+    /// Linked to `eosio.any`: any permission of the account will do.
+    Any,
+    /// No link: `active`.
+    Default,
+    /// The node does not report links (older than Leap 3.1): cannot tell.
+    Unknown,
+}
+
+impl MinPerm {
+    /// The required permission, when one is known.
+    pub fn required(self) -> Option<Name> {
+        match self {
+            MinPerm::Exact(p) | MinPerm::WholeContract(p) => Some(p),
+            MinPerm::Default => Some(active()),
+            MinPerm::Any | MinPerm::Unknown => None,
+        }
+    }
+
+    /// How the requirement came about, for messages.
+    pub fn describe(self, code: Name, action: Name) -> String {
+        match self {
+            MinPerm::Exact(p) => format!("{code}::{action} is linked to {p}"),
+            MinPerm::WholeContract(p) => format!(
+                "{code}::{action} has no link of its own; the whole-contract {code} link to {p} applies"
+            ),
+            MinPerm::Default => format!("{code}::{action} is not linked, so it requires active"),
+            MinPerm::Any => format!("{code}::{action} is linked to eosio.any"),
+            MinPerm::Unknown => {
+                "the node does not report linked actions (older than Leap 3.1)".to_string()
+            }
+        }
+    }
+}
+
+/// The permission linked to `code::action` on `account`: a link for that exact action
+/// first, then a whole-contract link. `Ok(None)` = no link (the minimum is `active`);
+/// `Err(())` = the node did not report links (older than Leap 3.1).
+#[allow(clippy::result_unit_err)]
+pub fn linked_permission(account: &Account, code: Name, action: Name) -> Result<Option<Name>, ()> {
+    let mut any_reported = false;
+    let mut whole_contract = None;
+    for p in &account.permissions {
+        let Some(links) = &p.linked_actions else {
+            continue;
+        };
+        any_reported = true;
+        for l in links.iter().filter(|l| l.account == code) {
+            match l.action {
+                Some(a) if a == action => return Ok(Some(p.perm_name)),
+                None => whole_contract = Some(p.perm_name),
+                _ => {}
+            }
+        }
+    }
+    if !any_reported {
+        return Err(());
+    }
+    Ok(whole_contract)
+}
+
+/// nodeos' `lookup_minimum_permission` for `account` on `code::action`, with the
+/// `eosio.any` links that `get_account` reports apart.
+pub fn minimum_permission(account: &Account, code: Name, action: Name) -> MinPerm {
+    let any = account.eosio_any_linked_actions.as_deref().unwrap_or(&[]);
+    let any_exact = any
+        .iter()
+        .any(|l| l.account == code && l.action == Some(action));
+    let any_whole = any.iter().any(|l| l.account == code && l.action.is_none());
+    match linked_permission(account, code, action) {
+        Ok(Some(p)) => {
+            let exact = account
+                .permission(p)
+                .and_then(|x| x.linked_actions.as_ref())
+                .is_some_and(|ls| {
+                    ls.iter()
+                        .any(|l| l.account == code && l.action == Some(action))
+                });
+            if exact {
+                MinPerm::Exact(p)
+            } else if any_exact {
+                MinPerm::Any
+            } else {
+                MinPerm::WholeContract(p)
+            }
+        }
+        Ok(None) | Err(()) if any_exact || any_whole => MinPerm::Any,
+        Ok(None) => MinPerm::Default,
+        Err(()) => MinPerm::Unknown,
+    }
+}
+
+/// True when `perm` is `ancestor` or one of its descendants (`permission_object::satisfies`
+/// read the other way round: `ancestor` satisfies `perm`).
+pub fn descends_from(account: &Account, perm: Name, ancestor: Name) -> bool {
+    let mut cur = perm;
+    // Bounded by the number of permissions: a cycle cannot loop.
+    for _ in 0..=account.permissions.len() {
+        if cur == ancestor {
+            return true;
+        }
+        match account.permission(cur) {
+            Some(p) if !p.parent.is_empty() => cur = p.parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The accounts known to a check, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Accounts<'a> {
+    by_name: BTreeMap<Name, &'a Account>,
+}
+
+impl<'a> Accounts<'a> {
+    pub fn new(accounts: impl IntoIterator<Item = &'a Account>) -> Self {
+        Accounts {
+            by_name: accounts.into_iter().map(|a| (a.account_name, a)).collect(),
+        }
+    }
+
+    pub fn get(&self, name: Name) -> Option<&'a Account> {
+        self.by_name.get(&name).copied()
+    }
+
+    fn authority(&self, level: &PermissionLevel) -> Lookup<'a> {
+        match self.get(level.actor) {
+            None => Lookup::Unread,
+            Some(a) => match a.permission(level.permission) {
+                Some(p) => Lookup::Found(&p.required_auth),
+                None => Lookup::Missing,
+            },
+        }
+    }
+}
+
+enum Lookup<'a> {
+    Found(&'a Authority),
+    Missing,
+    Unread,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    BeingEvaluated,
+    Unsatisfied,
+    Satisfied,
+}
+
+/// The outcome of weighing one permission's authority against provided keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Whether the weights reach the threshold.
+    pub satisfied: bool,
+    /// The sum of every entry that counts (keys provided, nested permissions met).
+    pub weight: u32,
+    pub threshold: u32,
+    /// Provided keys nodeos would mark used (counting stops at the threshold).
+    pub used_keys: Vec<PublicKey>,
+    /// One line per entry of the top authority: what it contributed and why.
+    pub entries: Vec<String>,
+    /// Nested permissions of accounts not supplied: fetch them and weigh again.
+    pub unread: Vec<PermissionLevel>,
+}
+
+struct Checker<'a, 'k> {
+    accounts: &'a Accounts<'a>,
+    keys: &'k [PublicKey],
+    depth_limit: u16,
+    cache: BTreeMap<(Name, Name), Status>,
+    unread: Vec<PermissionLevel>,
+}
+
+/// One weighted entry of an authority, in nodeos' order (heaviest first; on a tie waits,
+/// then keys, then accounts).
+enum Entry<'a> {
+    Account(&'a PermissionLevel, u16),
+    Key(PublicKey, u16),
+    Wait(u32, u16),
+}
+
+struct Weighed {
+    satisfied: bool,
+    weight: u32,
+    used: Vec<PublicKey>,
+    lines: Vec<String>,
+}
+
+impl<'a> Checker<'a, '_> {
+    /// `weight_tally_visitor` on a `permission_level_weight`: whether `level` is met.
+    fn level_met(
+        &mut self,
+        level: &PermissionLevel,
+        depth: u16,
+        used: &mut Vec<PublicKey>,
+    ) -> (bool, String) {
+        let key = (level.actor, level.permission);
+        match self.cache.get(&key) {
+            Some(Status::Satisfied) => return (true, "met".into()),
+            Some(Status::Unsatisfied) => return (false, "not met".into()),
+            Some(Status::BeingEvaluated) => {
+                return (
+                    false,
+                    "not met (a cycle back to a permission being evaluated)".into(),
+                )
+            }
+            None => {}
+        }
+        if depth >= self.depth_limit {
+            return (
+                false,
+                format!(
+                    "not followed: deeper than max_authority_depth {}",
+                    self.depth_limit
+                ),
+            );
+        }
+        let auth = match self.accounts.authority(level) {
+            Lookup::Found(a) => a,
+            Lookup::Missing => return (false, "no such permission: weighs nothing".into()),
+            Lookup::Unread => {
+                if !self.unread.contains(level) {
+                    self.unread.push(level.clone());
+                }
+                return (false, format!("account {} not read", level.actor));
+            }
+        };
+        self.cache.insert(key, Status::BeingEvaluated);
+        let w = self.weigh(auth, depth + 1);
+        self.cache.insert(
+            key,
+            if w.satisfied {
+                Status::Satisfied
+            } else {
+                Status::Unsatisfied
+            },
+        );
+        if w.satisfied {
+            used.extend(w.used);
+        }
+        let text = format!(
+            "{} (weight {} of threshold {})",
+            if w.satisfied { "met" } else { "not met" },
+            w.weight,
+            auth.threshold
+        );
+        (w.satisfied, text)
+    }
+
+    /// `authority_checker::satisfied` on an authority at `depth`.
+    fn weigh(&mut self, auth: &'a Authority, depth: u16) -> Weighed {
+        let mut entries: Vec<(u16, u8, Entry<'a>)> = Vec::new();
+        for a in &auth.accounts {
+            entries.push((a.weight, 1, Entry::Account(&a.permission, a.weight)));
+        }
+        for k in &auth.keys {
+            // Only K1 keys can be provided by this tool; other key types weigh nothing.
+            if let Some(pk) = k.key.as_k1() {
+                entries.push((k.weight, 2, Entry::Key(*pk, k.weight)));
+            }
+        }
+        for w in &auth.waits {
+            entries.push((w.weight, 3, Entry::Wait(w.wait_sec, w.weight)));
+        }
+        // Stable: equal (weight, kind) keep their listed order, as in nodeos' multimap.
+        entries.sort_by_key(|e| std::cmp::Reverse((e.0, e.1)));
+        let mut total = 0u32;
+        let mut reached = false;
+        let mut used = Vec::new();
+        let mut lines = Vec::new();
+        for (_, _, e) in &entries {
+            let (counts, line, mut keys) = match e {
+                Entry::Key(k, w) => {
+                    let provided = self.keys.contains(k);
+                    let line = format!(
+                        "key {k} weight {w}: {}",
+                        if provided { "signed" } else { "not signed" }
+                    );
+                    (
+                        provided.then_some(*w),
+                        line,
+                        if provided { vec![*k] } else { vec![] },
+                    )
+                }
+                Entry::Account(level, w) => {
+                    let mut nested = Vec::new();
+                    let (met, why) = self.level_met(level, depth, &mut nested);
+                    let line = format!("{}@{} weight {w}: {why}", level.actor, level.permission);
+                    (met.then_some(*w), line, nested)
+                }
+                Entry::Wait(secs, w) => (
+                    // The delay of a transaction this tool sends is 0.
+                    (*secs == 0).then_some(*w),
+                    format!("wait {secs} s weight {w}: needs a delayed transaction"),
+                    vec![],
+                ),
+            };
+            lines.push(line);
+            if let Some(w) = counts {
+                total = total.saturating_add(u32::from(w));
+                if !reached {
+                    used.append(&mut keys);
+                }
+            }
+            if total >= auth.threshold {
+                reached = true;
+            }
+        }
+        // nodeos compares after each entry, so an authority without entries is never met.
+        let satisfied = reached && !entries.is_empty();
+        used.sort();
+        used.dedup();
+        Weighed {
+            satisfied,
+            weight: total,
+            used: if satisfied { used } else { Vec::new() },
+            lines,
+        }
+    }
+}
+
+/// Weighs `level`'s authority against `keys` as nodeos does with `depth_limit`
+/// ([`MAX_AUTHORITY_DEPTH`] by default).
+pub fn weigh(
+    accounts: &Accounts<'_>,
+    level: &PermissionLevel,
+    keys: &[PublicKey],
+    depth_limit: u16,
+) -> Option<Tally> {
+    let account = accounts.get(level.actor)?;
+    let auth = &account.permission(level.permission)?.required_auth;
+    let mut c = Checker {
+        accounts,
+        keys,
+        depth_limit,
+        cache: BTreeMap::new(),
+        unread: Vec::new(),
+    };
+    // nodeos enters the top permission as a nested entry at depth 0.
+    let w = if depth_limit == 0 {
+        Weighed {
+            satisfied: false,
+            weight: 0,
+            used: Vec::new(),
+            lines: vec!["not followed: max_authority_depth is 0".into()],
+        }
+    } else {
+        c.cache
+            .insert((level.actor, level.permission), Status::BeingEvaluated);
+        c.weigh(auth, 1)
+    };
+    Some(Tally {
+        satisfied: w.satisfied,
+        weight: w.weight,
+        threshold: auth.threshold,
+        used_keys: w.used,
+        entries: w.lines,
+        unread: c.unread,
+    })
+}
+
+/// Why nodeos would refuse `actor@permission` on `code::action` with the provided keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The actor's account was not supplied (or does not exist).
+    UnknownAccount { actor: Name },
+    /// The declared permission does not exist (nodeos: 3040000 "non-existent permission").
+    UnknownPermission { level: PermissionLevel },
+    /// The node does not report links, so the requirement cannot be known.
+    LinksUnknown { level: PermissionLevel },
+    /// 3090005 `irrelevant_auth_exception`.
+    Irrelevant {
+        level: PermissionLevel,
+        code: Name,
+        action: Name,
+        min: MinPerm,
+    },
+    /// 3090003 `unsatisfied_authorization`.
+    Unsatisfied {
+        level: PermissionLevel,
+        tally: Tally,
+    },
+    /// 3090006 `tx_irrelevant_sig`: a provided key that no authority needed.
+    IrrelevantSignature { keys: Vec<PublicKey> },
+}
+
+impl Refusal {
+    /// nodeos' error code for the refusal, where it has one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            Refusal::UnknownPermission { .. } => Some(3040000),
+            Refusal::Irrelevant { .. } => Some(3090005),
+            Refusal::Unsatisfied { .. } => Some(3090003),
+            Refusal::IrrelevantSignature { .. } => Some(3090006),
+            Refusal::UnknownAccount { .. } | Refusal::LinksUnknown { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::UnknownAccount { actor } => write!(f, "account {actor} was not found"),
+            Refusal::UnknownPermission { level } => write!(
+                f,
+                "{}@{} does not exist (nodeos: 3040000 non-existent permission)",
+                level.actor, level.permission
+            ),
+            Refusal::LinksUnknown { level } => write!(
+                f,
+                "cannot verify {}@{}: the node does not report linked actions (older than Leap 3.1)",
+                level.actor, level.permission
+            ),
+            Refusal::Irrelevant {
+                level,
+                code,
+                action,
+                min,
+            } => write!(
+                f,
+                "{}, which {}@{} cannot satisfy (a permission satisfies only itself and its descendants): nodeos refuses it with 3090005 irrelevant_auth_exception",
+                min.describe(*code, *action),
+                level.actor,
+                level.permission
+            ),
+            Refusal::IrrelevantSignature { keys } => {
+                let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                write!(
+                    f,
+                    "no authority needed the signature of {}: nodeos refuses it with 3090006 tx_irrelevant_sig",
+                    k.join(", ")
+                )
+            }
+            Refusal::Unsatisfied { level, tally } => {
+                write!(
+                    f,
+                    "the provided keys give {}@{} weight {} of its threshold {} ({}): nodeos refuses it with 3090003 unsatisfied_authorization",
+                    level.actor,
+                    level.permission,
+                    tally.weight,
+                    tally.threshold,
+                    tally.entries.join("; ")
+                )?;
+                if !tally.unread.is_empty() {
+                    let u: Vec<String> = tally
+                        .unread
+                        .iter()
+                        .map(|l| format!("{}@{}", l.actor, l.permission))
+                        .collect();
+                    write!(f, "; not read: {}", u.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a successful check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    pub min: MinPerm,
+    pub tally: Tally,
+}
+
+/// The relevance half of `check_authorization`, for `level` on `code::action`.
+pub fn check_relevance(
+    accounts: &Accounts<'_>,
+    level: &PermissionLevel,
+    code: Name,
+    action: Name,
+) -> Result<MinPerm, Refusal> {
+    let Some(account) = accounts.get(level.actor) else {
+        return Err(Refusal::UnknownAccount { actor: level.actor });
+    };
+    if account.permission(level.permission).is_none() {
+        return Err(Refusal::UnknownPermission {
+            level: level.clone(),
+        });
+    }
+    let min = minimum_permission(account, code, action);
+    match min.required() {
+        None if min == MinPerm::Unknown => Err(Refusal::LinksUnknown {
+            level: level.clone(),
+        }),
+        None => Ok(min),
+        Some(required) if descends_from(account, required, level.permission) => Ok(min),
+        Some(_) => Err(Refusal::Irrelevant {
+            level: level.clone(),
+            code,
+            action,
+            min,
+        }),
+    }
+}
+
+/// nodeos' `check_authorization` for one declared authorization of one action with the
+/// provided `keys`: relevance, then satisfaction.
+pub fn check_action(
+    accounts: &Accounts<'_>,
+    level: &PermissionLevel,
+    code: Name,
+    action: Name,
+    keys: &[PublicKey],
+) -> Result<Authorized, Refusal> {
+    let min = check_relevance(accounts, level, code, action)?;
+    let tally = weigh(accounts, level, keys, MAX_AUTHORITY_DEPTH).ok_or_else(|| {
+        Refusal::UnknownPermission {
+            level: level.clone(),
+        }
+    })?;
+    if tally.satisfied {
+        Ok(Authorized { min, tally })
+    } else {
+        Err(Refusal::Unsatisfied {
+            level: level.clone(),
+            tally,
+        })
+    }
+}
+
+/// One declared authorization of one action: `level` on `code::action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub level: PermissionLevel,
+    pub code: Name,
+    pub action: Name,
+}
+
+impl Declared {
+    /// Every declared authorization of `actions`, in order.
+    pub fn of(actions: &[crate::antelope::Action]) -> Vec<Declared> {
+        actions
+            .iter()
+            .flat_map(|a| {
+                a.authorization.iter().map(move |l| Declared {
+                    level: PermissionLevel {
+                        actor: l.actor,
+                        permission: l.permission,
+                    },
+                    code: a.account,
+                    action: a.name,
+                })
+            })
+            .collect()
+    }
+}
+
+/// nodeos' `check_authorization` for a whole transaction signed by `keys`: every declared
+/// authorization relevant and satisfied, then every key used (else 3090006). One line per
+/// declared authorization on success.
+pub fn check_transaction(
+    accounts: &Accounts<'_>,
+    declared: &[Declared],
+    keys: &[PublicKey],
+) -> Result<Vec<String>, Refusal> {
+    let mut lines = Vec::new();
+    let mut used = Vec::new();
+    for d in declared {
+        let ok = check_action(accounts, &d.level, d.code, d.action, keys)?;
+        let how = match ok.min {
+            MinPerm::Any => format!("{} (any permission)", ok.min.describe(d.code, d.action)),
+            MinPerm::Exact(p) | MinPerm::WholeContract(p) if p != d.level.permission => format!(
+                "{}, which {} satisfies as its ancestor",
+                ok.min.describe(d.code, d.action),
+                d.level.permission
+            ),
+            _ => ok.min.describe(d.code, d.action),
+        };
+        lines.push(format!(
+            "{}@{} on {}::{}: {how}; the key gives weight {} of threshold {}",
+            d.level.actor,
+            d.level.permission,
+            d.code,
+            d.action,
+            ok.tally.weight,
+            ok.tally.threshold
+        ));
+        used.extend(ok.tally.used_keys);
+    }
+    let unused: Vec<PublicKey> = keys.iter().filter(|k| !used.contains(k)).copied().collect();
+    if !unused.is_empty() {
+        return Err(Refusal::IrrelevantSignature { keys: unused });
+    }
+    Ok(lines)
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixes, as cleos commands
+// ---------------------------------------------------------------------------------------
+
+/// The authority that may change `perm` with `updateauth`: `owner` for `owner`, `active`
+/// for everything below it.
+fn updateauth_by(acct: Name, perm: Name) -> String {
+    if perm == Name::literal("owner") {
+        format!("-p {acct}@owner")
+    } else {
+        format!("-p {acct}@active")
+    }
+}
+
+/// `cleos set account permission`: sets `acct@perm` to the one key `key` (weight 1,
+/// threshold 1) under `parent`.
+pub fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
+    let parent = if perm == Name::literal("owner") || parent.is_empty() {
+        String::new()
+    } else {
+        format!(" {parent}")
+    };
+    format!(
+        "cleos set account permission {acct} {perm} {key}{parent} {}",
+        updateauth_by(acct, perm)
+    )
+}
+
+/// `cleos set action permission` (linkauth) of `eosio::action` to `acct@perm`.
+pub fn cleos_link(acct: Name, code: Name, action: Name, perm: Name) -> String {
+    format!("cleos set action permission {acct} {code} {action} {perm} -p {acct}@active")
+}
+
+/// The commands that make `refusal` go away for a signer with key `key`.
+pub fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
+    match refusal {
+        Refusal::UnknownAccount { actor } => format!(
+            "check that the account {actor} exists on this chain ([producer] account) and that an endpoint answers get_account"
+        ),
+        Refusal::UnknownPermission { level } => format!(
+            "create it, then link it to the actions the bot sends:\n{}",
+            cleos_set_permission(level.actor, level.permission, key, Name::literal("active"))
+        ),
+        Refusal::LinksUnknown { level } => format!(
+            "check with `cleos get account {}` that the permission is linked, or use endpoints running Leap 3.1 or later",
+            level.actor
+        ),
+        Refusal::Irrelevant {
+            level, code, action, ..
+        } => cleos_link(level.actor, *code, *action, level.permission),
+        Refusal::Unsatisfied { level, .. } => {
+            let parent = accounts
+                .get(level.actor)
+                .and_then(|a| a.permission(level.permission))
+                .map_or(Name::literal("active"), |p| p.parent);
+            format!(
+                "put the failover key in the permission (this sets its authority to that one key, weight 1, threshold 1):\n{}",
+                cleos_set_permission(level.actor, level.permission, key, parent)
+            )
+        }
+        Refusal::IrrelevantSignature { .. } => {
+            "sign with only the keys the permission needs".to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn fixture(name: &str) -> Account {
+        let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn n(s: &str) -> Name {
+        s.parse().unwrap()
+    }
+
+    fn lvl(actor: &str, perm: &str) -> PermissionLevel {
+        PermissionLevel {
+            actor: n(actor),
+            permission: n(perm),
+        }
+    }
+
+    fn key(seed: u8) -> PublicKey {
+        crate::antelope::PrivateKey::from_bytes(&[seed; 32])
+            .unwrap()
+            .public_key()
+    }
+
+    /// A permission; `links` as `(code, Some(action))` or `(code, None)`.
+    fn perm(
+        name: &str,
+        parent: &str,
+        threshold: u32,
+        keys: &[(PublicKey, u16)],
+        accounts: &[(&str, &str, u16)],
+        links: &[(&str, Option<&str>)],
+    ) -> Value {
+        json!({
+            "perm_name": name,
+            "parent": parent,
+            "required_auth": {
+                "threshold": threshold,
+                "keys": keys.iter().map(|(k, w)| json!({"key": k.to_string(), "weight": w})).collect::<Vec<_>>(),
+                "accounts": accounts.iter().map(|(a, p, w)| json!({"permission": {"actor": a, "permission": p}, "weight": w})).collect::<Vec<_>>(),
+                "waits": [],
+            },
+            "linked_actions": links.iter().map(|(c, a)| match a {
+                Some(a) => json!({"account": c, "action": a}),
+                None => json!({"account": c}),
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    fn account(name: &str, perms: Vec<Value>) -> Account {
+        serde_json::from_value(json!({"account_name": name, "permissions": perms})).unwrap()
+    }
+
+    fn basic(name: &str, k: PublicKey, extra: Vec<Value>) -> Account {
+        let mut perms = vec![
+            perm("owner", "", 1, &[(k, 1)], &[], &[]),
+            perm("active", "owner", 1, &[(k, 1)], &[], &[]),
+        ];
+        perms.extend(extra);
+        account(name, perms)
+    }
+
+    const EOSIO: &str = "eosio";
+
+    #[test]
+    fn teamgreymass_links_and_keys_from_the_recorded_account() {
+        let a = fixture("eos-mainnet_get_account_teamgreymass_2023.json");
+        let accts = Accounts::new([&a]);
+        let eosio = n(EOSIO);
+        assert_eq!(
+            minimum_permission(&a, eosio, n("unregprod")),
+            MinPerm::Exact(n("killswitch"))
+        );
+        assert_eq!(
+            minimum_permission(&a, eosio, n("regproducer")),
+            MinPerm::Default
+        );
+        let killswitch: PublicKey = "EOS7CjC7GL71msPzAuAzd2WwiBEAzTcPL47ACrjSuiNmnnGGufYSn"
+            .parse()
+            .unwrap();
+        // The killswitch key may unregister the producer...
+        let ok = check_action(
+            &accts,
+            &lvl("teamgreymass", "killswitch"),
+            eosio,
+            n("unregprod"),
+            &[killswitch],
+        )
+        .unwrap();
+        assert_eq!(ok.tally.used_keys, vec![killswitch]);
+        // ...but not regproducer, which is unlinked and so requires active: 3090005.
+        let err = check_action(
+            &accts,
+            &lvl("teamgreymass", "killswitch"),
+            eosio,
+            n("regproducer"),
+            &[killswitch],
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Some(3090005));
+        assert!(err.to_string().contains("requires active"), "{err}");
+        // active satisfies the killswitch link as its ancestor, but the killswitch key
+        // is not in active: 3090003.
+        let err = check_action(
+            &accts,
+            &lvl("teamgreymass", "active"),
+            eosio,
+            n("unregprod"),
+            &[killswitch],
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Some(3090003));
+        assert!(
+            err.to_string().contains("weight 0 of its threshold 1"),
+            "{err}"
+        );
+        // The claim key on voteproducer: linked to `vote`, a sibling: irrelevant.
+        let err = check_action(
+            &accts,
+            &lvl("teamgreymass", "claim"),
+            eosio,
+            n("voteproducer"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Refusal::Irrelevant { min: MinPerm::Exact(p), .. } if p == n("vote"))
+        );
+        // A whole-contract link (decentium → decentiumorg) covers every action of it.
+        assert_eq!(
+            minimum_permission(&a, n("decentiumorg"), n("anything")),
+            MinPerm::WholeContract(n("decentium"))
+        );
+    }
+
+    #[test]
+    fn wharfkit_custom_permission_from_the_recorded_account() {
+        let a = fixture("jungle4_get_account_wharfkit1111_custom_permission_2024.json");
+        let accts = Accounts::new([&a]);
+        let test_key: PublicKey = "EOS6RMS3nvoN9StPzZizve6WdovaDkE5KkEcCDXW7LbepyAioMiK6"
+            .parse()
+            .unwrap();
+        let token = n("eosio.token");
+        let ok = check_action(
+            &accts,
+            &lvl("wharfkit1111", "test"),
+            token,
+            n("transfer"),
+            &[test_key],
+        )
+        .unwrap();
+        assert_eq!(ok.min, MinPerm::Exact(n("test")));
+        assert_eq!((ok.tally.weight, ok.tally.threshold), (1, 1));
+        // The same key declared as active: relevant (ancestor) but not in active.
+        let err = check_action(
+            &accts,
+            &lvl("wharfkit1111", "active"),
+            token,
+            n("transfer"),
+            &[test_key],
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Some(3090003));
+        // test on an unlinked action: the real node answered 3090005 (recorded in
+        // jungle4_error_500_irrelevant_auth_compute_transaction_2024.json).
+        let err = check_action(
+            &accts,
+            &lvl("wharfkit1111", "test"),
+            n("eosio"),
+            n("buyrambytes"),
+            &[test_key],
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Some(3090005));
+        assert!(descends_from(&a, n("test"), n("owner")));
+        assert!(!descends_from(&a, n("active"), n("test")));
+        let err = check_action(
+            &accts,
+            &lvl("wharfkit1111", "nope"),
+            token,
+            n("transfer"),
+            &[test_key],
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Some(3040000));
+    }
+
+    #[test]
+    fn threshold_two_needs_both_keys() {
+        let (k1, k2, k3) = (key(1), key(2), key(3));
+        let a = basic(
+            "bp",
+            k3,
+            vec![perm(
+                "failover",
+                "active",
+                2,
+                &[(k1, 1), (k2, 1)],
+                &[],
+                &[(EOSIO, Some("regproducer"))],
+            )],
+        );
+        let accts = Accounts::new([&a]);
+        let l = lvl("bp", "failover");
+        let err = check_action(&accts, &l, n(EOSIO), n("regproducer"), &[k1]).unwrap_err();
+        let Refusal::Unsatisfied { tally, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((tally.weight, tally.threshold), (1, 2));
+        assert!(
+            err.to_string().contains("weight 1 of its threshold 2"),
+            "{err}"
+        );
+        let ok = check_action(&accts, &l, n(EOSIO), n("regproducer"), &[k1, k2]).unwrap();
+        assert_eq!(ok.tally.used_keys.len(), 2);
+    }
+
+    #[test]
+    fn nested_account_permissions_are_followed() {
+        let (ours, theirs) = (key(1), key(2));
+        // bp@failover: threshold 1, satisfied by ops@active (which holds `theirs`).
+        let bp = basic(
+            "bp",
+            ours,
+            vec![perm(
+                "failover",
+                "active",
+                1,
+                &[],
+                &[("ops", "active", 1)],
+                &[(EOSIO, None)],
+            )],
+        );
+        let ops = basic("ops", theirs, vec![]);
+        let l = lvl("bp", "failover");
+        // Without ops' account: unread, unsatisfied, and the caller learns what to fetch.
+        let only_bp = Accounts::new([&bp]);
+        let err = check_action(&only_bp, &l, n(EOSIO), n("regproducer"), &[theirs]).unwrap_err();
+        let Refusal::Unsatisfied { tally, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(tally.unread, vec![lvl("ops", "active")]);
+        assert!(err.to_string().contains("not read: ops@active"), "{err}");
+        let both = Accounts::new([&bp, &ops]);
+        let ok = check_action(&both, &l, n(EOSIO), n("regproducer"), &[theirs]).unwrap();
+        assert_eq!(ok.min, MinPerm::WholeContract(n("failover")));
+        assert_eq!(ok.tally.used_keys, vec![theirs]);
+        assert!(check_action(&both, &l, n(EOSIO), n("regproducer"), &[ours]).is_err());
+    }
+
+    #[test]
+    fn depth_limit_and_cycles() {
+        let k = key(9);
+        // a1@active → a2@active → … → a7@active (names a1…a5, aa, ab), which holds the key.
+        let name_of = |i: usize| ["a1", "a2", "a3", "a4", "a5", "aa", "ab", "ac"][i - 1];
+        let mut accts_owned = Vec::new();
+        for i in 1..=7 {
+            let name = name_of(i);
+            let next = name_of(i + 1);
+            let active = if i == 7 {
+                perm("active", "owner", 1, &[(k, 1)], &[], &[])
+            } else {
+                perm("active", "owner", 1, &[], &[(next, "active", 1)], &[])
+            };
+            accts_owned.push(account(
+                name,
+                vec![perm("owner", "", 1, &[(key(8), 1)], &[], &[]), active],
+            ));
+        }
+        let accts = Accounts::new(accts_owned.iter());
+        let met = |from: usize, limit: u16| {
+            weigh(&accts, &lvl(name_of(from), "active"), &[k], limit)
+                .unwrap()
+                .satisfied
+        };
+        // a7 holds the key itself (1 level); a2 reaches it through 5 nested levels, the
+        // most depth 6 allows; a1 needs 6 nested levels: too deep.
+        assert!(met(7, 6));
+        assert!(met(2, 6));
+        assert!(!met(1, 6));
+        assert!(met(1, 7));
+        // A cycle: x@active needs y@active, which needs x@active: never met, no loop.
+        let x = account(
+            "x",
+            vec![perm("active", "owner", 1, &[], &[("y", "active", 1)], &[])],
+        );
+        let y = account(
+            "y",
+            vec![perm("active", "owner", 1, &[], &[("x", "active", 1)], &[])],
+        );
+        let xy = Accounts::new([&x, &y]);
+        let t = weigh(&xy, &lvl("x", "active"), &[k], MAX_AUTHORITY_DEPTH).unwrap();
+        assert!(!t.satisfied);
+        assert!(t.entries[0].contains("not met"), "{:?}", t.entries);
+    }
+
+    #[test]
+    fn links_to_children_parents_and_eosio_any() {
+        let k = key(1);
+        let eosio = n(EOSIO);
+        let rp = n("regproducer");
+        let mk = |links_on: &str, any: Value| {
+            let mut a = basic(
+                "bp",
+                k,
+                vec![
+                    perm(
+                        "failover",
+                        "active",
+                        1,
+                        &[(k, 1)],
+                        &[],
+                        &if links_on == "failover" {
+                            vec![(EOSIO, Some("regproducer"))]
+                        } else {
+                            vec![]
+                        },
+                    ),
+                    perm(
+                        "child",
+                        "failover",
+                        1,
+                        &[(k, 1)],
+                        &[],
+                        &if links_on == "child" {
+                            vec![(EOSIO, Some("regproducer"))]
+                        } else {
+                            vec![]
+                        },
+                    ),
+                    perm(
+                        "sibling",
+                        "active",
+                        1,
+                        &[(k, 1)],
+                        &[],
+                        &if links_on == "sibling" {
+                            vec![(EOSIO, Some("regproducer"))]
+                        } else {
+                            vec![]
+                        },
+                    ),
+                ],
+            );
+            a.eosio_any_linked_actions = serde_json::from_value(any).unwrap();
+            a
+        };
+        let l = lvl("bp", "failover");
+        for (on, ok) in [
+            ("failover", true),
+            ("child", true),
+            ("sibling", false),
+            ("none", false),
+        ] {
+            let a = mk(on, json!([]));
+            let r = check_action(&Accounts::new([&a]), &l, eosio, rp, &[k]);
+            assert_eq!(r.is_ok(), ok, "link on {on}: {r:?}");
+        }
+        let a = mk(
+            "none",
+            json!([{"account": "eosio", "action": "regproducer"}]),
+        );
+        assert_eq!(
+            check_action(&Accounts::new([&a]), &l, eosio, rp, &[k])
+                .unwrap()
+                .min,
+            MinPerm::Any
+        );
+        // A node that reports no links at all: cannot verify.
+        let mut a = mk("none", json!(null));
+        for p in &mut a.permissions {
+            p.linked_actions = None;
+        }
+        assert!(matches!(
+            check_action(&Accounts::new([&a]), &l, eosio, rp, &[k]),
+            Err(Refusal::LinksUnknown { .. })
+        ));
+    }
+
+    #[test]
+    fn an_unneeded_key_is_not_used() {
+        let (k1, k2) = (key(1), key(2));
+        let a = basic("bp", k1, vec![]);
+        let t = weigh(&Accounts::new([&a]), &lvl("bp", "active"), &[k1, k2], 6).unwrap();
+        assert!(t.satisfied);
+        assert_eq!(t.used_keys, vec![k1]);
+    }
+}
