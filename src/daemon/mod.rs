@@ -24,7 +24,7 @@ use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
 use crate::decision::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
 };
-use crate::events::{Event, EventLog};
+use crate::events::{Event, EventLog, QuorumStatus, SuppressReason};
 use crate::metrics::Metrics;
 use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
 use crate::observer::stats::{
@@ -79,7 +79,7 @@ struct Analysis {
 /// What the reporting has already said, so each change is said once.
 #[derive(Debug, Default)]
 struct Said {
-    quorum: Option<String>,
+    quorum: Option<QuorumStatus>,
     endpoints_ok: Vec<Option<bool>>,
     mode: Option<ConsensusMode>,
     suppressed: Option<(HoldReason, u32)>,
@@ -279,9 +279,7 @@ impl Daemon {
                 let mode = ConsensusMode::from_header_version(head.schedule_version);
                 if self.said.mode != Some(mode) {
                     self.said.mode = Some(mode);
-                    self.log.emit(Event::ConsensusMode {
-                        mode: format!("{mode:?}").to_lowercase(),
-                    });
+                    self.log.emit(Event::ConsensusMode { mode });
                 }
                 self.mode = Some(mode);
             }
@@ -335,7 +333,8 @@ impl Daemon {
         let decision = self.decide(&view, now, &analysis);
         if let Some(d) = decision {
             self.metrics.set_decision(&d);
-            self.handle(d.clone(), &view, &order, now).await;
+            let missed_now = analysis.stats.consecutive_missed;
+            self.handle(d.clone(), &view, &order, now, missed_now).await;
             self.last_decision = Some(d);
         }
         self.update_gauges(&view, now, &analysis);
@@ -394,16 +393,12 @@ impl Daemon {
     }
 
     fn report_view(&mut self, view: &QuorumView) {
-        let (state, detail) = match &view.state {
-            QuorumState::Agreed(_) => ("agreed", view.state.to_string()),
-            QuorumState::Disagree { .. } => ("endpoints_disagree", view.state.to_string()),
-            QuorumState::Blind { .. } => ("observer_blind", view.state.to_string()),
-        };
-        if self.said.quorum.as_deref() != Some(state) {
-            self.said.quorum = Some(state.to_string());
+        let state = QuorumStatus::of(&view.state);
+        if self.said.quorum != Some(state) {
+            self.said.quorum = Some(state);
             self.log.emit(Event::QuorumChanged {
-                state: state.to_string(),
-                detail,
+                state,
+                detail: view.state.to_string(),
             });
         }
         self.said.endpoints_ok.resize(view.endpoints.len(), None);
@@ -690,7 +685,16 @@ impl Daemon {
         }
     }
 
-    async fn handle(&mut self, d: Decision, view: &QuorumView, order: &[usize], now: i64) {
+    /// `missed_now`: our current run of misses (reported with an `unknown_key` hold, which
+    /// has no trigger).
+    async fn handle(
+        &mut self,
+        d: Decision,
+        view: &QuorumView,
+        order: &[usize],
+        now: i64,
+        missed_now: u32,
+    ) {
         let dc = |i: usize| self.dcs[i].name.clone();
         // A transaction of ours that expired without reaching the table failed.
         if let Some(p) = self.state.pending.clone() {
@@ -774,7 +778,7 @@ impl Daemon {
                         ours: false,
                     });
                     self.log.emit(Event::FailoverSuppressed {
-                        reason: "already_switched".into(),
+                        reason: SuppressReason::AlreadySwitched,
                         detail: format!("the producers table already holds {}'s key: another observer or an operator switched; waiting for the schedule", dc(to)),
                         missed: 0,
                     });
@@ -845,16 +849,33 @@ impl Daemon {
             } => {
                 let missed = match &trigger {
                     Some(Trigger::MissedBlocks { missed, .. }) => *missed,
+                    _ if reason == HoldReason::UnknownKey => missed_now,
                     _ => 0,
                 };
                 let quiet = matches!(
                     reason,
                     HoldReason::ObserverBlind | HoldReason::EndpointsDisagree
                 ) && trigger.is_none();
-                if !quiet && self.said.suppressed.map(|s| s.0) != Some(reason) {
+                // Under a foreign key, each further full turn missed is reported again.
+                let new_turn_missed = |said: (HoldReason, u32)| {
+                    reason == HoldReason::UnknownKey && missed / 12 > said.1 / 12
+                };
+                let changed = match self.said.suppressed {
+                    Some(said) => said.0 != reason || new_turn_missed(said),
+                    None => true,
+                };
+                if !quiet && changed {
                     self.said.suppressed = Some((reason, missed));
+                    // The cooldown after a dry-run rehearsal is not a real hold.
+                    let rehearsed = self.opts.dry_run
+                        && reason == HoldReason::Cooldown
+                        && self.hold_until.is_some_and(|until| now < until);
                     self.log.emit(Event::FailoverSuppressed {
-                        reason: reason.as_str().to_string(),
+                        reason: if rehearsed {
+                            SuppressReason::DryRunRehearsed
+                        } else {
+                            SuppressReason::Hold(reason)
+                        },
                         detail,
                         missed,
                     });
@@ -901,6 +922,7 @@ impl Daemon {
             to: self.dcs[to].name.clone(),
             reason,
             missed,
+            dry_run: self.opts.dry_run,
         });
         let target = self.config.datacenters[to].clone();
         let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
