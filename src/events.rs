@@ -544,4 +544,180 @@ mod tests {
         assert_eq!(rx.recv().await.unwrap().name(), "observer_stopped");
         assert_eq!(log.history().len(), 1);
     }
+
+    /// One of each variant: a new event fails to compile here until it is listed.
+    fn one_of_each() -> Vec<Event> {
+        let k = PublicKey::NULL;
+        let id = Checksum256([0; 32]);
+        let s = String::new;
+        let all = vec![
+            Event::ObserverStarted {
+                producer: s(),
+                datacenters: vec![],
+                endpoints: 1,
+                dry_run: false,
+                version: s(),
+            },
+            Event::ObserverStopped { reason: s() },
+            Event::QuorumChanged {
+                state: QuorumStatus::Agreed,
+                detail: s(),
+            },
+            Event::EndpointUnhealthy {
+                endpoint: s(),
+                reason: s(),
+            },
+            Event::EndpointRecovered { endpoint: s() },
+            Event::ConsensusMode {
+                mode: ConsensusMode::Savanna,
+            },
+            Event::MissedSlots {
+                producer: s(),
+                key: None,
+                datacenter: None,
+                count: 1,
+                consecutive: 1,
+                slots: vec![],
+            },
+            Event::RoundSummary {
+                scheduled: s(),
+                produced: 0,
+                missed: 0,
+                participation: None,
+                solo_misses: 0,
+                network_misses: 0,
+                onchain_missed_per_rotation: None,
+            },
+            Event::PrimaryMissing {
+                datacenter: s(),
+                detail: s(),
+            },
+            Event::DatacenterReadiness {
+                datacenter: s(),
+                ready: true,
+                detail: s(),
+            },
+            Event::FailoverConfirming {
+                missed: 0,
+                turns_seen: 0,
+                turns_needed: 0,
+            },
+            Event::FailoverTriggered {
+                from: s(),
+                to: s(),
+                reason: s(),
+                missed: 0,
+                dry_run: false,
+            },
+            Event::FailoverSuppressed {
+                reason: SuppressReason::AlreadySwitched,
+                detail: s(),
+                missed: 0,
+            },
+            Event::DryRunTransaction {
+                id,
+                to: s(),
+                body: serde_json::Value::Null,
+                validation: s(),
+            },
+            Event::TransactionPushed {
+                id,
+                endpoint: s(),
+                latency_ms: 0,
+                attempt: 1,
+            },
+            Event::TransactionFailed {
+                id: None,
+                reason: s(),
+                retrying: false,
+            },
+            Event::KeyRegistered {
+                key: k,
+                datacenter: s(),
+                seconds_since_trigger: 0.0,
+            },
+            Event::KeyChangeConfirmed {
+                key: k,
+                datacenter: s(),
+                seconds_since_trigger: 0.0,
+            },
+            Event::ScheduleActivated {
+                version: 1,
+                producers: 1,
+                our_key: None,
+                datacenter: None,
+            },
+            Event::PendingOverdue {
+                to: s(),
+                waited_secs: 0,
+            },
+            Event::StaleKeySigning {
+                key: k,
+                datacenter: None,
+                block: 0,
+            },
+            Event::NotScheduled { producer: s() },
+        ];
+        for e in &all {
+            // Exhaustive: adding a variant breaks this match.
+            match e {
+                Event::ObserverStarted { .. }
+                | Event::ObserverStopped { .. }
+                | Event::QuorumChanged { .. }
+                | Event::EndpointUnhealthy { .. }
+                | Event::EndpointRecovered { .. }
+                | Event::ConsensusMode { .. }
+                | Event::MissedSlots { .. }
+                | Event::RoundSummary { .. }
+                | Event::PrimaryMissing { .. }
+                | Event::DatacenterReadiness { .. }
+                | Event::FailoverConfirming { .. }
+                | Event::FailoverTriggered { .. }
+                | Event::FailoverSuppressed { .. }
+                | Event::DryRunTransaction { .. }
+                | Event::TransactionPushed { .. }
+                | Event::TransactionFailed { .. }
+                | Event::KeyRegistered { .. }
+                | Event::KeyChangeConfirmed { .. }
+                | Event::ScheduleActivated { .. }
+                | Event::PendingOverdue { .. }
+                | Event::StaleKeySigning { .. }
+                | Event::NotScheduled { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn names_lists_every_event_once_in_its_serialized_form() {
+        let all = one_of_each();
+        let names: Vec<&str> = all.iter().map(Event::name).collect();
+        assert_eq!(names, Event::NAMES);
+        for e in &all {
+            assert_eq!(serde_json::to_value(e).unwrap()["event"], e.name());
+        }
+    }
+
+    #[test]
+    fn typed_payloads_serialize_to_the_documented_words() {
+        let q = Event::QuorumChanged {
+            state: QuorumStatus::ObserverBlind,
+            detail: String::new(),
+        };
+        assert_eq!(serde_json::to_value(&q).unwrap()["state"], "observer_blind");
+        for s in QuorumStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for r in SuppressReason::all() {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(SuppressReason::Hold(HoldReason::UnknownKey)).unwrap(),
+            "unknown_key"
+        );
+        let m = Event::ConsensusMode {
+            mode: ConsensusMode::Legacy,
+        };
+        assert_eq!(serde_json::to_value(&m).unwrap()["mode"], "legacy");
+    }
 }
