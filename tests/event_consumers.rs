@@ -12,7 +12,7 @@ use std::time::Duration;
 use bp_failover::alerts::{map_event, Lifecycle, Notification, NotificationKind, Severity};
 use bp_failover::antelope::PublicKey;
 use bp_failover::daemon::Options;
-use bp_failover::decision::HoldReason;
+use bp_failover::decision::{state, HoldReason};
 use bp_failover::events::{Event, QuorumStatus, SuppressReason};
 use bp_failover::metrics::Metrics;
 use bp_failover::sim::chain::derive_key;
@@ -268,6 +268,20 @@ async fn a_dry_run_is_marked_never_critical_and_resolves() {
     );
     // A rehearsal is not a switch.
     seen.no_series("bp_failover_switches_total{");
+
+    // The cooldown after the rehearsal survives a restart: no second rehearsal at once.
+    let until = run.observers[0].state_on_disk().hold_until_ms;
+    assert!(until.is_some(), "the hold is persisted");
+    run.restart(0);
+    for _ in 0..24 {
+        run.step().await;
+    }
+    let after = run.observers[0].current_events();
+    assert!(
+        !after.iter().any(|e| e.name() == "dry_run_transaction"),
+        "{}",
+        dump(&after)
+    );
 }
 
 #[tokio::test]
@@ -277,6 +291,19 @@ async fn a_manual_switch_is_info_not_a_page() {
         h.iter().any(|e| e.name() == "round_summary")
     })
     .await;
+    // As `bp-failover failover` does while a daemon holds the state file.
+    let now = bp_failover::api::Clock::now_ms(&run.net.shared());
+    let state_path = run.observers[0].dir.path().join("state.json");
+    state::write_manual(
+        &state_path,
+        &state::ManualSwitch {
+            at_ms: now,
+            from: "primary".into(),
+            to: "backup".into(),
+            to_key: dc_key(&run, "backup"),
+        },
+    )
+    .unwrap();
     switch_by_hand(&run, dc_key(&run, "backup")).await;
     run_until(&mut run, 400, "key_change_confirmed", |h| {
         h.iter().any(|e| e.name() == "key_change_confirmed")
@@ -294,6 +321,10 @@ async fn a_manual_switch_is_info_not_a_page() {
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].severity, Severity::Info);
     seen.no_series("bp_failover_switches_total{");
+    // Booked as manual: the flap budget does not count it.
+    let st = run.observers[0].state_on_disk();
+    assert_eq!(st.switches.len(), 1, "{st:?}");
+    assert!(!st.switches[0].automatic, "{st:?}");
 }
 
 #[tokio::test]

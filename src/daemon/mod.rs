@@ -124,6 +124,7 @@ pub struct Daemon {
     last_readiness_ms: i64,
     hold_until: Option<i64>,
     said: Said,
+    _lock: state::StateLock,
     abi_ready: bool,
     metrics: Metrics,
     last_view: Option<QuorumView>,
@@ -163,6 +164,8 @@ impl Daemon {
                 signing_key: d.signing_key,
             })
             .collect();
+        // One daemon per state file: the lock is held for the daemon's life.
+        let lock = state::try_lock(&config.state.path)?;
         let state = state::load(&config.state.path)?;
         let n = dcs.len();
         Ok(Daemon {
@@ -189,11 +192,12 @@ impl Daemon {
             newest_head_slot: 0,
             lib: None,
             primary_ready_since: None,
-            state,
             last_schedule_ms: i64::MIN / 2,
             last_table_ms: i64::MIN / 2,
             last_readiness_ms: i64::MIN / 2,
-            hold_until: None,
+            hold_until: state.hold_until_ms,
+            state,
+            _lock: lock,
             abi_ready: false,
             metrics: Metrics::new(),
             last_view: None,
@@ -679,6 +683,14 @@ impl Daemon {
         Some(d)
     }
 
+    /// No automatic switch for a cooldown; persisted, so a restart does not retry at once.
+    fn hold_for_cooldown(&mut self, now: i64) {
+        let until = now + self.config.policy.cooldown_secs as i64 * 1000;
+        self.hold_until = Some(until);
+        self.state.hold_until_ms = Some(until);
+        self.save_state();
+    }
+
     fn save_state(&self) {
         if let Err(e) = state::save(&self.config.state.path, &self.state) {
             tracing::error!(target: "daemon", error = %e, "cannot save the state file");
@@ -768,7 +780,14 @@ impl Daemon {
                     .as_ref()
                     .is_some_and(|p| p.to_key == to_key);
                 if !known {
-                    // Someone else (another observer, an operator) changed the key.
+                    // Someone else (another observer, an operator) changed the key. An
+                    // operator's `failover` left its record for us: book it as manual.
+                    if let Some(m) = state::take_manual(&self.config.state.path) {
+                        // A stale record (a push that never landed) does not count.
+                        if m.to_key == to_key && now - m.at_ms < 600_000 {
+                            self.state.record_manual(&m, None);
+                        }
+                    }
                     self.state.pending = Some(PendingSwitch {
                         to: dc(to),
                         to_key,
@@ -787,11 +806,11 @@ impl Daemon {
                     self.said.registered = Some(to_key);
                     let since = self.state.pending.as_ref().map_or(now, |p| p.since_ms);
                     // Recorded once, even across restarts (the record is persisted).
-                    let recorded = self
-                        .state
-                        .switches
-                        .last()
-                        .is_some_and(|r| r.to_key == to_key && r.at_ms == since);
+                    let recorded = self.state.switches.last().is_some_and(|r| {
+                        r.to_key == to_key
+                            && (r.at_ms == since
+                                || !r.automatic && (0..600_000).contains(&(since - r.at_ms)))
+                    });
                     if !recorded {
                         self.state.record_switch(SwitchRecord {
                             at_ms: since,
@@ -952,7 +971,7 @@ impl Daemon {
                     retrying: false,
                 }),
             }
-            self.hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+            self.hold_for_cooldown(now);
             return;
         }
         let path = self.config.state.path.clone();
@@ -1027,7 +1046,7 @@ impl Daemon {
                     retrying: false,
                 });
                 // Do not hammer the chain with a switch it refuses: wait a cooldown.
-                self.hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+                self.hold_for_cooldown(now);
             }
         }
     }
