@@ -184,6 +184,50 @@ async fn primary_down_pages_once_and_resolves_on_confirmation() {
 }
 
 #[tokio::test]
+async fn after_a_restart_the_primarys_misses_are_still_the_primarys() {
+    let mut run = Run::start(scenario("primary-down", 4)).await;
+    run.run_to_end().await;
+    assert!(run.observers[0]
+        .events()
+        .iter()
+        .any(|e| e.name() == "key_change_confirmed"));
+    run.restart(0);
+    for _ in 0..12 {
+        run.step().await;
+    }
+    let after = run.observers[0].current_events();
+    let booked: Vec<(Option<String>, u32)> = after
+        .iter()
+        .filter_map(|e| match e {
+            Event::MissedSlots {
+                datacenter, count, ..
+            } => Some((datacenter.clone(), *count)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        booked
+            .iter()
+            .any(|(dc, _)| dc.as_deref() == Some("primary")),
+        "the read-back misses are reported: {booked:?}"
+    );
+    assert!(
+        booked.iter().all(|(dc, _)| dc.as_deref() != Some("backup")),
+        "the backup produced every slot it held: {booked:?}"
+    );
+    let seen = Seen::of(&after);
+    assert!(
+        !seen
+            .metrics
+            .lines()
+            .any(|l| l.starts_with("bp_failover_missed_slots_total")
+                && l.contains("datacenter=\"backup\"")),
+        "{}",
+        seen.metrics
+    );
+}
+
+#[tokio::test]
 async fn a_blind_observer_pages_critical_and_is_not_ready() {
     let mut run = Run::start(scenario("network-halted", 4)).await;
     run.run_to_end().await;

@@ -450,6 +450,11 @@ impl Daemon {
             if !self.former_keys.contains(&k) {
                 self.former_keys.push(k);
             }
+            // Persisted, so a restart books the misses it reads back to the right key.
+            let from = BlockTimestamp(head_slot).round_start();
+            if self.state.observe_key(from, k) {
+                self.save_state();
+            }
         }
         let said = (active.version, our_key);
         if self.said.active_version != Some(said) || self.active.as_ref() != Some(&active) {
@@ -611,7 +616,13 @@ impl Daemon {
                     .and_then(|s| s.scheduled_at(slot));
                 if let Some(p) = p.filter(|p| p.name == me) {
                     slots.push(slot);
-                    key = p.key();
+                    // Before this run first saw the schedule, only the producer order is
+                    // known: the key comes from what earlier runs recorded.
+                    key = if self.book.keys_known(slot, *version) {
+                        p.key()
+                    } else {
+                        self.state.key_at(slot)
+                    };
                 }
             }
         }

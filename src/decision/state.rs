@@ -12,7 +12,8 @@ use thiserror::Error;
 
 use crate::antelope::{Checksum256, PublicKey};
 
-/// 2 added `hold_until_ms`; version 1 files load unchanged (the field defaults to none).
+/// 2 added `hold_until_ms` and `key_epochs`; version 1 files load unchanged (they
+/// default to none).
 pub const STATE_VERSION: u32 = 2;
 /// How many past switches are kept (the flap budget needs only the last day's).
 const MAX_RECORDS: usize = 64;
@@ -56,7 +57,21 @@ pub struct State {
     /// rehearsal, so a restart does not retry at once.
     #[serde(default)]
     pub hold_until_ms: Option<i64>,
+    /// Our producer's signing key in the active schedule, from which slot (the newest
+    /// last): a restart still books the misses it reads back to the key in force then.
+    #[serde(default)]
+    pub key_epochs: Vec<KeyEpoch>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEpoch {
+    pub from_slot: u32,
+    pub key: PublicKey,
+}
+
+/// Key epochs kept (a restart reads back minutes, not days).
+const MAX_KEY_EPOCHS: usize = 16;
 
 impl State {
     pub fn new() -> Self {
@@ -72,6 +87,28 @@ impl State {
             let excess = self.switches.len() - MAX_RECORDS;
             self.switches.drain(..excess);
         }
+    }
+
+    /// Records that `key` is our key in the active schedule from `from_slot`; returns
+    /// whether that is new.
+    pub fn observe_key(&mut self, from_slot: u32, key: PublicKey) -> bool {
+        if self.key_epochs.last().is_some_and(|e| e.key == key) {
+            return false;
+        }
+        self.key_epochs.push(KeyEpoch { from_slot, key });
+        if self.key_epochs.len() > MAX_KEY_EPOCHS {
+            self.key_epochs.remove(0);
+        }
+        true
+    }
+
+    /// Our key in force at `slot`, as recorded (`None` before the first record).
+    pub fn key_at(&self, slot: u32) -> Option<PublicKey> {
+        self.key_epochs
+            .iter()
+            .rev()
+            .find(|e| e.from_slot <= slot)
+            .map(|e| e.key)
     }
 
     pub fn last_switch(&self) -> Option<&SwitchRecord> {
@@ -372,6 +409,25 @@ mod tests {
         s.hold_until_ms = Some(42);
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(parse(&text, p).unwrap().hold_until_ms, Some(42));
+    }
+
+    #[test]
+    fn key_epochs_answer_which_key_was_in_force() {
+        let a = PublicKey::NULL;
+        let b: PublicKey = "PUB_K1_6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeACcSRFs"
+            .parse()
+            .unwrap();
+        let mut s = State::new();
+        assert!(s.observe_key(100, a));
+        assert!(!s.observe_key(200, a), "same key, no new epoch");
+        assert!(s.observe_key(300, b));
+        assert_eq!(s.key_at(99), None);
+        assert_eq!(s.key_at(250), Some(a));
+        assert_eq!(s.key_at(300), Some(b));
+        for i in 0..40 {
+            s.observe_key(400 + i, if i % 2 == 0 { a } else { b });
+        }
+        assert_eq!(s.key_epochs.len(), MAX_KEY_EPOCHS);
     }
 
     #[test]
