@@ -462,3 +462,30 @@ async fn a_foreign_key_pages_until_a_configured_key_is_active_again() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_unregistered_producer_is_asked_for_again_slowly() {
+    let mut run = Run::start(scenario("healthy", 4)).await;
+    for _ in 0..4 {
+        run.step().await;
+    }
+    run.net.with_chain_mut(|c| {
+        let our = c.our_producer();
+        c.state_mut().producers.remove(&our);
+    });
+    for _ in 0..4 {
+        run.step().await;
+    }
+    let table_reads =
+        |run: &Run| -> u64 { (0..3).map(|i| run.net.requests(i, "get_table_rows")).sum() };
+    let before = table_reads(&run);
+    // 40 slots = 20 s of chain time: the daemon ticks 40 times.
+    for _ in 0..40 {
+        run.step().await;
+    }
+    let reads = table_reads(&run) - before;
+    assert!(
+        reads <= 3,
+        "{reads} producers-table reads in 40 ticks while the producer is not registered"
+    );
+}

@@ -92,7 +92,12 @@ struct Said {
     readiness: Vec<Option<bool>>,
     last_turn_summarized: Option<u32>,
     stale_key: Option<(PublicKey, u32)>,
+    /// Our producer has no row in the producers table (a setup error).
+    not_registered: bool,
 }
+
+/// How often the producers table is read again while our producer is not registered.
+const NOT_REGISTERED_RETRY_MS: i64 = 30_000;
 
 pub struct Daemon {
     config: Config,
@@ -306,9 +311,15 @@ impl Daemon {
                 self.last_schedule_ms = now;
             }
             let pending = self.state.pending.is_some();
+            // A producer that is not registered is a setup error: asked again slowly.
+            let table_every = if self.said.not_registered {
+                NOT_REGISTERED_RETRY_MS
+            } else {
+                self.opts.table_every.as_millis() as i64
+            };
             if pending
-                || now - self.last_table_ms >= self.opts.table_every.as_millis() as i64
-                || self.table_key.is_none()
+                || now - self.last_table_ms >= table_every
+                || (self.table_key.is_none() && !self.said.not_registered)
             {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
@@ -475,8 +486,20 @@ impl Daemon {
         let me = self.config.producer.account;
         match Executor::producer_row(&self.pool, order, me).await {
             Ok(row) => {
+                self.said.not_registered = false;
                 self.table_key = executor::row_key(&row);
                 self.onchain_missed = row.missed_blocks_per_rotation;
+            }
+            Err(e @ executor::ExecError::NotRegistered { .. }) => {
+                if !self.said.not_registered {
+                    tracing::error!(
+                        target: "daemon",
+                        "setup error: {e}; check [producer] account and [chain] endpoints \
+                         (`bp-failover check`); asking again every {} s",
+                        NOT_REGISTERED_RETRY_MS / 1000
+                    );
+                }
+                self.said.not_registered = true;
             }
             Err(e) => tracing::warn!(target: "daemon", error = %e, "reading our producers row"),
         }
