@@ -8,9 +8,136 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::antelope::{Checksum256, PublicKey};
+use crate::api::quorum::QuorumState;
+use crate::decision::HoldReason;
+pub use crate::observer::schedule::ConsensusMode;
+
+/// The `state` of `quorum_changed` (and of `status --json`): whether the endpoints agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuorumStatus {
+    Agreed,
+    EndpointsDisagree,
+    ObserverBlind,
+}
+
+impl QuorumStatus {
+    pub const ALL: [QuorumStatus; 3] = [
+        QuorumStatus::Agreed,
+        QuorumStatus::EndpointsDisagree,
+        QuorumStatus::ObserverBlind,
+    ];
+
+    /// The serialized name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            QuorumStatus::Agreed => "agreed",
+            QuorumStatus::EndpointsDisagree => "endpoints_disagree",
+            QuorumStatus::ObserverBlind => "observer_blind",
+        }
+    }
+
+    pub fn of(state: &QuorumState) -> Self {
+        match state {
+            QuorumState::Agreed(_) => QuorumStatus::Agreed,
+            QuorumState::Disagree { .. } => QuorumStatus::EndpointsDisagree,
+            QuorumState::Blind { .. } => QuorumStatus::ObserverBlind,
+        }
+    }
+
+    /// Why this state matters (alerts, drill).
+    pub fn explain(self) -> &'static str {
+        match self {
+            QuorumStatus::Agreed => "The endpoints agree: the observer sees the chain.",
+            QuorumStatus::EndpointsDisagree => {
+                SuppressReason::Hold(HoldReason::EndpointsDisagree).explain()
+            }
+            QuorumStatus::ObserverBlind => {
+                SuppressReason::Hold(HoldReason::ObserverBlind).explain()
+            }
+        }
+    }
+}
+
+/// The `reason` of `failover_suppressed`: a hold of the decision, or a case the daemon
+/// itself recognises after deciding. Serialized as the bare snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressReason {
+    /// The decision held back a switch (the [`HoldReason`] names).
+    Hold(HoldReason),
+    /// The producers table already holds a configured data center's key that this
+    /// observer did not push: another observer or an operator switched.
+    AlreadySwitched,
+    /// `run --dry-run` rehearsed the switch and does not repeat it during the cooldown.
+    DryRunRehearsed,
+}
+
+impl SuppressReason {
+    /// Every reason, for code that must cover them all.
+    pub fn all() -> Vec<SuppressReason> {
+        let mut v: Vec<SuppressReason> = HoldReason::ALL
+            .into_iter()
+            .map(SuppressReason::Hold)
+            .collect();
+        v.push(SuppressReason::AlreadySwitched);
+        v.push(SuppressReason::DryRunRehearsed);
+        v
+    }
+
+    /// The serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressReason::Hold(r) => r.as_str(),
+            SuppressReason::AlreadySwitched => "already_switched",
+            SuppressReason::DryRunRehearsed => "dry_run_rehearsed",
+        }
+    }
+
+    /// Why holding matters and what to do: one sentence per reason, shared by the alerts
+    /// and the drill report.
+    pub fn explain(self) -> &'static str {
+        use HoldReason as H;
+        match self {
+            SuppressReason::Hold(r) => match r {
+                H::ObserverBlind => "The observer cannot see the chain through a majority of its endpoints, so it cannot tell an outage from its own blindness. If the producer is really down, fail over by hand.",
+                H::EndpointsDisagree => "The endpoints report different chains or heads, so this observer may be on a fork and acting on one side could move production to the wrong chain. Check the endpoints; if the producer is really down, fail over by hand.",
+                H::UnknownKey => "The producer's key on chain belongs to none of the configured data centers: someone else changed it, or the config is out of date. Nothing will be switched until a configured key is back in the active schedule.",
+                H::ClockSkew => "This machine's clock and the chain's head time disagree (wrong clock, stale endpoints or a halted network): missed blocks are not evidence of our outage. Fix the clock (NTP) before trusting any automatic switch.",
+                H::LibStalled => "Finality has stopped, so a key change would not take effect until it resumes. Switching now would not help.",
+                H::LowParticipation => "Too few other producers are producing: the network is degraded or this observer is on a minority fork. A key switch would not restore production; watch the network.",
+                H::InsufficientHistory => "The observer has not watched enough turns of the other producers to tell an outage from a handoff. It will decide once it has.",
+                H::Cooldown => "A switch happened recently; switching again now could make data centers trade the key back and forth. If the new data center is down too, act by hand.",
+                H::FlapBudget => "The daily limit of automatic switches is reached: something keeps failing. A human must look before any further switch.",
+                H::NoReadyBackup => "No backup data center is ready to produce: switching to one would only move the outage. Fix a backup now.",
+                H::PendingSchedule => "A key change is already on its way into the active schedule; a second one would race it. Wait for it.",
+                H::PendingTransaction => "Our key-switch transaction may still be included; waiting for it or its expiry.",
+            },
+            SuppressReason::AlreadySwitched => "Another observer or an operator already changed the key to a configured data center: nothing to do but watch it reach the active schedule.",
+            SuppressReason::DryRunRehearsed => "Dry run: the switch was rehearsed and nothing was pushed; it is not repeated during the cooldown.",
+        }
+    }
+}
+
+impl Serialize for SuppressReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for SuppressReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for QuorumStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,7 +164,7 @@ pub enum Event {
     },
     /// The quorum view changed: agreed, disagree or blind (with the pool's sentence).
     QuorumChanged {
-        state: String,
+        state: QuorumStatus,
         detail: String,
     },
     EndpointUnhealthy {
@@ -55,7 +182,7 @@ pub enum Event {
         detail: String,
     },
     ConsensusMode {
-        mode: String,
+        mode: ConsensusMode,
     },
     /// Slots of our producer that passed without a block.
     MissedSlots {
@@ -88,14 +215,16 @@ pub enum Event {
         ready: bool,
         detail: String,
     },
+    /// `dry_run`: the daemon runs with `--dry-run` and will not push.
     FailoverTriggered {
         from: String,
         to: String,
         reason: String,
         missed: u32,
+        dry_run: bool,
     },
     FailoverSuppressed {
-        reason: String,
+        reason: SuppressReason,
         detail: String,
         missed: u32,
     },
@@ -169,6 +298,35 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event name, in the order of the README's event table.
+    pub const NAMES: [&'static str; 25] = [
+        "observer_started",
+        "observer_stopped",
+        "quorum_changed",
+        "endpoint_unhealthy",
+        "endpoint_recovered",
+        "endpoint_disagrees",
+        "consensus_mode",
+        "missed_slots",
+        "round_summary",
+        "primary_missing",
+        "datacenter_readiness",
+        "failover_confirming",
+        "failover_triggered",
+        "failover_suppressed",
+        "dry_run_transaction",
+        "transaction_pushed",
+        "transaction_failed",
+        "key_registered",
+        "key_change_confirmed",
+        "schedule_activated",
+        "pending_overdue",
+        "stale_key_signing",
+        "not_scheduled",
+        "setup_invalid",
+        "setup_valid",
+    ];
+
     pub fn name(&self) -> &'static str {
         match self {
             Event::ObserverStarted { .. } => "observer_started",
@@ -202,13 +360,18 @@ impl Event {
     pub fn level(&self) -> Level {
         match self {
             Event::MissedSlots { .. } | Event::RoundSummary { .. } => Level::Debug,
+            Event::FailoverSuppressed {
+                reason: SuppressReason::AlreadySwitched | SuppressReason::DryRunRehearsed,
+                ..
+            }
+            | Event::FailoverTriggered { dry_run: true, .. } => Level::Info,
             Event::EndpointUnhealthy { .. }
             | Event::EndpointDisagrees { .. }
             | Event::PrimaryMissing { .. }
             | Event::FailoverSuppressed { .. }
             | Event::NotScheduled { .. } => Level::Warn,
             Event::DatacenterReadiness { ready: false, .. } => Level::Warn,
-            Event::QuorumChanged { state, .. } if state != "agreed" => Level::Warn,
+            Event::QuorumChanged { state, .. } if *state != QuorumStatus::Agreed => Level::Warn,
             Event::FailoverTriggered { .. }
             | Event::TransactionFailed { .. }
             | Event::PendingOverdue { .. }
@@ -364,7 +527,7 @@ mod tests {
         let buf = Buf::default();
         let log = EventLog::to_writer(LogFormat::Json, false, Box::new(buf.clone()));
         log.emit(Event::FailoverSuppressed {
-            reason: "low_participation".into(),
+            reason: SuppressReason::Hold(HoldReason::LowParticipation),
             detail: "only 3/20".into(),
             missed: 12,
         });
@@ -407,5 +570,198 @@ mod tests {
         });
         assert_eq!(rx.recv().await.unwrap().name(), "observer_stopped");
         assert_eq!(log.history().len(), 1);
+    }
+
+    /// One of each variant: a new event fails to compile here until it is listed.
+    fn one_of_each() -> Vec<Event> {
+        let k = PublicKey::NULL;
+        let id = Checksum256([0; 32]);
+        let s = String::new;
+        let all = vec![
+            Event::ObserverStarted {
+                producer: s(),
+                datacenters: vec![],
+                endpoints: 1,
+                dry_run: false,
+                version: s(),
+            },
+            Event::ObserverStopped { reason: s() },
+            Event::QuorumChanged {
+                state: QuorumStatus::Agreed,
+                detail: s(),
+            },
+            Event::EndpointUnhealthy {
+                endpoint: s(),
+                reason: s(),
+            },
+            Event::EndpointRecovered { endpoint: s() },
+            Event::EndpointDisagrees {
+                endpoint: s(),
+                about: s(),
+                detail: s(),
+            },
+            Event::ConsensusMode {
+                mode: ConsensusMode::Savanna,
+            },
+            Event::MissedSlots {
+                producer: s(),
+                key: None,
+                datacenter: None,
+                count: 1,
+                consecutive: 1,
+                slots: vec![],
+            },
+            Event::RoundSummary {
+                scheduled: s(),
+                produced: 0,
+                missed: 0,
+                participation: None,
+                solo_misses: 0,
+                network_misses: 0,
+                onchain_missed_per_rotation: None,
+            },
+            Event::PrimaryMissing {
+                datacenter: s(),
+                detail: s(),
+            },
+            Event::DatacenterReadiness {
+                datacenter: s(),
+                ready: true,
+                detail: s(),
+            },
+            Event::FailoverConfirming {
+                missed: 0,
+                turns_seen: 0,
+                turns_needed: 0,
+            },
+            Event::FailoverTriggered {
+                from: s(),
+                to: s(),
+                reason: s(),
+                missed: 0,
+                dry_run: false,
+            },
+            Event::FailoverSuppressed {
+                reason: SuppressReason::AlreadySwitched,
+                detail: s(),
+                missed: 0,
+            },
+            Event::DryRunTransaction {
+                id,
+                to: s(),
+                body: serde_json::Value::Null,
+                validation: s(),
+            },
+            Event::TransactionPushed {
+                id,
+                endpoint: s(),
+                latency_ms: 0,
+                attempt: 1,
+            },
+            Event::TransactionFailed {
+                id: None,
+                reason: s(),
+                retrying: false,
+            },
+            Event::KeyRegistered {
+                key: k,
+                datacenter: s(),
+                seconds_since_trigger: 0.0,
+            },
+            Event::KeyChangeConfirmed {
+                key: k,
+                datacenter: s(),
+                seconds_since_trigger: 0.0,
+            },
+            Event::ScheduleActivated {
+                version: 1,
+                producers: 1,
+                our_key: None,
+                datacenter: None,
+            },
+            Event::PendingOverdue {
+                to: s(),
+                waited_secs: 0,
+            },
+            Event::StaleKeySigning {
+                key: k,
+                datacenter: None,
+                block: 0,
+            },
+            Event::NotScheduled { producer: s() },
+            Event::SetupInvalid {
+                check: s(),
+                detail: s(),
+                fix: s(),
+            },
+            Event::SetupValid {
+                check: s(),
+                detail: s(),
+            },
+        ];
+        for e in &all {
+            // Exhaustive: adding a variant breaks this match.
+            match e {
+                Event::ObserverStarted { .. }
+                | Event::ObserverStopped { .. }
+                | Event::QuorumChanged { .. }
+                | Event::EndpointUnhealthy { .. }
+                | Event::EndpointRecovered { .. }
+                | Event::ConsensusMode { .. }
+                | Event::MissedSlots { .. }
+                | Event::RoundSummary { .. }
+                | Event::PrimaryMissing { .. }
+                | Event::DatacenterReadiness { .. }
+                | Event::FailoverConfirming { .. }
+                | Event::FailoverTriggered { .. }
+                | Event::FailoverSuppressed { .. }
+                | Event::DryRunTransaction { .. }
+                | Event::TransactionPushed { .. }
+                | Event::TransactionFailed { .. }
+                | Event::KeyRegistered { .. }
+                | Event::KeyChangeConfirmed { .. }
+                | Event::ScheduleActivated { .. }
+                | Event::PendingOverdue { .. }
+                | Event::StaleKeySigning { .. }
+                | Event::NotScheduled { .. }
+                | Event::EndpointDisagrees { .. }
+                | Event::SetupInvalid { .. }
+                | Event::SetupValid { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn names_lists_every_event_once_in_its_serialized_form() {
+        let all = one_of_each();
+        let names: Vec<&str> = all.iter().map(Event::name).collect();
+        assert_eq!(names, Event::NAMES);
+        for e in &all {
+            assert_eq!(serde_json::to_value(e).unwrap()["event"], e.name());
+        }
+    }
+
+    #[test]
+    fn typed_payloads_serialize_to_the_documented_words() {
+        let q = Event::QuorumChanged {
+            state: QuorumStatus::ObserverBlind,
+            detail: String::new(),
+        };
+        assert_eq!(serde_json::to_value(&q).unwrap()["state"], "observer_blind");
+        for s in QuorumStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for r in SuppressReason::all() {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(SuppressReason::Hold(HoldReason::UnknownKey)).unwrap(),
+            "unknown_key"
+        );
+        let m = Event::ConsensusMode {
+            mode: ConsensusMode::Legacy,
+        };
+        assert_eq!(serde_json::to_value(&m).unwrap()["mode"], "legacy");
     }
 }

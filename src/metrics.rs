@@ -31,7 +31,7 @@ use crate::api::clock::{Clock, SystemClock};
 use crate::api::url::EndpointUrl;
 use crate::config::MetricsConfig;
 use crate::decision::Decision;
-use crate::events::Event;
+use crate::events::{Event, QuorumStatus};
 
 /// The `state` label values of `bp_failover_decision_state`.
 pub const DECISION_STATES: [&str; 6] = [
@@ -43,8 +43,12 @@ pub const DECISION_STATES: [&str; 6] = [
     "not_scheduled",
 ];
 
-/// The `state` label values of `bp_failover_quorum_state`.
-pub const QUORUM_STATES: [&str; 3] = ["agreed", "disagree", "blind"];
+/// The `state` label values of `bp_failover_quorum_state` (the `quorum_changed` states).
+pub const QUORUM_STATES: [&str; 3] = [
+    QuorumStatus::ALL[0].as_str(),
+    QuorumStatus::ALL[1].as_str(),
+    QuorumStatus::ALL[2].as_str(),
+];
 
 /// Every metric family exposed (as scraped: counters end in `_total`).
 pub const METRIC_NAMES: &[&str] = &[
@@ -477,10 +481,12 @@ impl Metrics {
                     .set(1);
             }
             Event::QuorumChanged { state, .. } => {
-                self.set_quorum_state(state);
+                self.set_quorum_state(*state);
             }
             Event::SetupInvalid { check, .. } => self.set_setup_valid(check, false),
             Event::SetupValid { check, .. } => self.set_setup_valid(check, true),
+            // A rehearsal is not a switch.
+            Event::FailoverTriggered { dry_run: true, .. } => {}
             Event::FailoverTriggered { from, to, .. } => {
                 m.switches
                     .get_or_create(&SwitchLabels {
@@ -576,9 +582,9 @@ impl Metrics {
         }
     }
 
-    fn set_quorum_state(&self, state: &str) {
-        one_hot(&self.m().quorum_state, &QUORUM_STATES, Some(state));
-        self.set_observer_ready(state != "blind");
+    fn set_quorum_state(&self, state: QuorumStatus) {
+        one_hot(&self.m().quorum_state, &QUORUM_STATES, Some(state.as_str()));
+        self.set_observer_ready(state != QuorumStatus::ObserverBlind);
     }
 
     /// Seconds since the pending key change was decided or first seen; `None` when none.
@@ -602,7 +608,7 @@ impl Metrics {
     }
 
     /// `/readyz`: whether the observer can see the chain. Also set from `quorum_changed`
-    /// events (`blind` → false, anything else → true).
+    /// events (`observer_blind` → false, anything else → true).
     pub fn set_observer_ready(&self, ready: bool) {
         self.inner.ready.store(ready, Ordering::SeqCst);
         self.m().observer_ready.set(i64::from(ready));
@@ -781,6 +787,7 @@ mod tests {
                 to: "backup".into(),
                 reason: "missed".into(),
                 missed: 12,
+                dry_run: false,
             },
             Event::KeyChangeConfirmed {
                 key: crate::antelope::PublicKey::NULL,

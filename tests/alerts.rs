@@ -15,7 +15,8 @@ use bp_failover::alerts::{
 use bp_failover::antelope::PublicKey;
 use bp_failover::api::clock::ManualClock;
 use bp_failover::config::{self, ChannelKind, Config, SecretSource};
-use bp_failover::events::{Event, EventLog};
+use bp_failover::decision::HoldReason;
+use bp_failover::events::{Event, EventLog, QuorumStatus, SuppressReason};
 use bp_failover::metrics::Metrics;
 use support::{MockServer, Reply};
 
@@ -55,14 +56,14 @@ fn secret_file(dir: &Path, name: &str, content: &str) -> PathBuf {
 
 fn blind() -> Event {
     Event::QuorumChanged {
-        state: "blind".into(),
+        state: QuorumStatus::ObserverBlind,
         detail: "1 of 3 endpoints usable".into(),
     }
 }
 
 fn agreed() -> Event {
     Event::QuorumChanged {
-        state: "agreed".into(),
+        state: QuorumStatus::Agreed,
         detail: String::new(),
     }
 }
@@ -290,7 +291,7 @@ fn raise_once_remind_while_active_resolve_once() {
 fn a_changed_condition_is_sent_as_an_update() {
     let mut lc = lifecycle();
     let disagree = Event::QuorumChanged {
-        state: "disagree".into(),
+        state: QuorumStatus::EndpointsDisagree,
         detail: "two heads".into(),
     };
     assert_eq!(feed(&mut lc, &disagree, T0)[0].severity, Severity::Warning);
@@ -378,7 +379,7 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
     feed(
         &mut lc,
         &Event::FailoverSuppressed {
-            reason: "low_participation".into(),
+            reason: SuppressReason::Hold(HoldReason::LowParticipation),
             detail: "only 60% of blocks produced".into(),
             missed: 12,
         },
@@ -391,6 +392,7 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
             to: "backup".into(),
             reason: "12 consecutive missed".into(),
             missed: 12,
+            dry_run: false,
         },
         T0 + 2,
     );
@@ -411,7 +413,8 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
     let c = feed(&mut lc, &confirmed, T0 + 41_000);
     assert_eq!(kinds(&c), [(NotificationKind::Resolved, "failover")]);
     assert!(
-        c[0].summary.contains("blocks now come from backup"),
+        c[0].summary
+            .contains("backup's key is in the active schedule"),
         "{}",
         c[0].summary
     );
@@ -427,7 +430,7 @@ fn suppression_says_why_it_matters_and_a_final_push_failure_is_critical() {
     let n = feed(
         &mut lc,
         &Event::FailoverSuppressed {
-            reason: "no_ready_backup".into(),
+            reason: SuppressReason::Hold(HoldReason::NoReadyBackup),
             detail: "backup is 900 blocks behind".into(),
             missed: 24,
         },
@@ -437,7 +440,7 @@ fn suppression_says_why_it_matters_and_a_final_push_failure_is_critical() {
     assert_eq!(n[0].summary, "failover suppressed: no_ready_backup");
     assert!(n[0]
         .detail
-        .contains("switching to one would not restore production"));
+        .contains("switching to one would only move the outage"));
     let f = feed(
         &mut lc,
         &Event::TransactionFailed {
@@ -925,7 +928,7 @@ async fn a_reminder_goes_out_when_the_manual_clock_passes_remind_secs() {
     clock.advance(3_600_000);
     // Any event (or the 1 s tick) runs the lifecycle clock.
     log.emit(Event::ConsensusMode {
-        mode: "savanna".into(),
+        mode: bp_failover::events::ConsensusMode::Savanna,
     });
     wait_until("the reminder", Duration::from_secs(3), || {
         good.requests().len() == 2
@@ -1025,14 +1028,14 @@ fn a_dry_runs_signed_transaction_is_never_sent() {
         body: serde_json::json!({"signatures": ["SIG_K1_pushable"], "packed_trx": "00"}),
         validation: "ok".into(),
     };
-    let n = one(&e);
-    assert_eq!(n.kind, NotificationKind::Notice);
-    assert_eq!(n.severity, Severity::Warning);
-    let ev = n.event.as_ref().unwrap();
+    // The dry-run failover alert already says it; the transaction adds no message.
+    assert!(feed(&mut lifecycle(), &e, T0).is_empty());
+    // And the event carried by any notification never holds the signed body.
+    let ev = bp_failover::alerts::event_json(&e).unwrap();
     assert_eq!(ev["event"], "dry_run_transaction");
     assert_eq!(ev["to"], "backup");
     assert!(ev.get("body").is_none());
-    assert!(!serde_json::to_string(&n)
+    assert!(!serde_json::to_string(&ev)
         .unwrap()
         .contains("SIG_K1_pushable"));
 }

@@ -31,6 +31,8 @@ fn text(b: &[u8]) -> String {
 async fn manual_failover_dry_run_confirmation_and_switch() {
     let mut spec = NetworkSpec::new(4, 3);
     spec.clock = Clock::RealTime { time_scale: 1.0 };
+    // The schedule never catches up during the test: a switch stays in flight.
+    spec.chain.schedule_tick_slots = 1_000_000;
     let net = Network::start(spec).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let dir = tempfile::tempdir().unwrap();
@@ -117,6 +119,24 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
     );
     assert!(switches[0].changed);
     assert_eq!(v["transaction_id"], switches[0].tx_id.to_string());
+    // Recorded in the state file as manual: never counted as an automatic switch.
+    let state_path = dir.path().join("state.json");
+    let st = bp_failover::decision::state::load(&state_path).unwrap();
+    assert_eq!(st.switches.len(), 1, "{st:?}");
+    assert!(!st.switches[0].automatic);
+    assert_eq!(st.switches[0].to, "backup");
+    assert_eq!(st.automatic_switches_last_day(i64::MAX / 2), 0);
+
+    // A change in flight (table: backup, schedule: primary): refused without --force.
+    let out = run(args(&["--to", "primary", "--yes"])).await;
+    outputs.push(out.clone());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("already in flight") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(net.key_switches().len(), 1, "nothing pushed");
 
     // Again: already current, nothing to do, nothing sent.
     let out = run(args(&["--to", "backup", "--yes"])).await;
@@ -128,6 +148,27 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
         text(&out.stdout)
     );
     assert_eq!(net.key_switches().len(), 1);
+
+    // While a daemon holds the state file, a second `run` refuses, naming its pid; a
+    // forced manual switch hands its record to that daemon.
+    let lock = bp_failover::decision::state::try_lock(&state_path).unwrap();
+    let out = run(vec!["run".into(), "-c".into(), cfg.clone()]).await;
+    outputs.push(out.clone());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("in use by another bp-failover")
+            && err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    let out = run(args(&["--to", "primary", "--yes", "--force"])).await;
+    outputs.push(out.clone());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let handed = std::fs::read_to_string(dir.path().join("state.json.manual")).unwrap();
+    let handed: Value = serde_json::from_str(&handed).unwrap();
+    assert_eq!(handed["to"], "primary", "{handed}");
+    assert_eq!(net.key_switches().len(), 2);
+    drop(lock);
 
     // The private key never appears in any output.
     let secret = key_text.trim();

@@ -11,7 +11,7 @@ mod sim_common;
 
 use std::time::Duration;
 
-use bp_failover::events::Event;
+use bp_failover::events::{Event, SuppressReason};
 use bp_failover::sim::{Behavior, Lie};
 use sim_common::observers::{scenario, Run};
 
@@ -165,7 +165,7 @@ async fn a_lying_row_without_a_majority_records_nothing() {
     assert!(
         !events
             .iter()
-            .any(|e| matches!(e, Event::FailoverSuppressed { reason, .. } if reason == "already_switched")),
+            .any(|e| matches!(e, Event::FailoverSuppressed { reason, .. } if *reason == SuppressReason::AlreadySwitched)),
         "a phantom switch was believed"
     );
 }

@@ -11,7 +11,7 @@ use bp_failover::api::clock::ManualClock;
 use bp_failover::api::url::EndpointUrl;
 use bp_failover::config;
 use bp_failover::decision::{Decision, HoldReason};
-use bp_failover::events::Event;
+use bp_failover::events::{Event, QuorumStatus};
 use bp_failover::http;
 use bp_failover::metrics::{Metrics, METRIC_NAMES};
 use tokio::net::TcpListener;
@@ -94,6 +94,7 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         to: "backup".into(),
         reason: "missed".into(),
         missed: 12,
+        dry_run: false,
     });
     m.on_event(&Event::TransactionPushed {
         id: bp_failover::antelope::Checksum256([1; 32]),
@@ -115,7 +116,7 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         detail: String::new(),
     });
     m.on_event(&Event::QuorumChanged {
-        state: "disagree".into(),
+        state: QuorumStatus::EndpointsDisagree,
         detail: String::new(),
     });
 
@@ -169,7 +170,10 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         &text,
         "bp_failover_hold_reason{reason=\"low_participation\"} 1",
     );
-    has_line(&text, "bp_failover_quorum_state{state=\"disagree\"} 1");
+    has_line(
+        &text,
+        "bp_failover_quorum_state{state=\"endpoints_disagree\"} 1",
+    );
     has_line(&text, "bp_failover_quorum_state{state=\"agreed\"} 0");
     has_line(
         &text,
@@ -268,12 +272,12 @@ async fn healthz_follows_the_loop_and_readyz_the_observer() {
 
     assert_eq!(get(&readyz).await.0, 503, "not ready before the first look");
     m.on_event(&Event::QuorumChanged {
-        state: "agreed".into(),
+        state: QuorumStatus::Agreed,
         detail: String::new(),
     });
     assert_eq!(get(&readyz).await.0, 200);
     m.on_event(&Event::QuorumChanged {
-        state: "blind".into(),
+        state: QuorumStatus::ObserverBlind,
         detail: "0/3".into(),
     });
     let (s, _, body) = get(&readyz).await;

@@ -85,7 +85,7 @@ async fn status_snapshot_of_a_switch_in_flight() {
 
     assert!(!snap.blind);
     assert_eq!(exit_code(&snap), ExitCode::SUCCESS);
-    assert_eq!(snap.quorum.state, "agreed");
+    assert_eq!(snap.quorum.state, bp_failover::events::QuorumStatus::Agreed);
     assert_eq!(snap.quorum.members, vec![1, 2]);
     assert_eq!(snap.endpoints[2].status, "excluded");
     assert!(snap.endpoints[2]
@@ -159,7 +159,10 @@ async fn status_is_blind_and_exits_non_zero_when_endpoints_fail() {
     let snap = build_snapshot(&loaded.config, &inputs);
     assert!(snap.blind);
     assert_eq!(exit_code(&snap), ExitCode::from(EXIT_BLIND));
-    assert_eq!(snap.quorum.state, "blind");
+    assert_eq!(
+        snap.quorum.state,
+        bp_failover::events::QuorumStatus::ObserverBlind
+    );
     // Chain data still shown, marked unverified.
     assert!(!snap.schedule.verified && snap.schedule.active.is_some());
     assert!(snap.notes.iter().any(|n| n.contains("unverified")));

@@ -14,7 +14,8 @@
 //! state.
 
 use super::Severity;
-use crate::events::Event;
+use crate::decision::HoldReason;
+use crate::events::{Event, QuorumStatus, SuppressReason};
 
 /// What an event does to one condition.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,25 +89,8 @@ fn notice(condition: &str, severity: Severity, summary: String, detail: String) 
     }
 }
 
-/// Why a suppressed failover matters, per `failover_suppressed` reason (the
-/// [`crate::decision::HoldReason`] names).
-pub fn why_suppressed(reason: &str) -> &'static str {
-    match reason {
-        "observer_blind" => "The observer cannot see the chain through a majority of its endpoints, so it cannot confirm the outage. If the producer is really down, fail over by hand.",
-        "endpoints_disagree" => "The endpoints report different chains or heads, so this observer may be on a fork. Check the endpoints; if the producer is really down, fail over by hand.",
-        "unknown_key" => "The producer's key on chain belongs to none of the configured data centers: someone else changed it, or the config is out of date. Nothing will be switched until that is fixed.",
-        "clock_skew" => "This machine's clock and the chain's head time disagree (wrong clock or halted network). Fix the clock (NTP) before trusting any automatic switch.",
-        "lib_stalled" => "Finality has stopped, so a key change would not take effect until it resumes. Switching now would not help.",
-        "low_participation" => "Too few other producers are producing: the network is degraded or this observer is on a minority fork. A key switch would not restore production; watch the network.",
-        "insufficient_history" => "The observer has not watched long enough to tell an outage from a handoff. It will decide once it has.",
-        "cooldown" => "A switch happened recently; switching again now could flap between data centers. If the new data center is down too, act by hand.",
-        "flap_budget" => "The daily limit of automatic switches is reached: something keeps failing. A human must look before any further switch.",
-        "no_ready_backup" => "No backup data center is ready to produce: switching to one would not restore production. Fix a backup now.",
-        "pending_schedule" => "A key change is already on its way into the active schedule; wait for it.",
-        "pending_transaction" => "Our key-switch transaction may still be included; waiting for it or its expiry.",
-        _ => "The producer is missing blocks and this observer is not switching: a human should look.",
-    }
-}
+/// The condition of a failover rehearsed by `run --dry-run`.
+pub const DRY_RUN_FAILOVER: &str = "dry_run_failover";
 
 /// The conditions an event touches, in order. `producer` is our producer account (to
 /// recognise its own `round_summary`).
@@ -137,23 +121,28 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             format!("bp-failover stopped: {reason}"),
             "No automatic failover happens until it runs again.".into(),
         )],
-        Event::QuorumChanged { state, detail } if state == "agreed" => {
-            vec![resolve("quorum", "the endpoints agree again; the observer sees the chain")]
-        }
         Event::QuorumChanged { state, detail } => {
-            let (severity, summary) = match state.as_str() {
-                "blind" => (
+            let (severity, summary) = match state {
+                QuorumStatus::Agreed => {
+                    return vec![resolve(
+                        "quorum",
+                        "the endpoints agree again; the observer sees the chain",
+                    )]
+                }
+                QuorumStatus::ObserverBlind => (
                     Critical,
-                    "observer is blind: a majority of its chain endpoints cannot be used".to_string(),
+                    "observer is blind: a majority of its chain endpoints cannot be used",
                 ),
-                "disagree" => (Warning, "chain endpoints disagree".to_string()),
-                other => (Warning, format!("endpoint quorum is {other}")),
+                QuorumStatus::EndpointsDisagree => (Warning, "chain endpoints disagree"),
             };
             vec![raise(
                 "quorum",
                 severity,
-                summary,
-                format!("{detail}. While this lasts no automatic failover can happen: the observer cannot tell an outage from its own view being wrong."),
+                summary.to_string(),
+                format!(
+                    "{detail}. While this lasts no automatic failover can happen. {}",
+                    state.explain()
+                ),
                 false,
             )]
         }
@@ -190,6 +179,7 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
         } if scheduled == producer && *missed == 0 => vec![
             resolve("primary_missing", "our producer produced a full turn again"),
             resolve("failover_suppressed", "our producer produced a full turn again"),
+            resolve(DRY_RUN_FAILOVER, "[DRY RUN] our producer produced a full turn again"),
         ],
         Event::DatacenterReadiness {
             datacenter,
@@ -215,6 +205,20 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             to,
             reason,
             missed,
+            dry_run: true,
+        } => vec![raise(
+            DRY_RUN_FAILOVER,
+            Warning,
+            format!("[DRY RUN] failover would be triggered: {from} -> {to}"),
+            format!("{reason} ({missed} missed blocks). Dry run: nothing is pushed; the producer stays on the failing key. Resolves on a full turn of ours or after quiet time."),
+            true,
+        )],
+        Event::FailoverTriggered {
+            from,
+            to,
+            reason,
+            missed,
+            dry_run: false,
         } => vec![
             raise(
                 "failover",
@@ -227,6 +231,42 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             resolve("failover_suppressed", format!("superseded by the failover to {to}")),
         ],
         Event::FailoverSuppressed {
+            reason: SuppressReason::AlreadySwitched,
+            detail,
+            ..
+        } => vec![
+            notice(
+                "already_switched",
+                Info,
+                "key already switched by another observer or an operator".into(),
+                format!("{detail}. {}", SuppressReason::AlreadySwitched.explain()),
+            ),
+            resolve("primary_missing", "the key was switched by someone else"),
+            resolve("failover_suppressed", "the key was switched by someone else"),
+        ],
+        // The rehearsal is already reported by the dry-run failover alert.
+        Event::FailoverSuppressed {
+            reason: SuppressReason::DryRunRehearsed,
+            ..
+        } => Vec::new(),
+        // Not a pulse: it lasts until a configured key is back in the active schedule,
+        // whatever our producer does meanwhile under the foreign key.
+        Event::FailoverSuppressed {
+            reason: reason @ SuppressReason::Hold(HoldReason::UnknownKey),
+            detail,
+            missed,
+        } => vec![raise(
+            "unknown_key",
+            Critical,
+            if *missed > 0 {
+                format!("producer key unknown to this observer; {missed} blocks missed under it")
+            } else {
+                "producer key unknown to this observer".to_string()
+            },
+            format!("{detail}. {}", reason.explain()),
+            false,
+        )],
+        Event::FailoverSuppressed {
             reason,
             detail,
             missed,
@@ -234,14 +274,8 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             "failover_suppressed",
             Critical,
             format!("failover suppressed: {reason}"),
-            format!("{detail} ({missed} missed blocks). {}", why_suppressed(reason)),
+            format!("{detail} ({missed} missed blocks). {}", reason.explain()),
             true,
-        )],
-        Event::DryRunTransaction { to, .. } => vec![notice(
-            "dry_run",
-            Warning,
-            format!("dry run: would switch the key to {to}"),
-            "Nothing was pushed (dry run). The producer is still on the failing key.".into(),
         )],
         Event::TransactionFailed {
             reason,
@@ -275,16 +309,31 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
                 condition: "failover".into(),
                 action: Action::ResolveOrNotice {
                     severity: Warning,
-                    summary: format!("key change confirmed: blocks now come from {datacenter}"),
-                    detail: format!("{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger."),
+                    summary: format!("key change confirmed: {datacenter}'s key is in the active schedule"),
+                    detail: format!("{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger. Blocks come from {datacenter} from our producer's next turn: watch that it produces."),
                 },
             },
-            resolve("failover_failed", format!("blocks now come from {datacenter}")),
-            resolve("pending_overdue", format!("blocks now come from {datacenter}")),
+            resolve("failover_failed", format!("{datacenter}'s key is in the active schedule")),
+            resolve("pending_overdue", format!("{datacenter}'s key is in the active schedule")),
+            resolve("unknown_key", format!("the active schedule carries {datacenter}'s key")),
         ],
         Event::ScheduleActivated {
-            our_key: Some(_), ..
-        } => vec![resolve("not_scheduled", "our producer is in the active schedule again")],
+            our_key: Some(_),
+            datacenter,
+            ..
+        } => {
+            let mut v = vec![resolve(
+                "not_scheduled",
+                "our producer is in the active schedule again",
+            )];
+            if let Some(dc) = datacenter {
+                v.push(resolve(
+                    "unknown_key",
+                    format!("the active schedule carries {dc}'s key again"),
+                ));
+            }
+            v
+        }
         Event::PendingOverdue { to, waited_secs } => vec![raise(
             "pending_overdue",
             Critical,
@@ -330,6 +379,7 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
         | Event::FailoverConfirming { .. }
         | Event::TransactionPushed { .. }
         | Event::TransactionFailed { .. }
+        | Event::DryRunTransaction { .. }
         | Event::ScheduleActivated { .. } => Vec::new(),
     }
 }
@@ -338,40 +388,147 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quorum_raises_and_resolves() {
-        let blind = map_event(
-            &Event::QuorumChanged {
-                state: "blind".into(),
-                detail: "1/3 usable".into(),
-            },
-            "bp",
-        );
-        assert_eq!(blind.len(), 1);
-        assert_eq!(blind[0].condition, "quorum");
-        assert!(matches!(
-            blind[0].action,
-            Action::Raise {
-                severity: Severity::Critical,
-                ..
-            }
-        ));
-        let agreed = map_event(
-            &Event::QuorumChanged {
-                state: "agreed".into(),
-                detail: String::new(),
-            },
-            "bp",
-        );
-        assert!(matches!(agreed[0].action, Action::Resolve { .. }));
+    fn severity(m: &Mapped) -> Option<Severity> {
+        match &m.action {
+            Action::Raise { severity, .. }
+            | Action::Notice { severity, .. }
+            | Action::ResolveOrNotice { severity, .. } => Some(*severity),
+            Action::Resolve { .. } => None,
+        }
     }
 
     #[test]
-    fn every_hold_reason_has_its_own_sentence() {
-        let fallback = why_suppressed("?");
-        for r in crate::decision::HoldReason::ALL {
-            assert_ne!(why_suppressed(r.as_str()), fallback, "{}", r.as_str());
+    fn blind_is_critical_disagree_a_warning_agreed_resolves() {
+        let q = |state| {
+            map_event(
+                &Event::QuorumChanged {
+                    state,
+                    detail: "1/3 usable".into(),
+                },
+                "bp",
+            )
+        };
+        let blind = q(QuorumStatus::ObserverBlind);
+        assert_eq!(blind.len(), 1);
+        assert_eq!(blind[0].condition, "quorum");
+        assert_eq!(severity(&blind[0]), Some(Severity::Critical));
+        assert_eq!(
+            severity(&q(QuorumStatus::EndpointsDisagree)[0]),
+            Some(Severity::Warning)
+        );
+        assert!(matches!(
+            q(QuorumStatus::Agreed)[0].action,
+            Action::Resolve { .. }
+        ));
+    }
+
+    #[test]
+    fn every_suppress_reason_has_its_own_sentence() {
+        let all = SuppressReason::all();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a.explain(), b.explain(), "{a} / {b}");
+                assert_ne!(a.as_str(), b.as_str());
+            }
         }
+    }
+
+    fn suppressed(reason: SuppressReason) -> Vec<Mapped> {
+        map_event(
+            &Event::FailoverSuppressed {
+                reason,
+                detail: "d".into(),
+                missed: 12,
+            },
+            "bp",
+        )
+    }
+
+    #[test]
+    fn losing_the_race_is_info_and_ends_the_missing_alerts() {
+        let m = suppressed(SuppressReason::AlreadySwitched);
+        assert_eq!(severity(&m[0]), Some(Severity::Info));
+        assert!(m.iter().all(|m| severity(m) != Some(Severity::Critical)));
+        assert!(m
+            .iter()
+            .any(|m| m.condition == "failover_suppressed"
+                && matches!(m.action, Action::Resolve { .. })));
+    }
+
+    #[test]
+    fn a_real_hold_is_a_critical_pulse() {
+        let m = suppressed(SuppressReason::Hold(HoldReason::LowParticipation));
+        assert!(matches!(
+            m[0].action,
+            Action::Raise {
+                severity: Severity::Critical,
+                pulse: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_key_lasts_until_a_configured_key_is_active() {
+        let m = suppressed(SuppressReason::Hold(HoldReason::UnknownKey));
+        assert_eq!(m[0].condition, "unknown_key");
+        assert!(matches!(m[0].action, Action::Raise { pulse: false, .. }));
+        let clean = Event::RoundSummary {
+            scheduled: "bp".into(),
+            produced: 12,
+            missed: 0,
+            participation: Some(1.0),
+            solo_misses: 0,
+            network_misses: 0,
+            onchain_missed_per_rotation: None,
+        };
+        assert!(map_event(&clean, "bp")
+            .iter()
+            .all(|m| m.condition != "unknown_key"));
+        let foreign = Event::ScheduleActivated {
+            version: 3,
+            producers: 21,
+            our_key: Some(crate::antelope::PublicKey::NULL),
+            datacenter: None,
+        };
+        assert!(map_event(&foreign, "bp")
+            .iter()
+            .all(|m| m.condition != "unknown_key"));
+        let ours = Event::ScheduleActivated {
+            version: 4,
+            producers: 21,
+            our_key: Some(crate::antelope::PublicKey::NULL),
+            datacenter: Some("primary".into()),
+        };
+        assert!(map_event(&ours, "bp")
+            .iter()
+            .any(|m| m.condition == "unknown_key" && matches!(m.action, Action::Resolve { .. })));
+    }
+
+    #[test]
+    fn a_dry_run_trigger_is_marked_not_critical_and_resolves_on_a_clean_turn() {
+        let m = map_event(
+            &Event::FailoverTriggered {
+                from: "primary".into(),
+                to: "backup".into(),
+                reason: "12 consecutive slots missed".into(),
+                missed: 12,
+                dry_run: true,
+            },
+            "bp",
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].condition, DRY_RUN_FAILOVER);
+        match &m[0].action {
+            Action::Raise {
+                severity, summary, ..
+            } => {
+                assert!(summary.starts_with("[DRY RUN]"), "{summary}");
+                assert_ne!(*severity, Severity::Critical);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(suppressed(SuppressReason::DryRunRehearsed).is_empty());
     }
 
     #[test]
@@ -401,7 +558,7 @@ mod tests {
             network_misses: 0,
             onchain_missed_per_rotation: None,
         };
-        assert_eq!(map_event(&ours, "bp").len(), 2);
+        assert_eq!(map_event(&ours, "bp").len(), 3);
         assert!(map_event(&ours, "other").is_empty());
     }
 }

@@ -487,6 +487,12 @@ fn describe_authority(row: &ProducerRow) -> String {
     format!("threshold {}, keys [{}]", a.threshold, keys.join(", "))
 }
 
+/// nodeos answers `get_account` for an account that does not exist with a bare
+/// multi-index lookup failure: `unknown key (boost::tuples::tuple<bool, eosio::chain::name, …>)`.
+fn account_does_not_exist(error: &str) -> bool {
+    error.contains("unknown key (boost::tuples::tuple<bool, eosio::chain::name")
+}
+
 fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
     let acct = config.producer.account;
     let perm = config.producer.permission;
@@ -531,13 +537,27 @@ fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
         (Some(a), _) => a,
         (None, e) => {
             let why = e.clone().unwrap_or_else(|| "no endpoint answered".into());
-            out.insert(
-                0,
-                CheckResult::fail("permission", format!("cannot read account {acct}: {why}"))
-                    .fix(format!(
-                        "check that [producer] account = \"{acct}\" exists on this chain and that an endpoint answers get_account"
-                    )),
-            );
+            let missing = account_does_not_exist(&why);
+            let (what, fix) = if missing {
+                (
+                    format!("account {acct} does not exist on this chain, so producer {acct} is not registered"),
+                    format!("check [producer] account = \"{acct}\" and that [chain] endpoints and chain_id are this chain's"),
+                )
+            } else {
+                (
+                    format!("cannot read account {acct}: {why}"),
+                    format!("check that [producer] account = \"{acct}\" exists on this chain and that an endpoint answers get_account"),
+                )
+            };
+            // Nothing about the permission holds for an account that cannot be read.
+            out.retain(|c| c.name != "permission.dedicated" || c.status != Status::Ok);
+            out.insert(0, CheckResult::fail("permission", what).fix(fix));
+            if missing {
+                out.push(CheckResult::fail(
+                    "permission.dedicated",
+                    "not checked: the account does not exist",
+                ));
+            }
             out.push(CheckResult::fail(
                 "permission.key",
                 "not checked: the account was not read",
@@ -1571,6 +1591,41 @@ api = "http://127.0.0.1:12"
             .contains("warning(s):\n- chain.endpoints: has 1 entry"));
         assert_eq!(fix(&c), "chain.endpoints: list three independent endpoints");
         assert!(CheckReport::new(checks).passed, "warnings do not fail");
+    }
+
+    #[test]
+    fn a_producer_account_that_does_not_exist_is_named_so() {
+        let (cfg, mut inputs) = good();
+        // The real answer of a node (Jungle4) to get_account of a nonexistent account.
+        let body = include_bytes!("../../fixtures/jungle4_error_500_get_account_nonexistent.json");
+        let (_, node) = crate::api::error::NodeError::from_body(body).unwrap();
+        let err = crate::api::ApiError::new(
+            "https://jungle4.example",
+            "get_account",
+            crate::api::error::ApiErrorKind::Node {
+                status: 500,
+                error: Box::new(node),
+            },
+        );
+        inputs.account = failed(&err.to_string());
+        inputs.producer = fetched(None);
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "permission", Status::Fail);
+        assert!(
+            c.detail
+                .contains(&format!("producer {ACCT} is not registered")),
+            "{}",
+            c.detail
+        );
+        for c in &checks {
+            assert!(
+                !c.detail.contains("boost::tuples"),
+                "{}: {}",
+                c.name,
+                c.detail
+            );
+        }
+        assert_status(&checks, "permission.dedicated", Status::Fail);
     }
 
     #[test]

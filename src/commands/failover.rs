@@ -13,7 +13,64 @@ use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool, Sy
 use crate::cli::FailoverArgs;
 use crate::config::{self, Config};
 use crate::daemon::executor::{row_key, Executor, SwitchOutcome};
+use crate::decision::state::{self, ManualSwitch, StateError, StateLock};
 use crate::observer::schedule::ScheduledProducer;
+
+/// The switch, recorded as manual so no daemon books it against its automatic flap
+/// budget: in the state file under its lock when no daemon runs, else handed to the
+/// running daemon (which holds the lock) before the push.
+struct ManualRecord {
+    switch: ManualSwitch,
+    lock: Option<StateLock>,
+}
+
+impl ManualRecord {
+    fn prepare(config: &Config, from: String, target: &config::Datacenter, now_ms: i64) -> Self {
+        let path = &config.state.path;
+        let switch = ManualSwitch {
+            at_ms: now_ms,
+            from,
+            to: target.name.clone(),
+            to_key: target.signing_key,
+        };
+        let lock = match state::try_lock(path) {
+            Ok(lock) => Some(lock),
+            Err(StateError::Locked { pid, .. }) => {
+                match state::write_manual(path, &switch) {
+                    Ok(()) => eprintln!(
+                        "the daemon running on {} (pid {pid}) will record this switch as manual",
+                        path.display()
+                    ),
+                    Err(e) => {
+                        eprintln!("warning: cannot record the switch for the running daemon: {e}")
+                    }
+                }
+                None
+            }
+            Err(e) => {
+                eprintln!("warning: the switch is not recorded in the state file: {e}");
+                None
+            }
+        };
+        ManualRecord { switch, lock }
+    }
+
+    /// After the push was accepted: writes the record into the state file (if we hold
+    /// the lock).
+    fn commit(self, config: &Config, tx_id: crate::antelope::Checksum256) {
+        if self.lock.is_none() {
+            return;
+        }
+        let path = &config.state.path;
+        let r = state::load(path).and_then(|mut s| {
+            s.record_manual(&self.switch, Some(tx_id));
+            state::save(path, &s)
+        });
+        if let Err(e) = r {
+            eprintln!("warning: the switch is not recorded in the state file: {e}");
+        }
+    }
+}
 
 pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
     let loaded = config::load(&args.config.config)?;
@@ -84,8 +141,17 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
         .and_then(|s| s.get(me))
         .and_then(ScheduledProducer::key);
     if active_key.is_some() && current.is_some() && active_key != current {
+        if !args.force {
+            bail!(
+                "refusing to switch: a key change to {} is already in flight (the producers table \
+                 holds it, the active schedule still has {}); wait for it to become active \
+                 (`bp-failover status`), or pass --force to switch anyway",
+                name_of(current),
+                name_of(active_key)
+            );
+        }
         eprintln!(
-            "warning: a key change to {} is already in flight (producers table differs from the active schedule)",
+            "warning: a key change to {} is already in flight; switching anyway (--force)",
             name_of(current)
         );
     }
@@ -137,6 +203,7 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
     if !args.yes {
         confirm(&summary, &target.name)?;
     }
+    let record = ManualRecord::prepare(&config, name_of(current), &target, clock.now_ms());
     let started = Instant::now();
     let out = executor
         .switch(
@@ -173,6 +240,7 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!("pushed {tx_id} via {endpoint} in {latency_ms} ms; waiting for the producers table…");
+    record.commit(&config, tx_id);
     let registered = wait_for_table(
         &pool,
         &order,

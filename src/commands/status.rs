@@ -30,6 +30,7 @@ use crate::api::types::{
 };
 use crate::api::{read_order, ChainClient, Clock, EndpointPool, SystemClock};
 use crate::config::{self, Config, Problem};
+use crate::events::QuorumStatus;
 
 /// Exit code when the observer is blind.
 pub const EXIT_BLIND: u8 = 1;
@@ -89,8 +90,8 @@ pub struct StatusSnapshot {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuorumReport {
-    /// `agreed`, `disagree` or `blind`.
-    pub state: &'static str,
+    /// `agreed`, `endpoints_disagree` or `observer_blind` (as in `quorum_changed`).
+    pub state: QuorumStatus,
     pub summary: String,
     pub configured: usize,
     pub required: usize,
@@ -219,10 +220,10 @@ pub fn build_snapshot(config: &Config, inputs: &StatusInputs) -> StatusSnapshot 
     let quorum = view.quorum();
     let mut notes = Vec::new();
 
-    let (state, members) = match &view.state {
-        QuorumState::Agreed(q) => ("agreed", q.members.iter().map(|i| i + 1).collect()),
-        QuorumState::Disagree { .. } => ("disagree", vec![]),
-        QuorumState::Blind { .. } => ("blind", vec![]),
+    let state = QuorumStatus::of(&view.state);
+    let members = match &view.state {
+        QuorumState::Agreed(q) => q.members.iter().map(|i| i + 1).collect(),
+        _ => vec![],
     };
     let quorum_report = QuorumReport {
         state,

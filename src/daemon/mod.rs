@@ -26,7 +26,7 @@ use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
 use crate::decision::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
 };
-use crate::events::{Event, EventLog};
+use crate::events::{Event, EventLog, QuorumStatus, SuppressReason};
 use crate::metrics::Metrics;
 use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
 use crate::observer::stats::{
@@ -87,7 +87,7 @@ struct Analysis {
 /// What the reporting has already said, so each change is said once.
 #[derive(Debug, Default)]
 struct Said {
-    quorum: Option<String>,
+    quorum: Option<QuorumStatus>,
     endpoints_ok: Vec<Option<bool>>,
     mode: Option<ConsensusMode>,
     suppressed: Option<(HoldReason, u32)>,
@@ -102,7 +102,12 @@ struct Said {
     stale_key: Option<(PublicKey, u32)>,
     /// `(endpoint, about)` already reported as disagreeing with the majority.
     disagreeing: std::collections::HashSet<(String, String)>,
+    /// Our producer has no row in the producers table (a setup error).
+    not_registered: bool,
 }
+
+/// How often the producers table is read again while our producer is not registered.
+const NOT_REGISTERED_RETRY_MS: i64 = 30_000;
 
 pub struct Daemon {
     config: Config,
@@ -134,6 +139,7 @@ pub struct Daemon {
     last_readiness_ms: i64,
     hold_until: Option<i64>,
     said: Said,
+    _lock: state::StateLock,
     abi_ready: bool,
     /// When the ABI was last checked by a majority (Unix ms).
     abi_checked_ms: i64,
@@ -178,6 +184,8 @@ impl Daemon {
                 signing_key: d.signing_key,
             })
             .collect();
+        // One daemon per state file: the lock is held for the daemon's life.
+        let lock = state::try_lock(&config.state.path)?;
         let state = state::load(&config.state.path)?;
         let n = dcs.len();
         Ok(Daemon {
@@ -205,11 +213,12 @@ impl Daemon {
             newest_head_slot: 0,
             lib: None,
             primary_ready_since: None,
-            state,
             last_schedule_ms: i64::MIN / 2,
             last_table_ms: i64::MIN / 2,
             last_readiness_ms: i64::MIN / 2,
-            hold_until: None,
+            hold_until: state.hold_until_ms,
+            state,
+            _lock: lock,
             abi_ready: false,
             abi_checked_ms: i64::MIN / 2,
             disagreement: Default::default(),
@@ -299,9 +308,7 @@ impl Daemon {
                 let mode = ConsensusMode::from_header_version(head.schedule_version);
                 if self.said.mode != Some(mode) {
                     self.said.mode = Some(mode);
-                    self.log.emit(Event::ConsensusMode {
-                        mode: format!("{mode:?}").to_lowercase(),
-                    });
+                    self.log.emit(Event::ConsensusMode { mode });
                 }
                 self.mode = Some(mode);
             }
@@ -333,9 +340,15 @@ impl Daemon {
                 self.last_schedule_ms = now;
             }
             let pending = self.state.pending.is_some();
+            // A producer that is not registered is a setup error: asked again slowly.
+            let table_every = if self.said.not_registered {
+                NOT_REGISTERED_RETRY_MS
+            } else {
+                self.opts.table_every.as_millis() as i64
+            };
             if pending
-                || now - self.last_table_ms >= self.opts.table_every.as_millis() as i64
-                || self.table_key.is_none()
+                || now - self.last_table_ms >= table_every
+                || (self.table_key.is_none() && !self.said.not_registered)
             {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
@@ -369,7 +382,8 @@ impl Daemon {
         let decision = self.decide(&view, now, &analysis);
         if let Some(d) = decision {
             self.metrics.set_decision(&d);
-            self.handle(d.clone(), &view, &order, now).await;
+            let missed_now = analysis.stats.consecutive_missed;
+            self.handle(d.clone(), &view, &order, now, missed_now).await;
             self.last_decision = Some(d);
         }
         self.update_gauges(&view, now, &analysis);
@@ -463,16 +477,12 @@ impl Daemon {
     }
 
     fn report_view(&mut self, view: &QuorumView) {
-        let (state, detail) = match &view.state {
-            QuorumState::Agreed(_) => ("agreed", view.state.to_string()),
-            QuorumState::Disagree { .. } => ("endpoints_disagree", view.state.to_string()),
-            QuorumState::Blind { .. } => ("observer_blind", view.state.to_string()),
-        };
-        if self.said.quorum.as_deref() != Some(state) {
-            self.said.quorum = Some(state.to_string());
+        let state = QuorumStatus::of(&view.state);
+        if self.said.quorum != Some(state) {
+            self.said.quorum = Some(state);
             self.log.emit(Event::QuorumChanged {
-                state: state.to_string(),
-                detail,
+                state,
+                detail: view.state.to_string(),
             });
         }
         self.said.endpoints_ok.resize(view.endpoints.len(), None);
@@ -544,6 +554,11 @@ impl Daemon {
             if !self.former_keys.contains(&k) {
                 self.former_keys.push(k);
             }
+            // Persisted, so a restart books the misses it reads back to the right key.
+            let from = BlockTimestamp(head_slot).round_start();
+            if self.state.observe_key(from, k) {
+                self.save_state();
+            }
         }
         let said = (active.version, our_key);
         if self.said.active_version != Some(said) || self.active.as_ref() != Some(&active) {
@@ -564,6 +579,7 @@ impl Daemon {
         let me = self.config.producer.account;
         match Executor::producer_row_agreed(&self.pool, order, me).await {
             Ok(a) => {
+                self.said.not_registered = false;
                 self.note_agreement("producers_row", &a.members, &a.outliers);
                 self.disagreement.remove("producers_row");
                 self.table_key = executor::row_key(&a.value);
@@ -578,6 +594,17 @@ impl Daemon {
                         outliers: Vec::new(),
                     },
                 );
+            }
+            Err(e @ executor::ExecError::NotRegistered { .. }) => {
+                if !self.said.not_registered {
+                    tracing::error!(
+                        target: "daemon",
+                        "setup error: {e}; check [producer] account and [chain] endpoints \
+                         (`bp-failover check`); asking again every {} s",
+                        NOT_REGISTERED_RETRY_MS / 1000
+                    );
+                }
+                self.said.not_registered = true;
             }
             Err(e) => tracing::warn!(target: "daemon", error = %e, "reading our producers row"),
         }
@@ -758,7 +785,13 @@ impl Daemon {
                     .and_then(|s| s.scheduled_at(slot));
                 if let Some(p) = p.filter(|p| p.name == me) {
                     slots.push(slot);
-                    key = p.key();
+                    // Before this run first saw the schedule, only the producer order is
+                    // known: the key comes from what earlier runs recorded.
+                    key = if self.book.keys_known(slot, *version) {
+                        p.key()
+                    } else {
+                        self.state.key_at(slot)
+                    };
                 }
             }
         }
@@ -848,13 +881,30 @@ impl Daemon {
         Some(d)
     }
 
+    /// No automatic switch for a cooldown; persisted, so a restart does not retry at once.
+    fn hold_for_cooldown(&mut self, now: i64) {
+        let until = now + self.config.policy.cooldown_secs as i64 * 1000;
+        self.hold_until = Some(until);
+        self.state.hold_until_ms = Some(until);
+        self.save_state();
+    }
+
     fn save_state(&self) {
         if let Err(e) = state::save(&self.config.state.path, &self.state) {
             tracing::error!(target: "daemon", error = %e, "cannot save the state file");
         }
     }
 
-    async fn handle(&mut self, d: Decision, view: &QuorumView, order: &[usize], now: i64) {
+    /// `missed_now`: our current run of misses (reported with an `unknown_key` hold, which
+    /// has no trigger).
+    async fn handle(
+        &mut self,
+        d: Decision,
+        view: &QuorumView,
+        order: &[usize],
+        now: i64,
+        missed_now: u32,
+    ) {
         let dc = |i: usize| self.dcs[i].name.clone();
         // A transaction of ours that expired without reaching the table failed.
         if let Some(p) = self.state.pending.clone() {
@@ -928,7 +978,14 @@ impl Daemon {
                     .as_ref()
                     .is_some_and(|p| p.to_key == to_key);
                 if !known {
-                    // Someone else (another observer, an operator) changed the key.
+                    // Someone else (another observer, an operator) changed the key. An
+                    // operator's `failover` left its record for us: book it as manual.
+                    if let Some(m) = state::take_manual(&self.config.state.path) {
+                        // A stale record (a push that never landed) does not count.
+                        if m.to_key == to_key && now - m.at_ms < 600_000 {
+                            self.state.record_manual(&m, None);
+                        }
+                    }
                     self.state.pending = Some(PendingSwitch {
                         to: dc(to),
                         to_key,
@@ -938,7 +995,7 @@ impl Daemon {
                         ours: false,
                     });
                     self.log.emit(Event::FailoverSuppressed {
-                        reason: "already_switched".into(),
+                        reason: SuppressReason::AlreadySwitched,
                         detail: format!("the producers table already holds {}'s key: another observer or an operator switched; waiting for the schedule", dc(to)),
                         missed: 0,
                     });
@@ -947,11 +1004,11 @@ impl Daemon {
                     self.said.registered = Some(to_key);
                     let since = self.state.pending.as_ref().map_or(now, |p| p.since_ms);
                     // Recorded once, even across restarts (the record is persisted).
-                    let recorded = self
-                        .state
-                        .switches
-                        .last()
-                        .is_some_and(|r| r.to_key == to_key && r.at_ms == since);
+                    let recorded = self.state.switches.last().is_some_and(|r| {
+                        r.to_key == to_key
+                            && (r.at_ms == since
+                                || !r.automatic && (0..600_000).contains(&(since - r.at_ms)))
+                    });
                     if !recorded {
                         self.state.record_switch(SwitchRecord {
                             at_ms: since,
@@ -1009,16 +1066,33 @@ impl Daemon {
             } => {
                 let missed = match &trigger {
                     Some(Trigger::MissedBlocks { missed, .. }) => *missed,
+                    _ if reason == HoldReason::UnknownKey => missed_now,
                     _ => 0,
                 };
                 let quiet = matches!(
                     reason,
                     HoldReason::ObserverBlind | HoldReason::EndpointsDisagree
                 ) && trigger.is_none();
-                if !quiet && self.said.suppressed.map(|s| s.0) != Some(reason) {
+                // Under a foreign key, each further full turn missed is reported again.
+                let new_turn_missed = |said: (HoldReason, u32)| {
+                    reason == HoldReason::UnknownKey && missed / 12 > said.1 / 12
+                };
+                let changed = match self.said.suppressed {
+                    Some(said) => said.0 != reason || new_turn_missed(said),
+                    None => true,
+                };
+                if !quiet && changed {
                     self.said.suppressed = Some((reason, missed));
+                    // The cooldown after a dry-run rehearsal is not a real hold.
+                    let rehearsed = self.opts.dry_run
+                        && reason == HoldReason::Cooldown
+                        && self.hold_until.is_some_and(|until| now < until);
                     self.log.emit(Event::FailoverSuppressed {
-                        reason: reason.as_str().to_string(),
+                        reason: if rehearsed {
+                            SuppressReason::DryRunRehearsed
+                        } else {
+                            SuppressReason::Hold(reason)
+                        },
                         detail,
                         missed,
                     });
@@ -1065,6 +1139,7 @@ impl Daemon {
             to: self.dcs[to].name.clone(),
             reason,
             missed,
+            dry_run: self.opts.dry_run,
         });
         let target = self.config.datacenters[to].clone();
         let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
@@ -1094,7 +1169,7 @@ impl Daemon {
                     retrying: false,
                 }),
             }
-            self.hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+            self.hold_for_cooldown(now);
             return;
         }
         let path = self.config.state.path.clone();
@@ -1169,7 +1244,7 @@ impl Daemon {
                     retrying: false,
                 });
                 // Do not hammer the chain with a switch it refuses: wait a cooldown.
-                self.hold_until = Some(now + self.config.policy.cooldown_secs as i64 * 1000);
+                self.hold_for_cooldown(now);
             }
         }
     }

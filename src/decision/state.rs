@@ -12,7 +12,9 @@ use thiserror::Error;
 
 use crate::antelope::{Checksum256, PublicKey};
 
-pub const STATE_VERSION: u32 = 1;
+/// 2 added `hold_until_ms` and `key_epochs`; version 1 files load unchanged (they
+/// default to none).
+pub const STATE_VERSION: u32 = 2;
 /// How many past switches are kept (the flap budget needs only the last day's).
 const MAX_RECORDS: usize = 64;
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -51,7 +53,25 @@ pub struct State {
     pub version: u32,
     pub switches: Vec<SwitchRecord>,
     pub pending: Option<PendingSwitch>,
+    /// No automatic switch before this time: after a failed attempt or a dry-run
+    /// rehearsal, so a restart does not retry at once.
+    #[serde(default)]
+    pub hold_until_ms: Option<i64>,
+    /// Our producer's signing key in the active schedule, from which slot (the newest
+    /// last): a restart still books the misses it reads back to the key in force then.
+    #[serde(default)]
+    pub key_epochs: Vec<KeyEpoch>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEpoch {
+    pub from_slot: u32,
+    pub key: PublicKey,
+}
+
+/// Key epochs kept (a restart reads back minutes, not days).
+const MAX_KEY_EPOCHS: usize = 16;
 
 impl State {
     pub fn new() -> Self {
@@ -67,6 +87,28 @@ impl State {
             let excess = self.switches.len() - MAX_RECORDS;
             self.switches.drain(..excess);
         }
+    }
+
+    /// Records that `key` is our key in the active schedule from `from_slot`; returns
+    /// whether that is new.
+    pub fn observe_key(&mut self, from_slot: u32, key: PublicKey) -> bool {
+        if self.key_epochs.last().is_some_and(|e| e.key == key) {
+            return false;
+        }
+        self.key_epochs.push(KeyEpoch { from_slot, key });
+        if self.key_epochs.len() > MAX_KEY_EPOCHS {
+            self.key_epochs.remove(0);
+        }
+        true
+    }
+
+    /// Our key in force at `slot`, as recorded (`None` before the first record).
+    pub fn key_at(&self, slot: u32) -> Option<PublicKey> {
+        self.key_epochs
+            .iter()
+            .rev()
+            .find(|e| e.from_slot <= slot)
+            .map(|e| e.key)
     }
 
     pub fn last_switch(&self) -> Option<&SwitchRecord> {
@@ -87,6 +129,26 @@ impl State {
 
 #[derive(Debug, Error)]
 pub enum StateError {
+    #[error(
+        "state directory {} does not exist: create it for the daemon's user \
+         (e.g. install -d -m 0700 {}) or fix state.path",
+        dir.display(), dir.display()
+    )]
+    NoDirectory { dir: PathBuf },
+    #[error(
+        "state file {path} is in use by another bp-failover (pid {pid}, lock {lock}): \
+         one daemon per state file; stop that one first, or give this one its own state.path"
+    )]
+    Locked {
+        path: PathBuf,
+        lock: PathBuf,
+        pid: String,
+    },
+    #[error("cannot lock {lock}: {source}")]
+    Lock {
+        lock: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read state file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -129,7 +191,9 @@ pub fn parse(text: &str, path: &Path) -> Result<State, StateError> {
             found: v.version,
         });
     }
-    serde_json::from_str(text).map_err(corrupt)
+    let mut state: State = serde_json::from_str(text).map_err(corrupt)?;
+    state.version = STATE_VERSION;
+    Ok(state)
 }
 
 /// Loads the state; a missing file is a fresh state.
@@ -141,6 +205,131 @@ pub fn load(path: &Path) -> Result<State, StateError> {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+/// The lock file beside the state file.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Where `failover` leaves its manual switch for a running daemon (which holds the lock).
+pub fn manual_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".manual");
+    path.with_file_name(name)
+}
+
+/// An exclusive advisory lock on `<state file>.lock` (holding this process's pid),
+/// released when dropped or when the process exits, however it exits.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// Takes the state file's lock, or says which process holds it. A missing state
+/// directory is its own error.
+pub fn try_lock(path: &Path) -> Result<StateLock, StateError> {
+    use std::io::{Read, Seek, Write};
+    let lock = lock_path(path);
+    let dir = match lock.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(StateError::NoDirectory {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let err = |source| StateError::Lock {
+        lock: lock.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(StateError::Locked {
+                path: path.to_path_buf(),
+                lock,
+                pid: if pid.is_empty() {
+                    "unknown".into()
+                } else {
+                    pid.into()
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+    }
+    file.set_len(0).map_err(err)?;
+    file.rewind().map_err(err)?;
+    writeln!(file, "{}", std::process::id()).map_err(err)?;
+    Ok(StateLock { _file: file })
+}
+
+/// A switch made by hand with `bp-failover failover` while a daemon held the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualSwitch {
+    pub at_ms: i64,
+    pub from: String,
+    pub to: String,
+    pub to_key: PublicKey,
+}
+
+/// Leaves a manual switch for the running daemon (atomically).
+pub fn write_manual(path: &Path, m: &ManualSwitch) -> Result<(), StateError> {
+    let p = manual_path(path);
+    let text = serde_json::to_string(m).expect("serializes");
+    crate::fsutil::write_atomic(&p, text.as_bytes())
+        .map_err(|source| StateError::Write { path: p, source })
+}
+
+/// Takes (reads and removes) a manual switch left by `failover`, if any. An unreadable
+/// file is reported and removed, never fatal.
+pub fn take_manual(path: &Path) -> Option<ManualSwitch> {
+    let p = manual_path(path);
+    let text = std::fs::read_to_string(&p).ok()?;
+    let _ = std::fs::remove_file(&p);
+    match serde_json::from_str(&text) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(target: "state", file = %p.display(), error = %e, "ignoring an unreadable manual switch record");
+            None
+        }
+    }
+}
+
+impl State {
+    /// Records a manual switch (not counted in the flap budget) unless already recorded.
+    pub fn record_manual(&mut self, m: &ManualSwitch, tx_id: Option<Checksum256>) {
+        let known = self
+            .switches
+            .iter()
+            .any(|r| r.to_key == m.to_key && r.at_ms == m.at_ms);
+        if !known {
+            self.record_switch(SwitchRecord {
+                at_ms: m.at_ms,
+                from: m.from.clone(),
+                to: m.to.clone(),
+                to_key: m.to_key,
+                automatic: false,
+                reason: "manual (bp-failover failover)".into(),
+                tx_id,
+            });
+        }
     }
 }
 
@@ -208,6 +397,79 @@ mod tests {
             p,
         );
         assert!(matches!(e, Err(StateError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_version_1_file_still_loads() {
+        let p = Path::new("/x/state.json");
+        let s = parse(r#"{"version": 1, "switches": [], "pending": null}"#, p).unwrap();
+        assert_eq!(s.hold_until_ms, None);
+        assert_eq!(s.version, STATE_VERSION);
+        let mut s = State::new();
+        s.hold_until_ms = Some(42);
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(parse(&text, p).unwrap().hold_until_ms, Some(42));
+    }
+
+    #[test]
+    fn key_epochs_answer_which_key_was_in_force() {
+        let a = PublicKey::NULL;
+        let b: PublicKey = "PUB_K1_6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeACcSRFs"
+            .parse()
+            .unwrap();
+        let mut s = State::new();
+        assert!(s.observe_key(100, a));
+        assert!(!s.observe_key(200, a), "same key, no new epoch");
+        assert!(s.observe_key(300, b));
+        assert_eq!(s.key_at(99), None);
+        assert_eq!(s.key_at(250), Some(a));
+        assert_eq!(s.key_at(300), Some(b));
+        for i in 0..40 {
+            s.observe_key(400 + i, if i % 2 == 0 { a } else { b });
+        }
+        assert_eq!(s.key_epochs.len(), MAX_KEY_EPOCHS);
+    }
+
+    #[test]
+    fn one_lock_per_state_file_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let held = try_lock(&path).unwrap();
+        let e = try_lock(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("pid {}", std::process::id())) && e.contains("state.json.lock"),
+            "{e}"
+        );
+        drop(held);
+        assert!(try_lock(&path).is_ok());
+        let e = try_lock(&dir.path().join("missing/state.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("state directory") && e.contains("does not exist"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_manual_switch_is_handed_over_once_and_never_automatic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let m = ManualSwitch {
+            at_ms: 7,
+            from: "primary".into(),
+            to: "backup".into(),
+            to_key: PublicKey::NULL,
+        };
+        write_manual(&path, &m).unwrap();
+        let taken = take_manual(&path).unwrap();
+        assert_eq!(taken, m);
+        assert!(take_manual(&path).is_none());
+        let mut s = State::new();
+        s.record_manual(&taken, None);
+        s.record_manual(&taken, None);
+        assert_eq!(s.switches.len(), 1);
+        assert_eq!(s.automatic_switches_last_day(10), 0);
     }
 
     #[test]

@@ -21,8 +21,9 @@ use super::error::NodeError;
 use super::network::{
     current_slot, Behavior, Change, Clock, Event, ForkSpec, Network, NetworkSpec,
 };
+use crate::decision::HoldReason;
 use crate::decision::Policy;
-use crate::events::Event as LogEvent;
+use crate::events::{Event as LogEvent, QuorumStatus, SuppressReason};
 
 /// What should have happened by the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,10 +41,10 @@ pub enum Reason {
     Triggered,
     /// A switch was due and held back: `failover_suppressed` with this `reason`, and no
     /// `failover_triggered`.
-    Suppressed(&'static str),
+    Suppressed(HoldReason),
     /// Nothing could be judged: `quorum_changed` to this state (`observer_blind`,
     /// `endpoints_disagree`), and no `failover_triggered`.
-    Quorum(&'static str),
+    Quorum(QuorumStatus),
     /// Nothing to act on: no `failover_triggered`, `failover_confirming` nor
     /// `failover_suppressed`.
     Healthy,
@@ -226,7 +227,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                     datacenters: vec![],
                 }),
             });
-            s.reason = Reason::Suppressed("low_participation");
+            s.reason = Reason::Suppressed(HoldReason::LowParticipation);
             s
         },
     ),
@@ -259,7 +260,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                 at: c.early(),
                 change: Change::Halt(true),
             });
-            s.reason = Reason::Quorum("observer_blind");
+            s.reason = Reason::Quorum(QuorumStatus::ObserverBlind);
             s
         },
     ),
@@ -277,7 +278,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
             s.spec
                 .events
                 .push(c.dc_at(c.early(), "primary", DcStatus::Down));
-            s.reason = Reason::Suppressed("lib_stalled");
+            s.reason = Reason::Suppressed(HoldReason::LibStalled);
             s
         },
     ),
@@ -297,7 +298,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
                     datacenters: vec!["primary".into()],
                 }),
             });
-            s.reason = Reason::Quorum("endpoints_disagree");
+            s.reason = Reason::Quorum(QuorumStatus::EndpointsDisagree);
             s
         },
     ),
@@ -376,7 +377,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
             s.spec
                 .events
                 .push(c.dc_at(c.early(), "primary", DcStatus::Down));
-            s.reason = Reason::Suppressed("no_ready_backup");
+            s.reason = Reason::Suppressed(HoldReason::NoReadyBackup);
             s
         },
     ),
@@ -553,9 +554,9 @@ impl Scenario {
         let all = || histories.iter().flatten();
         let named = |name: &str| all().filter(|e| e.name() == name).count();
         let triggered = named("failover_triggered");
-        let suppressed: Vec<&str> = all()
+        let suppressed: Vec<SuppressReason> = all()
             .filter_map(|e| match e {
-                LogEvent::FailoverSuppressed { reason, .. } => Some(reason.as_str()),
+                LogEvent::FailoverSuppressed { reason, .. } => Some(*reason),
                 _ => None,
             })
             .collect();
@@ -598,11 +599,12 @@ impl Scenario {
             }
             Reason::Suppressed(reason) => {
                 no_trigger()?;
-                if suppressed.contains(reason) {
+                if suppressed.contains(&SuppressReason::Hold(*reason)) {
                     Ok(())
                 } else {
                     Err(format!(
-                        "expected failover_suppressed reason={reason}, got {suppressed:?}"
+                        "expected failover_suppressed reason={}, got {suppressed:?}",
+                        reason.as_str()
                     ))
                 }
             }
@@ -613,7 +615,7 @@ impl Scenario {
                 if seen {
                     Ok(())
                 } else {
-                    Err(format!("expected quorum_changed state={state}"))
+                    Err(format!("expected quorum_changed state={}", state.as_str()))
                 }
             }
             Reason::Healthy => {
@@ -669,14 +671,15 @@ mod tests {
             to: to.into(),
             reason: "12 consecutive slots missed".into(),
             missed: 12,
+            dry_run: false,
         };
-        let held = |reason: &str| LogEvent::FailoverSuppressed {
-            reason: reason.into(),
+        let held = |reason: HoldReason| LogEvent::FailoverSuppressed {
+            reason: SuppressReason::Hold(reason),
             detail: String::new(),
             missed: 12,
         };
-        let quorum = |state: &str| LogEvent::QuorumChanged {
-            state: state.into(),
+        let quorum = |state: QuorumStatus| LogEvent::QuorumChanged {
+            state,
             detail: String::new(),
         };
 
@@ -693,26 +696,44 @@ mod tests {
             .is_err());
         let both = get("primary-and-backup-down");
         assert!(both
-            .check_events(&[vec![trig("backup"), held("cooldown"), trig("backup2")]])
+            .check_events(&[vec![
+                trig("backup"),
+                held(HoldReason::Cooldown),
+                trig("backup2")
+            ]])
             .is_ok());
 
         let stalled = get("lib-stalled");
         assert!(stalled
-            .check_events(&[vec![held("clock_skew"), held("lib_stalled")]])
+            .check_events(&[vec![
+                held(HoldReason::ClockSkew),
+                held(HoldReason::LibStalled)
+            ]])
             .is_ok());
-        assert!(stalled.check_events(&[vec![held("clock_skew")]]).is_err());
         assert!(stalled
-            .check_events(&[vec![held("lib_stalled"), trig("backup")]])
+            .check_events(&[vec![held(HoldReason::ClockSkew)]])
+            .is_err());
+        assert!(stalled
+            .check_events(&[vec![held(HoldReason::LibStalled), trig("backup")]])
             .is_err());
 
         let halted = get("network-halted");
         assert!(halted
-            .check_events(&[vec![quorum("agreed"), quorum("observer_blind")]])
+            .check_events(&[vec![
+                quorum(QuorumStatus::Agreed),
+                quorum(QuorumStatus::ObserverBlind)
+            ]])
             .is_ok());
-        assert!(halted.check_events(&[vec![quorum("agreed")]]).is_err());
+        assert!(halted
+            .check_events(&[vec![quorum(QuorumStatus::Agreed)]])
+            .is_err());
 
         let healthy = get("healthy");
-        assert!(healthy.check_events(&[vec![quorum("agreed")]]).is_ok());
-        assert!(healthy.check_events(&[vec![held("cooldown")]]).is_err());
+        assert!(healthy
+            .check_events(&[vec![quorum(QuorumStatus::Agreed)]])
+            .is_ok());
+        assert!(healthy
+            .check_events(&[vec![held(HoldReason::Cooldown)]])
+            .is_err());
     }
 }

@@ -317,7 +317,7 @@ pub fn suppressed(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::FailoverSuppressed { reason, .. } => Some(reason.clone()),
+            Event::FailoverSuppressed { reason, .. } => Some(reason.to_string()),
             _ => None,
         })
         .collect()
