@@ -239,7 +239,15 @@ fn healthy(net: &Net, cfg: &std::path::Path) {
         assert!(!names.iter().any(|n| n == bad), "healthy: {bad} in {names:?}");
     }
     assert_no_switch(net, from, "healthy");
-    assert_eq!(net.producers_row(), row_before, "healthy: producers row changed");
+    let registration = |r: &serde_json::Value| {
+        let keep = ["producer_key", "producer_authority", "url", "location", "is_active"];
+        keep.map(|k| r[k].clone())
+    };
+    assert_eq!(
+        registration(&net.producers_row()),
+        registration(&row_before),
+        "healthy: our registration changed"
+    );
     let to = net.head("api1");
     let ours = net
         .blocks("api1", from, to)
@@ -256,6 +264,7 @@ fn partition(net: &Net, cfg: &std::path::Path) {
     d.wait_event("quorum_changed", Duration::from_secs(30));
     net.partition();
     let t0 = Instant::now();
+    let cut = net.head("api1");
     // Our producer keeps producing on the majority side.
     let majority_head = net.head("node_b");
     wait_for("the minority to stall our view", WATCH, || {
@@ -263,6 +272,15 @@ fn partition(net: &Net, cfg: &std::path::Path) {
     });
     let names = d.names();
     d.stop();
+    // The partition held: past the cut, the minority saw only proda's blocks.
+    let minority: Vec<Block> = net.blocks("api1", cut + 3, net.head("api1"));
+    let producers: std::collections::BTreeSet<&str> =
+        minority.iter().map(|b| b.producer.as_str()).collect();
+    assert_eq!(
+        producers.into_iter().collect::<Vec<_>>(),
+        ["proda"],
+        "partition: the minority side saw other producers' blocks"
+    );
     net.heal();
     wait_for("the API nodes to rejoin the majority chain", Duration::from_secs(120), || {
         let h = net.head("node_b");
@@ -316,13 +334,17 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     });
     assert_eq!(row["url"], net.url().as_str(), "url changed");
     assert_eq!(row["location"].as_u64(), Some(net.location()), "location changed");
+    let push_num = wait_for("the key switch in a block", Duration::from_secs(60), || {
+        let sw = net.key_switches("api1", from, net.head("api1"));
+        sw.first().map(|s| s.0)
+    });
     // The backup node signs our blocks once the schedule promotes the key.
     let first_backup_block = wait_for(
         "a block by our producer from the backup node",
         Duration::from_secs(420),
         || {
             let h = net.head("api1");
-            (from + 1..=h).find(|&n| net.block("api1", n).producer == me)
+            (push_num + 1..=h).find(|&n| net.block("api1", n).producer == me)
         },
     );
     d.stop();
@@ -381,16 +403,110 @@ fn both_down(net: &Net, cfg: &std::path::Path) {
     net.start("backup");
 }
 
+/// Waits until our producer signs a block with `node_name`'s key in the active schedule.
+fn wait_active(net: &Net, key: &str, what: &str) {
+    let me = net.producer();
+    wait_for(what, Duration::from_secs(420), || {
+        if net.active_key("api1").as_deref() != Some(key) {
+            return None;
+        }
+        let h = net.head("api1");
+        (h.saturating_sub(30)..=h)
+            .any(|n| net.block("api1", n).producer == me)
+            .then_some(())
+    });
+}
+
+fn wait_row_key(net: &Net, key: &str, what: &str) {
+    wait_for(what, Duration::from_secs(240), || {
+        (net.producers_row()["producer_key"] == key).then_some(())
+    });
+}
+
+/// The daemon is SIGKILLed the moment it logs `failover_triggered` (before or while it
+/// pushes), then started again: still exactly one key switch on chain.
 fn killed_after_trigger(net: &Net, cfg: &std::path::Path) {
-    let _ = (net, cfg);
+    log("daemon killed right after triggering: active key backup, backup node dies");
+    let primary = net.pub_key("primary");
+    let from = net.head("api1");
+    let d = Daemon::start(cfg, "killed_trigger_1.log");
+    d.wait_event("quorum_changed", Duration::from_secs(30));
+    net.stop("backup");
+    d.wait_event("failover_triggered", Duration::from_secs(180));
+    d.kill();
+    let d = Daemon::start(cfg, "killed_trigger_2.log");
+    wait_row_key(net, &primary, "the producers row to hold the primary key");
+    // Let the restarted daemon watch the promotion through: it must not push again.
+    wait_active(net, &primary, "the primary key to be active and signing");
+    let names = d.names();
+    d.stop();
+    let sw = net.key_switches("api1", from, net.head("api1"));
+    assert_eq!(sw.len(), 1, "killed after trigger: expected one key switch, got {sw:?} (second daemon: {names:?})");
+    assert_eq!(sw[0].2, primary);
+    net.start("backup");
 }
 
+/// The daemon is SIGKILLed the moment it logs `transaction_pushed`, then started again:
+/// still exactly one key switch on chain.
 fn killed_after_push(net: &Net, cfg: &std::path::Path) {
-    let _ = (net, cfg);
+    log("daemon killed right after pushing: active key primary, primary node dies");
+    let backup = net.pub_key("backup");
+    let from = net.head("api1");
+    let d = Daemon::start(cfg, "killed_push_1.log");
+    d.wait_event("quorum_changed", Duration::from_secs(30));
+    net.stop("primary");
+    d.wait_event("transaction_pushed", Duration::from_secs(180));
+    d.kill();
+    let d = Daemon::start(cfg, "killed_push_2.log");
+    wait_row_key(net, &backup, "the producers row to hold the backup key");
+    // The restarted daemon sees our blocks still missing while the key is promoted.
+    let t0 = Instant::now();
+    wait_for("the restarted daemon to watch the promotion", WATCH, || {
+        (t0.elapsed() >= WATCH - Duration::from_secs(1)).then_some(())
+    });
+    let names = d.names();
+    d.stop();
+    let sw = net.key_switches("api1", from, net.head("api1"));
+    assert_eq!(sw.len(), 1, "killed after push: expected one key switch, got {sw:?} (second daemon: {names:?})");
+    assert_eq!(sw[0].2, backup);
+    assert!(!names.iter().any(|n| n == "transaction_pushed"), "{names:?}");
+    net.start("primary");
 }
 
+/// `failover --dry-run` pushes nothing; `failover --yes` switches exactly once.
 fn manual_failover(net: &Net, cfg: &std::path::Path) {
-    let _ = (net, cfg);
+    let row = net.producers_row();
+    let current = row["producer_key"].as_str().unwrap().to_string();
+    let (to, key) = if current == net.pub_key("primary") {
+        ("backup", net.pub_key("backup"))
+    } else {
+        ("primary", net.pub_key("primary"))
+    };
+    log(format!("manual failover to {to}: dry run, then --yes"));
+    let from = net.head("api1");
+    let dry = bp(cfg, &["failover", "--to", to, "--dry-run"]);
+    assert!(dry.status.success(), "failover --dry-run:\n{}", text(&dry));
+    // Give a push every chance to land: several blocks on every API node.
+    let h = net.head("node_a") + 6;
+    wait_for("6 more blocks", Duration::from_secs(30), || {
+        (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
+    });
+    assert_no_switch(net, from, "failover --dry-run");
+    assert_eq!(net.producers_row()["producer_key"], current.as_str());
+
+    let out = bp(cfg, &["failover", "--to", to, "--yes"]);
+    assert!(out.status.success(), "failover --yes:\n{}", text(&out));
+    wait_row_key(net, &key, "the producers row to hold the new key");
+    let h = net.head("node_a") + 6;
+    wait_for("6 more blocks", Duration::from_secs(30), || {
+        (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
+    });
+    let sw = net.key_switches("api1", from, net.head("api1"));
+    assert_eq!(sw.len(), 1, "failover --yes: expected one key switch, got {sw:?}");
+    assert_eq!(sw[0].2, key);
+    let row_after = net.producers_row();
+    assert_eq!(row_after["url"], row["url"]);
+    assert_eq!(row_after["location"], row["location"]);
 }
 
 #[test]

@@ -237,22 +237,29 @@ class Net:
 
 
 def kill_group(pid):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    except PermissionError:
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    kill_groups([pid])
+
+
+def kill_groups(pids):
+    """SIGKILL each process group, then wait (bounded) until all are gone."""
+    alive = []
+    for pid in pids:
         try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
+            os.killpg(pid, signal.SIGKILL)
+            alive.append(pid)
+        except (ProcessLookupError, PermissionError):
             pass
+    deadline = time.monotonic() + 30
+    while alive and time.monotonic() < deadline:
+        for pid in list(alive):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                alive.remove(pid)
         time.sleep(0.05)
 
 
@@ -473,14 +480,11 @@ def down(net):
             os.kill(wd, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    pids = [net.node(n).get("pid") for n in NODES] + [net.j.get("keosd_pid")]
+    kill_groups([p for p in pids if p])
     for name in NODES:
-        pid = net.node(name).get("pid")
-        if pid:
-            kill_group(pid)
-            net.node(name)["pid"] = None
-    if net.j.get("keosd_pid"):
-        kill_group(net.j["keosd_pid"])
-        net.j["keosd_pid"] = None
+        net.node(name)["pid"] = None
+    net.j["keosd_pid"] = None
     net.save()
 
 
