@@ -19,9 +19,9 @@ Nodes (producers in brackets):
     primary [ourbp, primary key only]
     backup  [ourbp, backup key only: idle until the schedule names the backup key]
     api1..3 API only: the observer's endpoints; minority side of the partition
-Every node gets http on base+2i and p2p on base+2i+1, both on 127.0.0.1. Links that
-cross the partition are dialled from the minority side only, so `partition` (net API
-disconnect on the minority nodes) cuts them and nothing redials them until `heal`.
+Every node gets http on base+2i and p2p on base+2i+1, both on 127.0.0.1. `partition`
+disconnects every link between the two sides through the net API of the node that dials
+it (a disconnected peer is dropped from its list, so nothing redials it until `heal`).
 Every wait polls a condition with a deadline; no fixed sleeps beyond poll intervals.
 """
 
@@ -457,20 +457,24 @@ def signed_by_ourbp(net):
 # ---------------------------------------------------------------- partition
 
 
+def cross_links():
+    """(dialler, peer) of every link with one end on each side of the partition."""
+    return [(name, peer) for name, peers in LINKS.items() for peer in peers
+            if (name in MINORITY) != (peer in MINORITY)]
+
+
 def partition(net):
-    for name in MINORITY:
-        for peer in LINKS[name]:
-            if peer not in MINORITY:
-                try_http(net.node(name)["http"], "/v1/net/disconnect",
-                         f"127.0.0.1:{net.node(peer)['p2p']}")
+    # A disconnected peer is dropped from the dialler's list: nothing redials it.
+    for name, peer in cross_links():
+        r = try_http(net.node(name)["http"], "/v1/net/disconnect",
+                     f"127.0.0.1:{net.node(peer)['p2p']}")
+        log(f"partition: {name} -/- {peer}: {r}")
 
 
 def heal(net):
-    for name in MINORITY:
-        for peer in LINKS[name]:
-            if peer not in MINORITY:
-                try_http(net.node(name)["http"], "/v1/net/connect",
-                         f"127.0.0.1:{net.node(peer)['p2p']}")
+    for name, peer in cross_links():
+        try_http(net.node(name)["http"], "/v1/net/connect",
+                 f"127.0.0.1:{net.node(peer)['p2p']}")
 
 
 def down(net):
