@@ -45,7 +45,9 @@ fn realnode_scenarios() {
     if !harness::enabled("realnode_scenarios") {
         return;
     }
-    let _one = ONE_NETWORK_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_NETWORK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let net = Net::boot();
     let me = net.producer();
@@ -119,7 +121,11 @@ fn check_failures(out: &std::process::Output) -> (Vec<String>, Vec<String>) {
 
 fn check_passes(cfg: &std::path::Path, why: &str) {
     let out = bp(cfg, &["check"]);
-    assert!(out.status.success(), "check should pass {why}:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "check should pass {why}:\n{}",
+        text(&out)
+    );
 }
 
 fn check_healthy(net: &Net, cfg: &std::path::Path) {
@@ -131,26 +137,49 @@ fn check_healthy(net: &Net, cfg: &std::path::Path) {
 /// Breaks the setup with `breaking` (cleos args), asserts `check` fails naming
 /// `expect_failed`, runs every cleos fix it prints with the real cleos, and asserts `check`
 /// passes after.
-fn breakage(net: &Net, cfg: &std::path::Path, what: &str, breaking: &[&[&str]], expect_failed: &str) {
+fn breakage(
+    net: &Net,
+    cfg: &std::path::Path,
+    what: &str,
+    breaking: &[&[&str]],
+    expect_failed: &str,
+) {
     log(format!("check breakage: {what}"));
     for args in breaking {
         net.cleos(args);
     }
     // The API nodes must have the change before `check` reads them.
     let head = net.head("node_a");
-    wait_for("the API nodes to reach node_a's head", Duration::from_secs(30), || {
-        (["api1", "api2", "api3"].iter().all(|n| net.head(n) > head + 1)).then_some(())
-    });
+    wait_for(
+        "the API nodes to reach node_a's head",
+        Duration::from_secs(30),
+        || {
+            (["api1", "api2", "api3"]
+                .iter()
+                .all(|n| net.head(n) > head + 1))
+            .then_some(())
+        },
+    );
     let out = bp(cfg, &["check"]);
-    assert!(!out.status.success(), "check should fail on {what}:\n{}", text(&out));
+    assert!(
+        !out.status.success(),
+        "check should fail on {what}:\n{}",
+        text(&out)
+    );
     let (failed, fixes) = check_failures(&out);
     assert!(
         failed.iter().any(|f| f == expect_failed),
         "{what}: expected {expect_failed} among the failed checks {failed:?}:\n{}",
         text(&out)
     );
-    assert!(!fixes.is_empty(), "{what}: check printed no cleos fix:\n{}", text(&out));
+    assert!(
+        !fixes.is_empty(),
+        "{what}: check printed no cleos fix:\n{}",
+        text(&out)
+    );
     for fix in &fixes {
+        // An operator fills in the account that pays; here the chain's eosio.
+        let fix = &fix.replace("<funder>", "eosio");
         log(format!("  running the printed fix: {fix}"));
         let r = net.run_printed_cleos(fix);
         assert!(
@@ -161,9 +190,16 @@ fn breakage(net: &Net, cfg: &std::path::Path, what: &str, breaking: &[&[&str]], 
         );
     }
     let head = net.head("node_a");
-    wait_for("the API nodes to reach node_a's head", Duration::from_secs(30), || {
-        (["api1", "api2", "api3"].iter().all(|n| net.head(n) > head + 1)).then_some(())
-    });
+    wait_for(
+        "the API nodes to reach node_a's head",
+        Duration::from_secs(30),
+        || {
+            (["api1", "api2", "api3"]
+                .iter()
+                .all(|n| net.head(n) > head + 1))
+            .then_some(())
+        },
+    );
     check_passes(cfg, &format!("after running the fixes for {what}"));
 }
 
@@ -176,14 +212,34 @@ fn check_breakages(net: &Net, cfg: &std::path::Path) {
         net,
         cfg,
         "regproducer unlinked",
-        &[&["set", "action", "permission", me, "eosio", "regproducer", "NULL", "-p", &active]],
+        &[&[
+            "set",
+            "action",
+            "permission",
+            me,
+            "eosio",
+            "regproducer",
+            "NULL",
+            "-p",
+            &active,
+        ]],
         "permission.link.regproducer",
     );
     breakage(
         net,
         cfg,
         "failover key replaced",
-        &[&["set", "account", "permission", me, "failover", &foreign, "active", "-p", &active]],
+        &[&[
+            "set",
+            "account",
+            "permission",
+            me,
+            "failover",
+            &foreign,
+            "active",
+            "-p",
+            &active,
+        ]],
         "permission.key",
     );
     breakage(
@@ -191,11 +247,57 @@ fn check_breakages(net: &Net, cfg: &std::path::Path) {
         cfg,
         "failover permission deleted",
         &[
-            &["set", "action", "permission", me, "eosio", "regproducer", "NULL", "-p", &active],
-            &["set", "action", "permission", me, "eosio", "regproducer2", "NULL", "-p", &active],
-            &["set", "account", "permission", me, "failover", "NULL", "active", "-p", &active],
+            &[
+                "set",
+                "action",
+                "permission",
+                me,
+                "eosio",
+                "regproducer",
+                "NULL",
+                "-p",
+                &active,
+            ],
+            &[
+                "set",
+                "action",
+                "permission",
+                me,
+                "eosio",
+                "regproducer2",
+                "NULL",
+                "-p",
+                &active,
+            ],
+            &[
+                "set",
+                "account",
+                "permission",
+                me,
+                "failover",
+                "NULL",
+                "active",
+                "-p",
+                &active,
+            ],
         ],
         "permission",
+    );
+    breakage(
+        net,
+        cfg,
+        "no CPU/NET staked",
+        &[&[
+            "system",
+            "undelegatebw",
+            me,
+            me,
+            "1000.0000 EOS",
+            "1000.0000 EOS",
+            "-p",
+            &active,
+        ]],
+        "resources",
     );
 }
 
@@ -208,7 +310,16 @@ fn check_foreign_key(net: &Net, cfg: &std::path::Path) {
         net,
         cfg,
         "a foreign key registered",
-        &[&["system", "regproducer", &me, &foreign, &url, &loc, "-p", &format!("{me}@active")]],
+        &[&[
+            "system",
+            "regproducer",
+            &me,
+            &foreign,
+            &url,
+            &loc,
+            "-p",
+            &format!("{me}@active"),
+        ]],
         "producer",
     );
 }
@@ -218,7 +329,10 @@ fn check_foreign_key(net: &Net, cfg: &std::path::Path) {
 fn assert_no_switch(net: &Net, from: u32, what: &str) {
     let to = net.head("api1");
     let sw = net.key_switches("api1", from, to);
-    assert!(sw.is_empty(), "{what}: key switches on chain in {from}..={to}: {sw:?}");
+    assert!(
+        sw.is_empty(),
+        "{what}: key switches on chain in {from}..={to}: {sw:?}"
+    );
 }
 
 fn healthy(net: &Net, cfg: &std::path::Path) {
@@ -235,12 +349,25 @@ fn healthy(net: &Net, cfg: &std::path::Path) {
     });
     let names = d.names();
     d.stop();
-    for bad in ["failover_triggered", "transaction_pushed", "transaction_failed"] {
-        assert!(!names.iter().any(|n| n == bad), "healthy: {bad} in {names:?}");
+    for bad in [
+        "failover_triggered",
+        "transaction_pushed",
+        "transaction_failed",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == bad),
+            "healthy: {bad} in {names:?}"
+        );
     }
     assert_no_switch(net, from, "healthy");
     let registration = |r: &serde_json::Value| {
-        let keep = ["producer_key", "producer_authority", "url", "location", "is_active"];
+        let keep = [
+            "producer_key",
+            "producer_authority",
+            "url",
+            "location",
+            "is_active",
+        ];
         keep.map(|k| r[k].clone())
     };
     assert_eq!(
@@ -254,7 +381,10 @@ fn healthy(net: &Net, cfg: &std::path::Path) {
         .iter()
         .filter(|b| b.producer == net.producer())
         .count();
-    assert!(ours >= 12, "healthy: only {ours} blocks by our producer in {from}..={to}");
+    assert!(
+        ours >= 12,
+        "healthy: only {ours} blocks by our producer in {from}..={to}"
+    );
 }
 
 fn partition(net: &Net, cfg: &std::path::Path) {
@@ -282,15 +412,22 @@ fn partition(net: &Net, cfg: &std::path::Path) {
         "partition: the minority side saw other producers' blocks"
     );
     net.heal();
-    wait_for("the API nodes to rejoin the majority chain", Duration::from_secs(120), || {
-        let h = net.head("node_b");
-        (["api1", "api2", "api3"]
-            .iter()
-            .all(|n| net.head(n) + 2 >= h && net.lib(n) > majority_head))
-        .then_some(())
-    });
+    wait_for(
+        "the API nodes to rejoin the majority chain",
+        Duration::from_secs(120),
+        || {
+            let h = net.head("node_b");
+            (["api1", "api2", "api3"]
+                .iter()
+                .all(|n| net.head(n) + 2 >= h && net.lib(n) > majority_head))
+            .then_some(())
+        },
+    );
     for bad in ["transaction_pushed", "transaction_failed"] {
-        assert!(!names.iter().any(|n| n == bad), "partition: {bad} in {names:?}");
+        assert!(
+            !names.iter().any(|n| n == bad),
+            "partition: {bad} in {names:?}"
+        );
     }
     let to = net.head("node_b");
     let sw = net.key_switches("node_b", from, to);
@@ -300,7 +437,10 @@ fn partition(net: &Net, cfg: &std::path::Path) {
         .iter()
         .filter(|b| b.producer == net.producer())
         .count();
-    assert!(ours > 0, "partition: our producer did not produce on the majority side");
+    assert!(
+        ours > 0,
+        "partition: our producer did not produce on the majority side"
+    );
 }
 
 /// Our scheduled slots with no block, between blocks `from` and `to`: with every other
@@ -319,21 +459,33 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     let d = Daemon::start(cfg, "primary_down.log");
     d.wait_event("quorum_changed", Duration::from_secs(30));
     // Kill right after our turn began (our first block of a turn), the worst case.
-    wait_for("our producer to start a turn", Duration::from_secs(60), || {
-        let h = net.head("api1");
-        let b = net.block("api1", h);
-        let prev = net.block("api1", h - 1);
-        (b.producer == me && prev.producer != me).then_some(())
-    });
+    wait_for(
+        "our producer to start a turn",
+        Duration::from_secs(60),
+        || {
+            let h = net.head("api1");
+            let b = net.block("api1", h);
+            let prev = net.block("api1", h - 1);
+            (b.producer == me && prev.producer != me).then_some(())
+        },
+    );
     let from = net.head("api1");
     net.stop("primary");
     let kill_ms = chrono::Utc::now().timestamp_millis();
-    let row = wait_for("the producers row to hold the backup key", Duration::from_secs(240), || {
-        let r = net.producers_row();
-        (r["producer_key"] == backup.as_str()).then_some(r)
-    });
+    let row = wait_for(
+        "the producers row to hold the backup key",
+        Duration::from_secs(240),
+        || {
+            let r = net.producers_row();
+            (r["producer_key"] == backup.as_str()).then_some(r)
+        },
+    );
     assert_eq!(row["url"], net.url().as_str(), "url changed");
-    assert_eq!(row["location"].as_u64(), Some(net.location()), "location changed");
+    assert_eq!(
+        row["location"].as_u64(),
+        Some(net.location()),
+        "location changed"
+    );
     let push_num = wait_for("the key switch in a block", Duration::from_secs(60), || {
         let sw = net.key_switches("api1", from, net.head("api1"));
         sw.first().map(|s| s.0)
@@ -350,7 +502,11 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     d.stop();
     let blocks = net.blocks("api1", from, first_backup_block);
     let sw = net.key_switches("api1", from, first_backup_block);
-    assert_eq!(sw.len(), 1, "primary down: expected exactly one key switch, got {sw:?}");
+    assert_eq!(
+        sw.len(),
+        1,
+        "primary down: expected exactly one key switch, got {sw:?}"
+    );
     assert_eq!(sw[0].2, backup, "switched to the wrong key");
     let push_block = blocks.iter().find(|b| b.num == sw[0].0).unwrap().clone();
     let version_before = blocks[0].schedule_version;
@@ -374,8 +530,7 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     Figures {
         kill_to_push_s: (push_block.time_ms - kill_ms) as f64 / 1000.0,
         push_to_active_s: (activation.time_ms - push_block.time_ms) as f64 / 1000.0,
-        push_to_first_backup_block_s: (backup_block.time_ms - push_block.time_ms) as f64
-            / 1000.0,
+        push_to_first_backup_block_s: (backup_block.time_ms - push_block.time_ms) as f64 / 1000.0,
         lost,
         lost_after_push,
     }
@@ -393,10 +548,15 @@ fn both_down(net: &Net, cfg: &std::path::Path) {
     });
     let names = d.names();
     d.stop();
-    assert!(!names.iter().any(|n| n == "transaction_pushed"), "both down: {names:?}");
+    assert!(
+        !names.iter().any(|n| n == "transaction_pushed"),
+        "both down: {names:?}"
+    );
     assert_no_switch(net, from, "both down");
     assert!(
-        names.iter().any(|n| n == "failover_suppressed" || n == "datacenter_readiness"),
+        names
+            .iter()
+            .any(|n| n == "failover_suppressed" || n == "datacenter_readiness"),
         "both down: the daemon said nothing about the dead target: {names:?}"
     );
     net.start("primary");
@@ -441,7 +601,11 @@ fn killed_after_trigger(net: &Net, cfg: &std::path::Path) {
     let names = d.names();
     d.stop();
     let sw = net.key_switches("api1", from, net.head("api1"));
-    assert_eq!(sw.len(), 1, "killed after trigger: expected one key switch, got {sw:?} (second daemon: {names:?})");
+    assert_eq!(
+        sw.len(),
+        1,
+        "killed after trigger: expected one key switch, got {sw:?} (second daemon: {names:?})"
+    );
     assert_eq!(sw[0].2, primary);
     net.start("backup");
 }
@@ -467,9 +631,16 @@ fn killed_after_push(net: &Net, cfg: &std::path::Path) {
     let names = d.names();
     d.stop();
     let sw = net.key_switches("api1", from, net.head("api1"));
-    assert_eq!(sw.len(), 1, "killed after push: expected one key switch, got {sw:?} (second daemon: {names:?})");
+    assert_eq!(
+        sw.len(),
+        1,
+        "killed after push: expected one key switch, got {sw:?} (second daemon: {names:?})"
+    );
     assert_eq!(sw[0].2, backup);
-    assert!(!names.iter().any(|n| n == "transaction_pushed"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "transaction_pushed"),
+        "{names:?}"
+    );
     net.start("primary");
 }
 
@@ -502,7 +673,11 @@ fn manual_failover(net: &Net, cfg: &std::path::Path) {
         (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
     });
     let sw = net.key_switches("api1", from, net.head("api1"));
-    assert_eq!(sw.len(), 1, "failover --yes: expected one key switch, got {sw:?}");
+    assert_eq!(
+        sw.len(),
+        1,
+        "failover --yes: expected one key switch, got {sw:?}"
+    );
     assert_eq!(sw[0].2, key);
     let row_after = net.producers_row();
     assert_eq!(row_after["url"], row["url"]);
@@ -514,7 +689,9 @@ fn dry_run_with_unauthorized_key_fails() {
     if !harness::enabled("dry_run_with_unauthorized_key_fails") {
         return;
     }
-    let _one = ONE_NETWORK_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_NETWORK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let net = Net::boot();
     // Sign with a key that is not in ourbp@failover.
     let cfg = net.write_config(&net.path().join("unauthorized"), &net.key("foreign").1, "");

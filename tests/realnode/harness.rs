@@ -267,7 +267,9 @@ impl Net {
     }
 
     pub fn head(&self, node: &str) -> u32 {
-        self.info(node).map(|i| i["head_block_num"].as_u64().unwrap() as u32).unwrap_or(0)
+        self.info(node)
+            .map(|i| i["head_block_num"].as_u64().unwrap() as u32)
+            .unwrap_or(0)
     }
 
     pub fn lib(&self, node: &str) -> u32 {
@@ -277,13 +279,24 @@ impl Net {
     }
 
     pub fn chain_id(&self) -> String {
-        self.info("api1").unwrap()["chain_id"].as_str().unwrap().to_string()
+        self.info("api1").unwrap()["chain_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub fn block(&self, node: &str, num: u32) -> Block {
-        let b = wait_for(&format!("block {num} from {node}"), Duration::from_secs(60), || {
-            self.try_post(node, "/v1/chain/get_block", json!({ "block_num_or_id": num }))
-        });
+        let b = wait_for(
+            &format!("block {num} from {node}"),
+            Duration::from_secs(60),
+            || {
+                self.try_post(
+                    node,
+                    "/v1/chain/get_block",
+                    json!({ "block_num_or_id": num }),
+                )
+            },
+        );
         let mut actions = Vec::new();
         for t in b["transactions"].as_array().into_iter().flatten() {
             let Some(trx) = t["trx"]["transaction"]["actions"].as_array() else {
@@ -365,7 +378,11 @@ impl Net {
             .as_array()?
             .iter()
             .find(|p| p["producer_name"] == me.as_str())
-            .and_then(|p| p["authority"][1]["keys"][0]["key"].as_str().map(String::from))
+            .and_then(|p| {
+                p["authority"][1]["keys"][0]["key"]
+                    .as_str()
+                    .map(String::from)
+            })
     }
 
     /// Writes a daemon config for the observer (api1..3) into `dir`; returns its path.
