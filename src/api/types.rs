@@ -543,20 +543,31 @@ pub struct Account {
     pub permissions: Vec<Permission>,
     #[serde(default)]
     pub eosio_any_linked_actions: Option<Vec<LinkedAction>>,
-    /// CPU (µs) and NET (bytes) the account may use now; absent from old or trimmed answers.
+    /// CPU (µs) the account can use now; absent when the node does not report it.
     #[serde(default)]
     pub cpu_limit: Option<ResourceLimit>,
+    /// NET (bytes) the account can use now.
     #[serde(default)]
     pub net_limit: Option<ResourceLimit>,
+    /// The account's own staked weights ("1000.0000 EOS"): they carry the core symbol.
+    #[serde(default)]
+    pub total_resources: Option<TotalResources>,
 }
 
-/// `cpu_limit` / `net_limit` of `get_account`. `-1` means unlimited (privileged accounts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `cpu_limit` / `net_limit` of `get_account`; `-1` = unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceLimit {
     #[serde(deserialize_with = "json::i64")]
     pub available: i64,
     #[serde(deserialize_with = "json::i64")]
     pub max: i64,
+}
+
+/// `total_resources` of `get_account` (the fields this tool uses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalResources {
+    #[serde(default)]
+    pub cpu_weight: Option<String>,
 }
 
 impl Account {

@@ -39,7 +39,9 @@ use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
 use crate::antelope::{Name, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
-use crate::api::types::{Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow};
+use crate::api::types::{
+    Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow, ResourceLimit,
+};
 use crate::api::{Clock, SystemClock};
 use crate::authority::{self, cleos_set_permission, Accounts, MinPerm};
 use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
@@ -241,6 +243,7 @@ pub fn evaluate(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
     ];
     out.extend(check_producer(config, &inputs.producer));
     out.extend(check_permission(config, inputs));
+    out.push(check_resources(config, &inputs.account));
     out.push(check_abi(config, &inputs.abi));
     out.push(check_finalizer(config, inputs));
     out.extend(check_finalizer_keys(config, inputs));
@@ -668,6 +671,76 @@ fn check_permission(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
         out.push(check_link(account, acct, perm, a, &from));
     }
     out
+}
+
+/// CPU (µs) and NET (bytes) the account must have available for one key switch: a
+/// regproducer costs a few hundred µs and under 300 bytes; this leaves a margin.
+const MIN_CPU_US: i64 = 2_000;
+const MIN_NET_BYTES: i64 = 1_000;
+
+/// The amount `amount` in the precision and symbol of `weight` ("1000.0000 EOS").
+fn asset_like(weight: Option<&str>, amount: u32) -> String {
+    let parsed = weight.and_then(|w| {
+        let (num, sym) = w.trim().split_once(' ')?;
+        let decimals = num.split_once('.').map_or(0, |(_, d)| d.len());
+        Some((decimals, sym.to_string()))
+    });
+    match parsed {
+        Some((0, sym)) => format!("{amount} {sym}"),
+        Some((d, sym)) => format!("{amount}.{} {sym}", "0".repeat(d)),
+        None => format!("{amount} <core symbol>"),
+    }
+}
+
+/// The account can pay the CPU and NET of one key switch now (nodeos refuses it
+/// otherwise: tx_cpu_usage_exceeded / tx_net_usage_exceeded).
+fn check_resources(config: &Config, account: &Fetched<Account>) -> CheckResult {
+    let acct = config.producer.account;
+    let Some(a) = &account.value else {
+        return CheckResult::fail("resources", "not checked: the account was not read");
+    };
+    let from = provenance(account);
+    let (Some(cpu), Some(net)) = (a.cpu_limit, a.net_limit) else {
+        return CheckResult::warn(
+            "resources",
+            format!("cannot verify: the node does not report {acct}'s CPU/NET limits{from}"),
+        );
+    };
+    let short = |l: ResourceLimit, min: i64| l.available != -1 && l.available < min;
+    let (cpu_short, net_short) = (short(cpu, MIN_CPU_US), short(net, MIN_NET_BYTES));
+    let shown = |l: ResourceLimit, unit: &str| {
+        if l.available == -1 {
+            "unlimited".to_string()
+        } else {
+            format!("{} {unit} available", l.available)
+        }
+    };
+    let detail = format!(
+        "CPU {} (one switch needs about {MIN_CPU_US} µs), NET {} (about {MIN_NET_BYTES} bytes){from}",
+        shown(cpu, "µs"),
+        shown(net, "bytes")
+    );
+    if !cpu_short && !net_short {
+        return CheckResult::ok(
+            "resources",
+            format!("{acct} can pay for a key switch: {detail}"),
+        );
+    }
+    let weight = a
+        .total_resources
+        .as_ref()
+        .and_then(|t| t.cpu_weight.as_deref());
+    let net_amount = asset_like(weight, if net_short { 1 } else { 0 });
+    let cpu_amount = asset_like(weight, if cpu_short { 10 } else { 0 });
+    CheckResult::fail(
+        "resources",
+        format!(
+            "{acct} cannot pay for a key switch now: {detail}; nodeos would refuse it (tx_cpu_usage_exceeded / tx_net_usage_exceeded)"
+        ),
+    )
+    .fix(format!(
+        "cleos system delegatebw <funder> {acct} \"{net_amount}\" \"{cpu_amount}\" -p <funder>@active\n(<funder>: an account with liquid tokens; {acct} cannot pay for that transaction itself while short; stake more on a busy chain, or rent with cleos system powerup)"
+    ))
 }
 
 fn check_link(account: &Account, acct: Name, perm: Name, action: Name, from: &str) -> CheckResult {
@@ -1253,7 +1326,7 @@ pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
     use crate::api::quorum::{assess, Observation, QuorumPolicy};
-    use crate::api::types::GetInfo;
+    use crate::api::types::{GetInfo, TotalResources};
     use serde_json::{json, Value};
 
     const ACCT: &str = "mybpaccount1";
@@ -1420,7 +1493,10 @@ api = "http://127.0.0.1:12"
 
     fn account(perms: Vec<Value>) -> Account {
         serde_json::from_value(json!({
-            "account_name": ACCT, "permissions": perms, "eosio_any_linked_actions": []
+            "account_name": ACCT, "permissions": perms, "eosio_any_linked_actions": [],
+            "cpu_limit": {"used": 120, "available": 90000, "max": 90120},
+            "net_limit": {"used": 300, "available": 400000, "max": 400300},
+            "total_resources": {"cpu_weight": "10.0000 EOS", "net_weight": "1.0000 EOS"}
         }))
         .unwrap()
     }
@@ -1539,6 +1615,7 @@ api = "http://127.0.0.1:12"
                 "permission.dedicated",
                 "permission.key",
                 "permission.link.regproducer",
+                "resources",
                 "abi",
                 "finalizer",
                 "datacenter.primary",
@@ -2204,5 +2281,64 @@ api = "http://127.0.0.1:12"
         assert!(!r.passed);
         assert_eq!(r.checks.len(), 1);
         assert!(r.checks[0].detail.contains("missing field `producer`"));
+    }
+
+    fn resources_of(a: Account) -> CheckResult {
+        check_resources(&config("failover", "regproducer", false), &fetched(a))
+    }
+
+    #[test]
+    fn resources_from_a_real_get_account_are_enough() {
+        let text = include_str!("../../fixtures/eos-mainnet_get_account_teamgreymass_2023.json");
+        let a: Account = serde_json::from_str(text).unwrap();
+        assert_eq!(a.cpu_limit.unwrap().available, 283_843);
+        assert_eq!(a.net_limit.unwrap().available, 8_254_862);
+        let c = resources_of(a);
+        assert_eq!(c.status, Status::Ok, "{c:#?}");
+        assert!(c.detail.contains("CPU 283843 µs available"), "{}", c.detail);
+    }
+
+    #[test]
+    fn resources_short_of_cpu_fail_with_a_delegatebw_in_the_core_symbol() {
+        let mut a = account(base_perms());
+        a.cpu_limit = Some(ResourceLimit {
+            available: 0,
+            max: 0,
+        });
+        a.net_limit = Some(ResourceLimit {
+            available: "5000".parse().unwrap(),
+            max: 9000,
+        });
+        a.total_resources = Some(TotalResources {
+            cpu_weight: Some("0.0000 TLOS".into()),
+        });
+        let c = resources_of(a);
+        assert_eq!(c.status, Status::Fail, "{c:#?}");
+        assert!(c.detail.contains("CPU 0 µs available"), "{}", c.detail);
+        assert_eq!(
+            fix(&c).lines().next().unwrap(),
+            "cleos system delegatebw <funder> mybpaccount1 \"0.0000 TLOS\" \"10.0000 TLOS\" -p <funder>@active"
+        );
+    }
+
+    #[test]
+    fn resources_unlimited_pass_and_unreported_warn() {
+        let mut a = account(base_perms());
+        a.cpu_limit = Some(ResourceLimit {
+            available: -1,
+            max: -1,
+        });
+        a.net_limit = Some(ResourceLimit {
+            available: -1,
+            max: -1,
+        });
+        assert_eq!(resources_of(a.clone()).status, Status::Ok);
+        a.cpu_limit = None;
+        assert_eq!(resources_of(a).status, Status::Warn);
+        // Limits as decimal strings (fc prints large int64 so) parse too.
+        let l: ResourceLimit =
+            serde_json::from_value(json!({"available": "4294967296", "max": "4294967297"}))
+                .unwrap();
+        assert_eq!(l.available, 4_294_967_296);
     }
 }

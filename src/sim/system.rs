@@ -253,6 +253,7 @@ impl Account {
             ),
             cpu_limit: None,
             net_limit: None,
+            total_resources: None,
         }
     }
 

@@ -1,0 +1,707 @@
+//! The real-node layer: real nodeos v4.1 (legacy DPoS, the real eosio.system contract)
+//! on 127.0.0.1, the real `bp-failover` binary against it, and every outcome judged from
+//! the chain itself: the blocks (who signed them, which regproducer they carry), the
+//! `producers` row and `get_producer_schedule`.
+//!
+//! Skipped (loudly) unless BP_FAILOVER_REALNODE=1; `.ci/run` and the README's test command
+//! set it. The network: producers proda..prodd on two nodes, our producer `ourbp` with a
+//! primary and a backup node, three API-only nodes as the observer's endpoints
+//! (tests/realnode/net.py). One network is shared by the scenarios of
+//! `realnode_scenarios`, in an order that leaves each one a known starting state.
+
+#[path = "realnode/harness.rs"]
+mod harness;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use harness::{bp, log, text, wait_for, Block, Daemon, Net};
+
+/// The two tests each boot a network; never both at once on 2 cores.
+static ONE_NETWORK_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Seconds the healthy run and the no-switch runs watch for: our producer's turn comes
+/// every 30 s with 5 producers; the daemon's threshold (12 missed slots, then 3 turns of
+/// others to confirm) would fire within ~50 s of an outage.
+const WATCH: Duration = Duration::from_secs(75);
+
+fn only(step: &str) -> bool {
+    match std::env::var("BP_FAILOVER_REALNODE_ONLY") {
+        Ok(list) => list.split(',').any(|s| s == step),
+        Err(_) => true,
+    }
+}
+
+struct Figures {
+    kill_to_push_s: f64,
+    push_to_active_s: f64,
+    push_to_first_backup_block_s: f64,
+    lost: i64,
+    lost_after_push: i64,
+}
+
+#[test]
+fn realnode_scenarios() {
+    if !harness::enabled("realnode_scenarios") {
+        return;
+    }
+    let _one = ONE_NETWORK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let net = Net::boot();
+    let me = net.producer();
+    let cfg = net.write_config(&net.path().join("observer"), &net.key("failover").1, "");
+
+    if only("check") {
+        check_healthy(&net, &cfg);
+    }
+    if only("healthy") {
+        healthy(&net, &cfg);
+    }
+    if only("breakages") {
+        check_breakages(&net, &cfg);
+    }
+    if only("partition") {
+        partition(&net, &cfg);
+    }
+    if only("primary_down") {
+        let f = primary_down(&net, &cfg);
+        log(format!(
+            "FIGURES primary down: kill->push {:.1} s, push->active {:.1} s, push->first backup block {:.1} s, our slots lost {} (of which after the push, the chain's minimum for that push: {})",
+            f.kill_to_push_s, f.push_to_active_s, f.push_to_first_backup_block_s, f.lost, f.lost_after_push
+        ));
+        if only("both_down") {
+            both_down(&net, &cfg);
+        }
+    }
+    if only("killed") {
+        killed_after_trigger(&net, &cfg);
+        killed_after_push(&net, &cfg);
+    }
+    if only("manual") {
+        manual_failover(&net, &cfg);
+    }
+    if only("foreign") {
+        check_foreign_key(&net, &cfg);
+    }
+    log(format!(
+        "realnode_scenarios for {me} done in {:.0?}",
+        started.elapsed()
+    ));
+}
+
+// ---------------------------------------------------------------- check
+
+/// `check`'s failed check names and the cleos commands it prints as their fixes (the
+/// fixes of warnings are not run).
+fn check_failures(out: &std::process::Output) -> (Vec<String>, Vec<String>) {
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut failed = Vec::new();
+    let mut fixes = Vec::new();
+    let mut status = "";
+    for line in s.lines() {
+        if let Some(rest) = line.strip_prefix("FAIL  ") {
+            failed.push(rest.split(':').next().unwrap_or("").to_string());
+            status = "FAIL";
+        } else if line.starts_with("WARN  ") || line.starts_with("ok    ") {
+            status = "other";
+        }
+        let fix = line
+            .strip_prefix("      fix: ")
+            .or_else(|| line.strip_prefix("           "));
+        if let Some(fix) = fix.filter(|f| f.starts_with("cleos ")) {
+            if status == "FAIL" {
+                fixes.push(fix.to_string());
+            }
+        }
+    }
+    (failed, fixes)
+}
+
+fn check_passes(cfg: &std::path::Path, why: &str) {
+    let out = bp(cfg, &["check"]);
+    assert!(
+        out.status.success(),
+        "check should pass {why}:\n{}",
+        text(&out)
+    );
+}
+
+fn check_healthy(net: &Net, cfg: &std::path::Path) {
+    log("check on the healthy network");
+    let _ = net;
+    check_passes(cfg, "on the healthy network");
+}
+
+/// Breaks the setup with `breaking` (cleos args), asserts `check` fails naming
+/// `expect_failed`, runs every cleos fix it prints with the real cleos, and asserts `check`
+/// passes after.
+fn breakage(
+    net: &Net,
+    cfg: &std::path::Path,
+    what: &str,
+    breaking: &[&[&str]],
+    expect_failed: &str,
+) {
+    log(format!("check breakage: {what}"));
+    for args in breaking {
+        net.cleos(args);
+    }
+    // The API nodes must have the change before `check` reads them.
+    let head = net.head("node_a");
+    wait_for(
+        "the API nodes to reach node_a's head",
+        Duration::from_secs(30),
+        || {
+            (["api1", "api2", "api3"]
+                .iter()
+                .all(|n| net.head(n) > head + 1))
+            .then_some(())
+        },
+    );
+    let out = bp(cfg, &["check"]);
+    assert!(
+        !out.status.success(),
+        "check should fail on {what}:\n{}",
+        text(&out)
+    );
+    let (failed, fixes) = check_failures(&out);
+    assert!(
+        failed.iter().any(|f| f == expect_failed),
+        "{what}: expected {expect_failed} among the failed checks {failed:?}:\n{}",
+        text(&out)
+    );
+    assert!(
+        !fixes.is_empty(),
+        "{what}: check printed no cleos fix:\n{}",
+        text(&out)
+    );
+    for fix in &fixes {
+        // An operator fills in the account that pays; here the chain's eosio.
+        let fix = &fix.replace("<funder>", "eosio");
+        log(format!("  running the printed fix: {fix}"));
+        let r = net.run_printed_cleos(fix);
+        assert!(
+            r.status.success(),
+            "{what}: the printed fix `{fix}` failed on the real node:\n{}\ncheck said:\n{}",
+            text(&r),
+            text(&out)
+        );
+    }
+    let head = net.head("node_a");
+    wait_for(
+        "the API nodes to reach node_a's head",
+        Duration::from_secs(30),
+        || {
+            (["api1", "api2", "api3"]
+                .iter()
+                .all(|n| net.head(n) > head + 1))
+            .then_some(())
+        },
+    );
+    check_passes(cfg, &format!("after running the fixes for {what}"));
+}
+
+fn check_breakages(net: &Net, cfg: &std::path::Path) {
+    let me = net.producer();
+    let me = me.as_str();
+    let active = format!("{me}@active");
+    let foreign = net.pub_key("foreign");
+    breakage(
+        net,
+        cfg,
+        "regproducer unlinked",
+        &[&[
+            "set",
+            "action",
+            "permission",
+            me,
+            "eosio",
+            "regproducer",
+            "NULL",
+            "-p",
+            &active,
+        ]],
+        "permission.link.regproducer",
+    );
+    breakage(
+        net,
+        cfg,
+        "failover key replaced",
+        &[&[
+            "set",
+            "account",
+            "permission",
+            me,
+            "failover",
+            &foreign,
+            "active",
+            "-p",
+            &active,
+        ]],
+        "permission.key",
+    );
+    breakage(
+        net,
+        cfg,
+        "failover permission deleted",
+        &[
+            &[
+                "set",
+                "action",
+                "permission",
+                me,
+                "eosio",
+                "regproducer",
+                "NULL",
+                "-p",
+                &active,
+            ],
+            &[
+                "set",
+                "action",
+                "permission",
+                me,
+                "eosio",
+                "regproducer2",
+                "NULL",
+                "-p",
+                &active,
+            ],
+            &[
+                "set",
+                "account",
+                "permission",
+                me,
+                "failover",
+                "NULL",
+                "active",
+                "-p",
+                &active,
+            ],
+        ],
+        "permission",
+    );
+    breakage(
+        net,
+        cfg,
+        "no CPU/NET staked",
+        &[&[
+            "system",
+            "undelegatebw",
+            me,
+            me,
+            "1000.0000 EOS",
+            "1000.0000 EOS",
+            "-p",
+            &active,
+        ]],
+        "resources",
+    );
+}
+
+fn check_foreign_key(net: &Net, cfg: &std::path::Path) {
+    let me = net.producer();
+    let foreign = net.pub_key("foreign");
+    let url = net.url();
+    let loc = net.location().to_string();
+    breakage(
+        net,
+        cfg,
+        "a foreign key registered",
+        &[&[
+            "system",
+            "regproducer",
+            &me,
+            &foreign,
+            &url,
+            &loc,
+            "-p",
+            &format!("{me}@active"),
+        ]],
+        "producer",
+    );
+}
+
+// ---------------------------------------------------------------- daemon scenarios
+
+fn assert_no_switch(net: &Net, from: u32, what: &str) {
+    let to = net.head("api1");
+    let sw = net.key_switches("api1", from, to);
+    assert!(
+        sw.is_empty(),
+        "{what}: key switches on chain in {from}..={to}: {sw:?}"
+    );
+}
+
+fn healthy(net: &Net, cfg: &std::path::Path) {
+    log("healthy: the daemon watches; nothing may be pushed");
+    let row_before = net.producers_row();
+    let from = net.head("api1");
+    let d = Daemon::start(cfg, "healthy.log");
+    // A dry run meanwhile: it must push nothing either.
+    let dry = bp(cfg, &["failover", "--to", "backup", "--dry-run"]);
+    assert!(dry.status.success(), "failover --dry-run:\n{}", text(&dry));
+    let t0 = Instant::now();
+    wait_for("the daemon to watch our producer", WATCH, || {
+        (t0.elapsed() >= WATCH - Duration::from_secs(1)).then_some(())
+    });
+    let names = d.names();
+    d.stop();
+    for bad in [
+        "failover_triggered",
+        "transaction_pushed",
+        "transaction_failed",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == bad),
+            "healthy: {bad} in {names:?}"
+        );
+    }
+    assert_no_switch(net, from, "healthy");
+    let registration = |r: &serde_json::Value| {
+        let keep = [
+            "producer_key",
+            "producer_authority",
+            "url",
+            "location",
+            "is_active",
+        ];
+        keep.map(|k| r[k].clone())
+    };
+    assert_eq!(
+        registration(&net.producers_row()),
+        registration(&row_before),
+        "healthy: our registration changed"
+    );
+    let to = net.head("api1");
+    let ours = net
+        .blocks("api1", from, to)
+        .iter()
+        .filter(|b| b.producer == net.producer())
+        .count();
+    assert!(
+        ours >= 12,
+        "healthy: only {ours} blocks by our producer in {from}..={to}"
+    );
+}
+
+fn partition(net: &Net, cfg: &std::path::Path) {
+    log("partition: the observer's endpoints on a minority (1 producer of 5)");
+    let from = net.head("node_b");
+    let d = Daemon::start(cfg, "partition.log");
+    d.wait_event("quorum_changed", Duration::from_secs(30));
+    net.partition();
+    let t0 = Instant::now();
+    let cut = net.head("api1");
+    // Our producer keeps producing on the majority side.
+    let majority_head = net.head("node_b");
+    wait_for("the minority to stall our view", WATCH, || {
+        (t0.elapsed() >= WATCH - Duration::from_secs(1)).then_some(())
+    });
+    let names = d.names();
+    d.stop();
+    // The partition held: past the cut, the minority saw only proda's blocks.
+    let minority: Vec<Block> = net.blocks("api1", cut + 3, net.head("api1"));
+    let producers: std::collections::BTreeSet<&str> =
+        minority.iter().map(|b| b.producer.as_str()).collect();
+    assert_eq!(
+        producers.into_iter().collect::<Vec<_>>(),
+        ["proda"],
+        "partition: the minority side saw other producers' blocks"
+    );
+    net.heal();
+    wait_for(
+        "the API nodes to rejoin the majority chain",
+        Duration::from_secs(120),
+        || {
+            let h = net.head("node_b");
+            (["api1", "api2", "api3"]
+                .iter()
+                .all(|n| net.head(n) + 2 >= h && net.lib(n) > majority_head))
+            .then_some(())
+        },
+    );
+    for bad in ["transaction_pushed", "transaction_failed"] {
+        assert!(
+            !names.iter().any(|n| n == bad),
+            "partition: {bad} in {names:?}"
+        );
+    }
+    let to = net.head("node_b");
+    let sw = net.key_switches("node_b", from, to);
+    assert!(sw.is_empty(), "partition: key switches on chain: {sw:?}");
+    let ours = net
+        .blocks("node_b", majority_head, to)
+        .iter()
+        .filter(|b| b.producer == net.producer())
+        .count();
+    assert!(
+        ours > 0,
+        "partition: our producer did not produce on the majority side"
+    );
+}
+
+/// Our scheduled slots with no block, between blocks `from` and `to`: with every other
+/// producer healthy, each gap between consecutive blocks is our missed slots.
+fn missed_slots(blocks: &[Block]) -> i64 {
+    blocks
+        .windows(2)
+        .map(|w| w[1].slot() - w[0].slot() - 1)
+        .sum()
+}
+
+fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
+    log("primary down: kill the primary node; expect one regproducer to the backup key");
+    let me = net.producer();
+    let backup = net.pub_key("backup");
+    let d = Daemon::start(cfg, "primary_down.log");
+    d.wait_event("quorum_changed", Duration::from_secs(30));
+    // Kill right after our turn began (our first block of a turn), the worst case.
+    wait_for(
+        "our producer to start a turn",
+        Duration::from_secs(60),
+        || {
+            let h = net.head("api1");
+            let b = net.block("api1", h);
+            let prev = net.block("api1", h - 1);
+            (b.producer == me && prev.producer != me).then_some(())
+        },
+    );
+    let from = net.head("api1");
+    net.stop("primary");
+    let kill_ms = chrono::Utc::now().timestamp_millis();
+    let row = wait_for(
+        "the producers row to hold the backup key",
+        Duration::from_secs(240),
+        || {
+            let r = net.producers_row();
+            (r["producer_key"] == backup.as_str()).then_some(r)
+        },
+    );
+    assert_eq!(row["url"], net.url().as_str(), "url changed");
+    assert_eq!(
+        row["location"].as_u64(),
+        Some(net.location()),
+        "location changed"
+    );
+    let push_num = wait_for("the key switch in a block", Duration::from_secs(60), || {
+        let sw = net.key_switches("api1", from, net.head("api1"));
+        sw.first().map(|s| s.0)
+    });
+    // The backup node signs our blocks once the schedule promotes the key.
+    let first_backup_block = wait_for(
+        "a block by our producer from the backup node",
+        Duration::from_secs(420),
+        || {
+            let h = net.head("api1");
+            (push_num + 1..=h).find(|&n| net.block("api1", n).producer == me)
+        },
+    );
+    d.stop();
+    let blocks = net.blocks("api1", from, first_backup_block);
+    let sw = net.key_switches("api1", from, first_backup_block);
+    assert_eq!(
+        sw.len(),
+        1,
+        "primary down: expected exactly one key switch, got {sw:?}"
+    );
+    assert_eq!(sw[0].2, backup, "switched to the wrong key");
+    let push_block = blocks.iter().find(|b| b.num == sw[0].0).unwrap().clone();
+    let version_before = blocks[0].schedule_version;
+    let activation = blocks
+        .iter()
+        .find(|b| b.schedule_version > version_before)
+        .expect("a new schedule version before the backup's first block")
+        .clone();
+    assert_eq!(net.active_key("api1").as_deref(), Some(backup.as_str()));
+    let lost = missed_slots(&blocks);
+    let after_push: Vec<Block> = blocks
+        .iter()
+        .filter(|b| b.num >= push_block.num)
+        .cloned()
+        .collect();
+    let lost_after_push = missed_slots(&after_push);
+    // The promotion allows no fewer: our slots between the push and the activation are
+    // lost whatever we do; the rest were lost to detection.
+    assert!(lost >= lost_after_push);
+    let backup_block = blocks.last().unwrap();
+    Figures {
+        kill_to_push_s: (push_block.time_ms - kill_ms) as f64 / 1000.0,
+        push_to_active_s: (activation.time_ms - push_block.time_ms) as f64 / 1000.0,
+        push_to_first_backup_block_s: (backup_block.time_ms - push_block.time_ms) as f64 / 1000.0,
+        lost,
+        lost_after_push,
+    }
+}
+
+/// Primary and backup nodes both down: the daemon must not push to a dead data center.
+fn both_down(net: &Net, cfg: &std::path::Path) {
+    log("primary and backup down: no switch to a dead node");
+    net.stop("backup");
+    let from = net.head("api1");
+    let d = Daemon::start(cfg, "both_down.log");
+    let t0 = Instant::now();
+    wait_for("the daemon to see our outage", WATCH, || {
+        (t0.elapsed() >= WATCH - Duration::from_secs(1)).then_some(())
+    });
+    let names = d.names();
+    d.stop();
+    assert!(
+        !names.iter().any(|n| n == "transaction_pushed"),
+        "both down: {names:?}"
+    );
+    assert_no_switch(net, from, "both down");
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "failover_suppressed" || n == "datacenter_readiness"),
+        "both down: the daemon said nothing about the dead target: {names:?}"
+    );
+    net.start("primary");
+    net.start("backup");
+}
+
+/// Waits until our producer signs a block with `node_name`'s key in the active schedule.
+fn wait_active(net: &Net, key: &str, what: &str) {
+    let me = net.producer();
+    wait_for(what, Duration::from_secs(420), || {
+        if net.active_key("api1").as_deref() != Some(key) {
+            return None;
+        }
+        let h = net.head("api1");
+        (h.saturating_sub(30)..=h)
+            .any(|n| net.block("api1", n).producer == me)
+            .then_some(())
+    });
+}
+
+fn wait_row_key(net: &Net, key: &str, what: &str) {
+    wait_for(what, Duration::from_secs(240), || {
+        (net.producers_row()["producer_key"] == key).then_some(())
+    });
+}
+
+/// The daemon is SIGKILLed the moment it logs `failover_triggered` (before or while it
+/// pushes), then started again: still exactly one key switch on chain.
+fn killed_after_trigger(net: &Net, cfg: &std::path::Path) {
+    log("daemon killed right after triggering: active key backup, backup node dies");
+    let primary = net.pub_key("primary");
+    let from = net.head("api1");
+    let d = Daemon::start(cfg, "killed_trigger_1.log");
+    d.wait_event("quorum_changed", Duration::from_secs(30));
+    net.stop("backup");
+    d.wait_event("failover_triggered", Duration::from_secs(180));
+    d.kill();
+    let d = Daemon::start(cfg, "killed_trigger_2.log");
+    wait_row_key(net, &primary, "the producers row to hold the primary key");
+    // Let the restarted daemon watch the promotion through: it must not push again.
+    wait_active(net, &primary, "the primary key to be active and signing");
+    let names = d.names();
+    d.stop();
+    let sw = net.key_switches("api1", from, net.head("api1"));
+    assert_eq!(
+        sw.len(),
+        1,
+        "killed after trigger: expected one key switch, got {sw:?} (second daemon: {names:?})"
+    );
+    assert_eq!(sw[0].2, primary);
+    net.start("backup");
+}
+
+/// The daemon is SIGKILLed the moment it logs `transaction_pushed`, then started again:
+/// still exactly one key switch on chain.
+fn killed_after_push(net: &Net, cfg: &std::path::Path) {
+    log("daemon killed right after pushing: active key primary, primary node dies");
+    let backup = net.pub_key("backup");
+    let from = net.head("api1");
+    let d = Daemon::start(cfg, "killed_push_1.log");
+    d.wait_event("quorum_changed", Duration::from_secs(30));
+    net.stop("primary");
+    d.wait_event("transaction_pushed", Duration::from_secs(180));
+    d.kill();
+    let d = Daemon::start(cfg, "killed_push_2.log");
+    wait_row_key(net, &backup, "the producers row to hold the backup key");
+    // The restarted daemon sees our blocks still missing while the key is promoted.
+    let t0 = Instant::now();
+    wait_for("the restarted daemon to watch the promotion", WATCH, || {
+        (t0.elapsed() >= WATCH - Duration::from_secs(1)).then_some(())
+    });
+    let names = d.names();
+    d.stop();
+    let sw = net.key_switches("api1", from, net.head("api1"));
+    assert_eq!(
+        sw.len(),
+        1,
+        "killed after push: expected one key switch, got {sw:?} (second daemon: {names:?})"
+    );
+    assert_eq!(sw[0].2, backup);
+    assert!(
+        !names.iter().any(|n| n == "transaction_pushed"),
+        "{names:?}"
+    );
+    net.start("primary");
+}
+
+/// `failover --dry-run` pushes nothing; `failover --yes` switches exactly once.
+fn manual_failover(net: &Net, cfg: &std::path::Path) {
+    let row = net.producers_row();
+    let current = row["producer_key"].as_str().unwrap().to_string();
+    let (to, key) = if current == net.pub_key("primary") {
+        ("backup", net.pub_key("backup"))
+    } else {
+        ("primary", net.pub_key("primary"))
+    };
+    log(format!("manual failover to {to}: dry run, then --yes"));
+    let from = net.head("api1");
+    let dry = bp(cfg, &["failover", "--to", to, "--dry-run"]);
+    assert!(dry.status.success(), "failover --dry-run:\n{}", text(&dry));
+    // Give a push every chance to land: several blocks on every API node.
+    let h = net.head("node_a") + 6;
+    wait_for("6 more blocks", Duration::from_secs(30), || {
+        (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
+    });
+    assert_no_switch(net, from, "failover --dry-run");
+    assert_eq!(net.producers_row()["producer_key"], current.as_str());
+
+    let out = bp(cfg, &["failover", "--to", to, "--yes"]);
+    assert!(out.status.success(), "failover --yes:\n{}", text(&out));
+    wait_row_key(net, &key, "the producers row to hold the new key");
+    let h = net.head("node_a") + 6;
+    wait_for("6 more blocks", Duration::from_secs(30), || {
+        (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
+    });
+    let sw = net.key_switches("api1", from, net.head("api1"));
+    assert_eq!(
+        sw.len(),
+        1,
+        "failover --yes: expected one key switch, got {sw:?}"
+    );
+    assert_eq!(sw[0].2, key);
+    let row_after = net.producers_row();
+    assert_eq!(row_after["url"], row["url"]);
+    assert_eq!(row_after["location"], row["location"]);
+}
+
+#[test]
+fn dry_run_with_unauthorized_key_fails() {
+    if !harness::enabled("dry_run_with_unauthorized_key_fails") {
+        return;
+    }
+    let _one = ONE_NETWORK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let net = Net::boot();
+    // Sign with a key that is not in ourbp@failover.
+    let cfg = net.write_config(&net.path().join("unauthorized"), &net.key("foreign").1, "");
+    let from = net.head("api1");
+    let out = bp(&cfg, &["failover", "--to", "backup", "--dry-run"]);
+    assert!(
+        !out.status.success(),
+        "a dry run signed with a key not in {}@failover must fail (nodeos' compute_transaction does not check authorization):\n{}",
+        net.producer(),
+        text(&out)
+    );
+    assert_no_switch(&net, from, "dry run");
+}
