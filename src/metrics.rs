@@ -799,6 +799,10 @@ mod tests {
                 reason: "x".into(),
                 retrying: true,
             },
+            Event::SetupValid {
+                check: "authority".into(),
+                detail: "x".into(),
+            },
         ] {
             m.on_event(&e);
         }
