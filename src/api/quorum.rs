@@ -917,16 +917,13 @@ mod tests {
 
     #[test]
     fn a_high_head_cannot_push_the_quorum_up_and_a_lie_there_falls_back() {
-        let r = Round::new()
-            .node(1009, 0)
-            .node(1010, 0)
-            .push(Ok({
-                // A head far above everyone's, with a fresh timestamp.
-                let mut i = info(CHAIN, 1010, 0, 1005);
-                i.head_block_num = 4_000_000_000;
-                i.head_block_id = id(4_000_000_000, 0);
-                i
-            }));
+        let r = Round::new().node(1009, 0).node(1010, 0).push(Ok({
+            // A head far above everyone's, with a fresh timestamp.
+            let mut i = info(CHAIN, 1010, 0, 1005);
+            i.head_block_num = 4_000_000_000;
+            i.head_block_id = id(4_000_000_000, 0);
+            i
+        }));
         assert_eq!(candidate_heights(&r.obs, &r.policy), vec![1010, 1009]);
         // The high endpoint, probed at 1010, lies: no majority at 1010 …
         let mut r = r;

@@ -159,7 +159,10 @@ pub async fn follow(
             }
         }
         if advanced {
-            match tracker.head().map_or(end.checked_add(1), |h| h.num.checked_add(1)) {
+            match tracker
+                .head()
+                .map_or(end.checked_add(1), |h| h.num.checked_add(1))
+            {
                 Some(n) => next = n,
                 None => break,
             }

@@ -149,7 +149,9 @@ impl std::fmt::Display for Behavior {
                 Lie::OldHead(n) => write!(f, "lies: its head is {n} blocks back (fresh timestamp)"),
                 Lie::ProducerKey(k) => write!(f, "lies: every producers row holds {k}"),
                 Lie::ScheduleWithout(p) => write!(f, "lies: {p} is not in the active schedule"),
-                Lie::WrongAbi => f.write_str("lies: serves an eosio ABI with regproducer reordered"),
+                Lie::WrongAbi => {
+                    f.write_str("lies: serves an eosio ABI with regproducer reordered")
+                }
                 Lie::DropPushes => f.write_str("lies: acknowledges pushes and drops them"),
                 Lie::SlowReads(d) => write!(
                     f,
