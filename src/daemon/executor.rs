@@ -44,7 +44,7 @@ pub enum ExecError {
     #[error("no endpoint accepted the transaction: {0}")]
     Rejected(String),
     #[error(transparent)]
-    Unauthorized(#[from] super::preflight::AuthFailure),
+    Unauthorized(#[from] Box<super::preflight::AuthFailure>),
     #[error("dry run: compute_transaction rejected it: {0}")]
     DryRunRejected(String),
 }
@@ -338,8 +338,9 @@ impl Executor {
         // compute_transaction does not check signatures (reference §10): prove the
         // authorization here first, from the accounts as the chain holds them.
         let declared = crate::authority::Declared::of(&tx.actions);
-        let verified =
-            super::preflight::verify_authority(pool, order, &declared, self.signer()).await?;
+        let verified = super::preflight::verify_authority(pool, order, &declared, self.signer())
+            .await
+            .map_err(Box::new)?;
         let registered = format!(
             "{} is a registered producer (url {:?}, location {})",
             config.producer.account, row.url, row.location
