@@ -669,7 +669,7 @@ pub fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
             "check that the account {actor} exists on this chain ([producer] account) and that an endpoint answers get_account"
         ),
         Refusal::UnknownPermission { level } => format!(
-            "create it, then link it to the actions the bot sends:\n{}",
+            "create it (then check again: a missing link is named with its own command):\n{}",
             cleos_set_permission(level.actor, level.permission, key, Name::literal("active"))
         ),
         Refusal::LinksUnknown { level } => format!(
