@@ -19,6 +19,10 @@
 //!   stops at the threshold; a provided key that was not needed is an irrelevant signature
 //!   (3090006).
 //!
+//! Not modelled: the native actions with rules of their own (`updateauth`, `deleteauth`,
+//! `linkauth`, `unlinkauth`, `canceldelay`), which the bot never sends, and permissions
+//! granted to a contract (`provided_permissions`), which only inline actions carry.
+//!
 //! The input is what `get_account` returns for each account involved ([`Account`]); a
 //! nested permission of an account that was not supplied is reported in
 //! [`Tally::unread`] so the caller can fetch it and ask again.

@@ -328,7 +328,18 @@ impl Account {
                 "last_usage_update_time": "2000-01-01T00:00:00.000",
                 "current_used": 0,
             },
-            "eosio_any_linked_actions": [],
+            "eosio_any_linked_actions": self
+                .links
+                .iter()
+                .filter(|(_, perm)| **perm == Name::literal("eosio.any"))
+                .map(|((code, action), _)| {
+                    if action.is_empty() {
+                        json!({"account": code})
+                    } else {
+                        json!({"account": code, "action": action})
+                    }
+                })
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -643,6 +654,62 @@ pub fn level(actor: Name, permission: Name) -> PermissionLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rules' input is what the simulated get_account serves: links (exact,
+    /// whole-contract, eosio.any) and keys come out the same both ways.
+    #[test]
+    fn get_account_json_and_the_rules_input_agree() {
+        let key = crate::antelope::PrivateKey::from_bytes(&[7; 32])
+            .unwrap()
+            .public_key();
+        let mut acct = Account::with_key(Name::literal("bp"), key, TimePoint(0));
+        acct.permissions.insert(
+            Name::literal("failover"),
+            Permission {
+                parent: Name::literal("active"),
+                threshold: 1,
+                keys: vec![(key, 1)],
+            },
+        );
+        let eosio = Name::literal("eosio");
+        acct.links.insert(
+            (eosio, Name::literal("regproducer")),
+            Name::literal("failover"),
+        );
+        acct.links.insert(
+            (Name::literal("eosio.token"), Name::default()),
+            Name::literal("active"),
+        );
+        acct.links.insert(
+            (eosio, Name::literal("voteproducer")),
+            Name::literal("eosio.any"),
+        );
+        let served: crate::api::types::Account =
+            serde_json::from_value(acct.to_json(1, "2026-01-01T00:00:00.000")).unwrap();
+        let view = acct.to_get_account();
+        assert_eq!(served.permissions, view.permissions);
+        assert_eq!(
+            served.eosio_any_linked_actions,
+            view.eosio_any_linked_actions
+        );
+        use crate::authority::{minimum_permission, MinPerm};
+        assert_eq!(
+            minimum_permission(&view, eosio, Name::literal("regproducer")),
+            MinPerm::Exact(Name::literal("failover"))
+        );
+        assert_eq!(
+            minimum_permission(&view, eosio, Name::literal("voteproducer")),
+            MinPerm::Any
+        );
+        assert_eq!(
+            minimum_permission(
+                &view,
+                Name::literal("eosio.token"),
+                Name::literal("transfer")
+            ),
+            MinPerm::WholeContract(Name::literal("active"))
+        );
+    }
 
     #[test]
     fn base64url_round_trips_96_bytes() {
