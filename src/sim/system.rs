@@ -7,7 +7,7 @@
 //! keeps votes and unpaid blocks. Simplifications, on purpose:
 //! - `regproducer` only updates producers registered at genesis; an unknown producer is an
 //!   `eosio_assert_message_exception` (a real contract would register it).
-//! - Authorities are keys only (no account or wait entries). The authorization rules are
+//! - Authorities have keys and account entries, no waits. The authorization rules are
 //!   nodeos' own, from [`crate::authority`], over [`Account::to_get_account`].
 //! - Finalizer keys are opaque `PUB_BLS_…` strings: no BLS math, no proof of possession.
 //! - Any other action is refused with an assertion naming it.
@@ -156,13 +156,15 @@ pub struct FinKeyRow {
     pub finalizer_key_binary: Vec<u8>,
 }
 
-/// One permission of an account (keys-only authority).
+/// One permission of an account: weighted keys and other accounts' permissions (no waits).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
     /// Empty for `owner`.
     pub parent: Name,
     pub threshold: u32,
     pub keys: Vec<(PublicKey, u16)>,
+    /// `actor@permission` entries with their weights.
+    pub accounts: Vec<(PermissionLevel, u16)>,
 }
 
 /// An account: permissions and `linkauth` links `(code, action) → permission`, where an
@@ -190,6 +192,7 @@ impl Account {
                     parent,
                     threshold: 1,
                     keys: vec![(key, 1)],
+                    accounts: Vec::new(),
                 },
             );
         }
@@ -229,7 +232,17 @@ impl Account {
                             weight: *w,
                         })
                         .collect(),
-                    accounts: Vec::new(),
+                    accounts: p
+                        .accounts
+                        .iter()
+                        .map(|(l, w)| crate::api::types::PermissionLevelWeight {
+                            permission: crate::api::types::PermissionLevel {
+                                actor: l.actor,
+                                permission: l.permission,
+                            },
+                            weight: *w,
+                        })
+                        .collect(),
                     waits: Vec::new(),
                 },
                 linked_actions: Some(
@@ -282,7 +295,9 @@ impl Account {
                         "keys": p.keys.iter()
                             .map(|(k, w)| json!({"key": k.to_legacy_string(), "weight": w}))
                             .collect::<Vec<_>>(),
-                        "accounts": [],
+                        "accounts": p.accounts.iter()
+                            .map(|(l, w)| json!({"permission": {"actor": l.actor, "permission": l.permission}, "weight": w}))
+                            .collect::<Vec<_>>(),
                         "waits": [],
                     },
                     "linked_actions": linked,
@@ -669,6 +684,7 @@ mod tests {
                 parent: Name::literal("active"),
                 threshold: 1,
                 keys: vec![(key, 1)],
+                accounts: Vec::new(),
             },
         );
         let eosio = Name::literal("eosio");
@@ -684,6 +700,10 @@ mod tests {
             (eosio, Name::literal("voteproducer")),
             Name::literal("eosio.any"),
         );
+        acct.permissions
+            .get_mut(&Name::literal("active"))
+            .unwrap()
+            .accounts = vec![(level(Name::literal("ops"), Name::literal("active")), 1)];
         let served: crate::api::types::Account =
             serde_json::from_value(acct.to_json(1, "2026-01-01T00:00:00.000")).unwrap();
         let view = acct.to_get_account();
