@@ -19,6 +19,10 @@
 //!   stops at the threshold; a provided key that was not needed is an irrelevant signature
 //!   (3090006).
 //!
+//! Not modelled: the native actions with rules of their own (`updateauth`, `deleteauth`,
+//! `linkauth`, `unlinkauth`, `canceldelay`), which the bot never sends, and permissions
+//! granted to a contract (`provided_permissions`), which only inline actions carry.
+//!
 //! The input is what `get_account` returns for each account involved ([`Account`]); a
 //! nested permission of an account that was not supplied is reported in
 //! [`Tally::unread`] so the caller can fetch it and ask again.
@@ -502,13 +506,13 @@ impl fmt::Display for Refusal {
 
 /// What a successful check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorized {
+pub(crate) struct Authorized {
     pub min: MinPerm,
     pub tally: Tally,
 }
 
 /// The relevance half of `check_authorization`, for `level` on `code::action`.
-pub fn check_relevance(
+pub(crate) fn check_relevance(
     accounts: &Accounts<'_>,
     level: &PermissionLevel,
     code: Name,
@@ -540,7 +544,7 @@ pub fn check_relevance(
 
 /// nodeos' `check_authorization` for one declared authorization of one action with the
 /// provided `keys`: relevance, then satisfaction.
-pub fn check_action(
+pub(crate) fn check_action(
     accounts: &Accounts<'_>,
     level: &PermissionLevel,
     code: Name,
@@ -565,7 +569,7 @@ pub fn check_action(
 
 /// One declared authorization of one action: `level` on `code::action`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declared {
+pub(crate) struct Declared {
     pub level: PermissionLevel,
     pub code: Name,
     pub action: Name,
@@ -593,7 +597,7 @@ impl Declared {
 /// nodeos' `check_authorization` for a whole transaction signed by `keys`: every declared
 /// authorization relevant and satisfied, then every key used (else 3090006). One line per
 /// declared authorization on success.
-pub fn check_transaction(
+pub(crate) fn check_transaction(
     accounts: &Accounts<'_>,
     declared: &[Declared],
     keys: &[PublicKey],
@@ -645,7 +649,7 @@ fn updateauth_by(acct: Name, perm: Name) -> String {
 
 /// `cleos set account permission`: sets `acct@perm` to the one key `key` (weight 1,
 /// threshold 1) under `parent`.
-pub fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
+pub(crate) fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
     let parent = if perm == Name::literal("owner") || parent.is_empty() {
         String::new()
     } else {
@@ -658,18 +662,18 @@ pub fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> 
 }
 
 /// `cleos set action permission` (linkauth) of `eosio::action` to `acct@perm`.
-pub fn cleos_link(acct: Name, code: Name, action: Name, perm: Name) -> String {
+pub(crate) fn cleos_link(acct: Name, code: Name, action: Name, perm: Name) -> String {
     format!("cleos set action permission {acct} {code} {action} {perm} -p {acct}@active")
 }
 
 /// The commands that make `refusal` go away for a signer with key `key`.
-pub fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
+pub(crate) fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
     match refusal {
         Refusal::UnknownAccount { actor } => format!(
             "check that the account {actor} exists on this chain ([producer] account) and that an endpoint answers get_account"
         ),
         Refusal::UnknownPermission { level } => format!(
-            "create it, then link it to the actions the bot sends:\n{}",
+            "create it (then check again: a missing link is named with its own command):\n{}",
             cleos_set_permission(level.actor, level.permission, key, Name::literal("active"))
         ),
         Refusal::LinksUnknown { level } => format!(

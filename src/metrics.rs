@@ -756,6 +756,10 @@ mod tests {
     use super::*;
     use crate::api::clock::ManualClock;
 
+    fn text_has(m: &Metrics, s: &str) -> bool {
+        m.encode().contains(s)
+    }
+
     #[test]
     fn every_listed_name_is_exposed() {
         let m = Metrics::new();
@@ -799,13 +803,18 @@ mod tests {
                 reason: "x".into(),
                 retrying: true,
             },
-            Event::SetupValid {
-                check: "authority".into(),
+            Event::SetupInvalid {
+                check: "resources".into(),
                 detail: "x".into(),
+                fix: "y".into(),
             },
         ] {
             m.on_event(&e);
         }
+        assert!(
+            text_has(&m, "bp_failover_setup_valid{check=\"resources\"} 0"),
+            "a failing self-check is 0"
+        );
         let text = m.encode();
         assert!(
             text.contains("bp_failover_hold_reason{reason=\"cooldown\"} 1"),

@@ -263,3 +263,84 @@ async fn dry_run_verifies_the_authorization_that_compute_transaction_does_not() 
     assert!(net.key_switches().is_empty(), "a dry run never pushes");
     net.shutdown().await;
 }
+
+/// A permission met through another account's permission (bp@failover → ops@active, which
+/// holds the key): the dry run reads that account too and verifies it, and the simulated
+/// node, applying the same rules, accepts the real push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_follows_a_permission_of_another_account() {
+    use bp_failover::antelope::{Name, PermissionLevel, PrivateKey};
+    let mut spec = NetworkSpec::new(4, 3);
+    spec.clock = Clock::RealTime { time_scale: 1.0 };
+    let net = Network::start(spec).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_text = render_config(&net, &ConfigOptions::new(dir.path())).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, &cfg_text).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let our = net.with_chain(|c| c.our_producer());
+    let signer = net.with_chain(|c| c.observer_key().public_key());
+    let (active, failover) = (Name::literal("active"), Name::literal("failover"));
+    let ops = net.with_chain(|c| {
+        *c.state()
+            .accounts
+            .keys()
+            .find(|a| **a != our && a.to_string() != "eosio")
+            .unwrap()
+    });
+    let set_ops_key = |k| {
+        net.with_chain_mut(|c| {
+            let a = c.state_mut().accounts.get_mut(&ops).unwrap();
+            a.permissions.get_mut(&active).unwrap().keys = vec![(k, 1)];
+        })
+    };
+    net.with_chain_mut(|c| {
+        let p = c
+            .state_mut()
+            .accounts
+            .get_mut(&our)
+            .unwrap()
+            .permissions
+            .get_mut(&failover)
+            .unwrap();
+        p.keys = Vec::new();
+        p.accounts = vec![(
+            PermissionLevel {
+                actor: ops,
+                permission: active,
+            },
+            1,
+        )];
+    });
+    let args = |extra: &[&str]| -> Vec<String> {
+        ["failover", "-c", &cfg, "--to", "backup"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+
+    // ops@active does not hold the key: refused, and the nested permission is named.
+    set_ops_key(PrivateKey::from_bytes(&[42; 32]).unwrap().public_key());
+    let out = run(args(&["--dry-run"])).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("3090003"), "{err}");
+    assert!(
+        err.contains(&format!("{ops}@active weight 1: not met")),
+        "{err}"
+    );
+
+    // ops@active holds it: verified, then really pushed and accepted by the node.
+    set_ops_key(signer);
+    let out = run(args(&["--dry-run"])).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("authorization verified"), "{stdout}");
+    assert!(net.key_switches().is_empty());
+    let out = run(args(&["--yes", "--json"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(net.key_switches().len(), 1);
+    net.shutdown().await;
+}

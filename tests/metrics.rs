@@ -123,6 +123,10 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         check: "authority".into(),
         detail: String::new(),
     });
+    m.on_event(&Event::SetupValid {
+        check: "authority".into(),
+        detail: String::new(),
+    });
 
     let (status, ctype, text) = get(&format!("{}/metrics", server.base)).await;
     assert_eq!(status, 200);
@@ -139,6 +143,7 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         &format!("bp_failover_missed_slots_total{{producer=\"mybpaccount1\",key=\"{PRIMARY_KEY}\",datacenter=\"primary\"}} 6"),
     );
     has_line(&text, "bp_failover_consecutive_missed 7");
+    has_line(&text, "bp_failover_setup_valid{check=\"authority\"} 1");
     has_line(&text, "bp_failover_participation_ratio{} 0.95");
     has_line(&text, "bp_failover_lib_lag_blocks 4");
     has_line(
@@ -288,6 +293,13 @@ async fn healthz_follows_the_loop_and_readyz_the_observer() {
     assert_eq!(s, 503);
     assert!(body.contains("blind"), "{body}");
     m.set_observer_ready(true);
+    assert_eq!(get(&readyz).await.0, 200);
+    // A failing self-check makes it not ready until that check passes again.
+    m.set_setup_valid("state_dir", false);
+    let (s, _, body) = get(&readyz).await;
+    assert_eq!(s, 503);
+    assert!(body.contains("self-check fails (state_dir)"), "{body}");
+    m.set_setup_valid("state_dir", true);
     assert_eq!(get(&readyz).await.0, 200);
     let metrics = get(&format!("{}/metrics", server.base)).await.2;
     has_line(&metrics, "bp_failover_observer_ready 1");

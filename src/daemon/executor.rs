@@ -1,6 +1,7 @@
 //! Acting: build, sign, push and track the key-switch transaction. The only code that
 //! uses the private key (one signing chokepoint); dry runs take the same path and stop
-//! just before the push.
+//! just before the push, after proving the authorization ([`super::preflight`]), which the
+//! node's `compute_transaction` does not check.
 //!
 //! Before signing it re-reads the producers row (url and location are re-sent byte for
 //! byte; if the key already is the target, another observer did it and nothing is sent),

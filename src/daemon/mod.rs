@@ -9,7 +9,7 @@
 pub mod executor;
 pub mod follow;
 pub mod preflight;
-pub mod selfcheck;
+pub(crate) mod selfcheck;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -39,7 +39,7 @@ async fn read_account(pool: &EndpointPool, order: &[usize], name: Name) -> Resul
 
 /// Verifies that `signer` alone authorizes every declared authorization, as nodeos would.
 /// On success, one sentence saying what was verified.
-pub async fn verify_authority(
+pub(crate) async fn verify_authority(
     pool: &EndpointPool,
     order: &[usize],
     declared: &[Declared],

@@ -417,6 +417,7 @@ impl Chain {
                         parent: Name::literal("active"),
                         threshold: 1,
                         keys: vec![(observer_key.public_key(), 1)],
+                        accounts: Vec::new(),
                     },
                 );
                 for action in ["regproducer", "regproducer2", "actfinkey"] {

@@ -7,7 +7,7 @@
 //! keeps votes and unpaid blocks. Simplifications, on purpose:
 //! - `regproducer` only updates producers registered at genesis; an unknown producer is an
 //!   `eosio_assert_message_exception` (a real contract would register it).
-//! - Authorities are keys only (no account or wait entries). The authorization rules are
+//! - Authorities have keys and account entries, no waits. The authorization rules are
 //!   nodeos' own, from [`crate::authority`], over [`Account::to_get_account`].
 //! - Finalizer keys are opaque `PUB_BLS_…` strings: no BLS math, no proof of possession.
 //! - Any other action is refused with an assertion naming it.
@@ -156,13 +156,15 @@ pub struct FinKeyRow {
     pub finalizer_key_binary: Vec<u8>,
 }
 
-/// One permission of an account (keys-only authority).
+/// One permission of an account: weighted keys and other accounts' permissions (no waits).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
     /// Empty for `owner`.
     pub parent: Name,
     pub threshold: u32,
     pub keys: Vec<(PublicKey, u16)>,
+    /// `actor@permission` entries with their weights.
+    pub accounts: Vec<(PermissionLevel, u16)>,
 }
 
 /// An account: permissions and `linkauth` links `(code, action) → permission`, where an
@@ -190,6 +192,7 @@ impl Account {
                     parent,
                     threshold: 1,
                     keys: vec![(key, 1)],
+                    accounts: Vec::new(),
                 },
             );
         }
@@ -229,7 +232,17 @@ impl Account {
                             weight: *w,
                         })
                         .collect(),
-                    accounts: Vec::new(),
+                    accounts: p
+                        .accounts
+                        .iter()
+                        .map(|(l, w)| crate::api::types::PermissionLevelWeight {
+                            permission: crate::api::types::PermissionLevel {
+                                actor: l.actor,
+                                permission: l.permission,
+                            },
+                            weight: *w,
+                        })
+                        .collect(),
                     waits: Vec::new(),
                 },
                 linked_actions: Some(
@@ -283,7 +296,9 @@ impl Account {
                         "keys": p.keys.iter()
                             .map(|(k, w)| json!({"key": k.to_legacy_string(), "weight": w}))
                             .collect::<Vec<_>>(),
-                        "accounts": [],
+                        "accounts": p.accounts.iter()
+                            .map(|(l, w)| json!({"permission": {"actor": l.actor, "permission": l.permission}, "weight": w}))
+                            .collect::<Vec<_>>(),
                         "waits": [],
                     },
                     "linked_actions": linked,
@@ -329,7 +344,18 @@ impl Account {
                 "last_usage_update_time": "2000-01-01T00:00:00.000",
                 "current_used": 0,
             },
-            "eosio_any_linked_actions": [],
+            "eosio_any_linked_actions": self
+                .links
+                .iter()
+                .filter(|(_, perm)| **perm == Name::literal("eosio.any"))
+                .map(|((code, action), _)| {
+                    if action.is_empty() {
+                        json!({"account": code})
+                    } else {
+                        json!({"account": code, "action": action})
+                    }
+                })
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -644,6 +670,67 @@ pub fn level(actor: Name, permission: Name) -> PermissionLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rules' input is what the simulated get_account serves: links (exact,
+    /// whole-contract, eosio.any) and keys come out the same both ways.
+    #[test]
+    fn get_account_json_and_the_rules_input_agree() {
+        let key = crate::antelope::PrivateKey::from_bytes(&[7; 32])
+            .unwrap()
+            .public_key();
+        let mut acct = Account::with_key(Name::literal("bp"), key, TimePoint(0));
+        acct.permissions.insert(
+            Name::literal("failover"),
+            Permission {
+                parent: Name::literal("active"),
+                threshold: 1,
+                keys: vec![(key, 1)],
+                accounts: Vec::new(),
+            },
+        );
+        let eosio = Name::literal("eosio");
+        acct.links.insert(
+            (eosio, Name::literal("regproducer")),
+            Name::literal("failover"),
+        );
+        acct.links.insert(
+            (Name::literal("eosio.token"), Name::default()),
+            Name::literal("active"),
+        );
+        acct.links.insert(
+            (eosio, Name::literal("voteproducer")),
+            Name::literal("eosio.any"),
+        );
+        acct.permissions
+            .get_mut(&Name::literal("active"))
+            .unwrap()
+            .accounts = vec![(level(Name::literal("ops"), Name::literal("active")), 1)];
+        let served: crate::api::types::Account =
+            serde_json::from_value(acct.to_json(1, "2026-01-01T00:00:00.000")).unwrap();
+        let view = acct.to_get_account();
+        assert_eq!(served.permissions, view.permissions);
+        assert_eq!(
+            served.eosio_any_linked_actions,
+            view.eosio_any_linked_actions
+        );
+        use crate::authority::{minimum_permission, MinPerm};
+        assert_eq!(
+            minimum_permission(&view, eosio, Name::literal("regproducer")),
+            MinPerm::Exact(Name::literal("failover"))
+        );
+        assert_eq!(
+            minimum_permission(&view, eosio, Name::literal("voteproducer")),
+            MinPerm::Any
+        );
+        assert_eq!(
+            minimum_permission(
+                &view,
+                Name::literal("eosio.token"),
+                Name::literal("transfer")
+            ),
+            MinPerm::WholeContract(Name::literal("active"))
+        );
+    }
 
     #[test]
     fn base64url_round_trips_96_bytes() {
