@@ -306,6 +306,26 @@ impl QuorumView {
     pub fn is_blind(&self) -> bool {
         self.quorum().is_none()
     }
+
+    /// When at least a quorum of endpoints agree on one chain id that differs from the
+    /// configured one: `(configured, reported, how many report it)`. Then the config's
+    /// `chain_id` is the likely mistake, not the endpoints.
+    pub fn other_chain(&self) -> Option<(ChainId, ChainId, usize)> {
+        let mut seen: Option<(ChainId, ChainId)> = None;
+        let mut n = 0;
+        for e in &self.endpoints {
+            if let Verdict::Excluded(ExclusionReason::WrongChain { expected, got }) = &e.verdict {
+                match seen {
+                    None => seen = Some((*expected, *got)),
+                    Some((_, g)) if g != *got => return None,
+                    _ => {}
+                }
+                n += 1;
+            }
+        }
+        let (expected, got) = seen?;
+        (self.quorum().is_none() && n >= self.required).then_some((expected, got, n))
+    }
 }
 
 /// Step 1: screen each observation. `Ok(())` = healthy.
