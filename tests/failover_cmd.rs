@@ -181,7 +181,12 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
         ),
     )
     .unwrap();
-    let out = run(vec!["run".into(), "-c".into(), bad.to_string_lossy().into()]).await;
+    let out = run(vec![
+        "run".into(),
+        "-c".into(),
+        bad.to_string_lossy().into(),
+    ])
+    .await;
     outputs.push(out.clone());
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -191,7 +196,10 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
         "one error, said once: {err}"
     );
     assert!(
-        err.contains(&format!("state directory {} does not exist", missing.display())),
+        err.contains(&format!(
+            "state directory {} does not exist",
+            missing.display()
+        )),
         "{err}"
     );
     assert!(!missing.exists());

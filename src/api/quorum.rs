@@ -141,6 +141,10 @@ pub enum ExclusionReason {
 impl fmt::Display for ExclusionReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Said once: the client's own error usually says it already.
+            ExclusionReason::RequestFailed { error } if error.contains("request failed") => {
+                write!(f, "{error}")
+            }
             ExclusionReason::RequestFailed { error } => write!(f, "request failed: {error}"),
             ExclusionReason::Inconsistent { detail } => {
                 write!(f, "inconsistent get_info: {detail}")

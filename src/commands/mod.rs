@@ -29,10 +29,46 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// An error and its causes on one line, each cause said once: a cause whose text the
+/// message already carries (an error that prints its source) is not repeated.
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
 /// The async runtime for commands that talk to the network.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = crate::decision::state::StateError::Read {
+            path: "/x/state.json".into(),
+            source: io,
+        };
+        let line = error_line(&anyhow::Error::new(e).context("cannot start"));
+        assert_eq!(line.matches("entity not found").count(), 1, "{line}");
+        assert!(
+            line.starts_with("cannot start: cannot read state file /x/state.json"),
+            "{line}"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&plain), "outer: inner");
+    }
 }
