@@ -209,6 +209,20 @@ pub struct ConfigArg {
     #[arg(short, long, value_name = "FILE", env = crate::config::CONFIG_ENV,
           default_value = crate::config::DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
+    /// Read the failover key from this file instead of the config's key_file/key_env
+    /// (e.g. from a shell when key_file is the systemd credential path).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// How a command that signs (`read_only` false) or not uses the key.
+    pub fn key_use(&self, read_only: bool) -> crate::config::KeyUse {
+        crate::config::KeyUse {
+            read_only,
+            key_file: self.key_file.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

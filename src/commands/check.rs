@@ -1297,7 +1297,21 @@ pub fn config_failure(error: &config::ConfigError) -> CheckReport {
 
 /// `bp-failover check [-c CONFIG] [--json]`.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let (report, who) = match config::load(config_path) {
+    let key = config::KeyUse {
+        read_only: true,
+        key_file: None,
+    };
+    run_with(config_path, &key, json).await
+}
+
+/// As [`run`], with `--key-file`. A key that does not load is reported by the `key`
+/// check; everything else is still checked.
+pub async fn run_with(
+    config_path: &Path,
+    key: &config::KeyUse,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (report, who) = match config::load_with(config_path, key) {
         Err(e) => (config_failure(&e), String::new()),
         Ok(loaded) => {
             let inputs = gather(&loaded.config, loaded.warnings.clone(), &SystemClock).await?;

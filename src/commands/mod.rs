@@ -19,8 +19,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Key(cmd) => key::run(cmd),
         Command::Tx(TxCommand::Regproducer(args)) => tx::regproducer(args),
-        Command::Status(args) => runtime()?.block_on(status::run(&args.config.config, args.json)),
-        Command::Check(args) => runtime()?.block_on(check::run(&args.config.config, args.json)),
+        Command::Status(args) => runtime()?.block_on(status::run_with(
+            &args.config.config,
+            &args.config.key_use(true),
+            args.json,
+        )),
+        Command::Check(args) => runtime()?.block_on(check::run_with(
+            &args.config.config,
+            &args.config.key_use(true),
+            args.json,
+        )),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Failover(args) => runtime()?.block_on(failover::run(args)),
         Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),

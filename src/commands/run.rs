@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_tracing(args.log_format);
-    let loaded = config::load(&args.config.config)?;
+    let loaded = config::load_with(&args.config.config, &args.config.key_use(false))?;
     for w in &loaded.warnings {
         tracing::warn!(target: "config", "{w}");
     }

@@ -796,7 +796,20 @@ pub async fn gather(
 
 /// `bp-failover status [-c CONFIG] [--json]`.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(config_path)?;
+    let key = config::KeyUse {
+        read_only: true,
+        key_file: None,
+    };
+    run_with(config_path, &key, json).await
+}
+
+/// As [`run`], with `--key-file` (status never needs the key itself).
+pub async fn run_with(
+    config_path: &Path,
+    key: &config::KeyUse,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let loaded = config::load_with(config_path, key)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
