@@ -34,6 +34,9 @@ pub enum Command {
     Run(RunArgs),
     /// Switch the signing key to data center NAME now (manual one-shot failover).
     Failover(FailoverArgs),
+    /// Send a test message, marked [TEST], to every configured alert channel now, and say
+    /// which delivered. Exit code 1 when one did not.
+    TestAlert(TestAlertArgs),
     /// Serve a simulated Antelope network playing a failure scenario, and write a config
     /// for `bp-failover run` against it. Runs until SIGINT or SIGTERM.
     Simulate(SimulateArgs),
@@ -241,6 +244,12 @@ pub struct CheckArgs {
     /// Print one JSON object `{checks: [{name, status, detail, fix}], passed}` instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestAlertArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Subcommand)]

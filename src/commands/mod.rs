@@ -31,10 +31,41 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Failover(args) => runtime()?.block_on(failover::run(args)),
+        Command::TestAlert(args) => runtime()?.block_on(test_alert(args)),
         Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         Command::Drill(args) => runtime()?.block_on(drill::run(args)),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
     }
+}
+
+/// `bp-failover test-alert`: a marked test message to every alert channel.
+async fn test_alert(args: crate::cli::TestAlertArgs) -> anyhow::Result<ExitCode> {
+    let loaded = crate::config::load_with(&args.config.config, &args.config.key_use(true))?;
+    let config = loaded.config;
+    if config.alerts.channels.is_empty() {
+        anyhow::bail!(
+            "no [[alerts.channel]] in {}: nothing to test (see config.example.toml)",
+            args.config.config.display()
+        );
+    }
+    let now = crate::api::Clock::now_ms(&crate::api::SystemClock);
+    let results =
+        crate::alerts::send_test(&config.alerts, &config.producer.account.to_string(), now).await?;
+    let mut ok = true;
+    for (name, r) in &results {
+        match r {
+            Ok(()) => println!("ok      {name}: test message delivered"),
+            Err(e) => {
+                ok = false;
+                println!("FAILED  {name}: {e}");
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// An error and its causes on one line, each cause said once: a cause whose text the
