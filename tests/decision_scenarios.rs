@@ -317,7 +317,7 @@ impl Scenario {
             .iter()
             .position(|n| n.to_string() == OURS)
             .unwrap() as u32;
-        while (self.slot % self.rotation()) / 12 != pos || self.slot % 12 != 0 {
+        while (self.slot % self.rotation()) / 12 != pos || !self.slot.is_multiple_of(12) {
             self.step();
         }
         self
