@@ -17,6 +17,10 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin bpfailover \
  && install -d -m 0700 -o bpfailover -g bpfailover /var/lib/bp-failover
 COPY --from=build /src/target/release/bp-failover /usr/local/bin/bp-failover
+# The process runs as uid 10001 (user bpfailover), not root: the mounted key file must be
+# readable by that uid and private (mode 0600), e.g. on the host
+#   chown 10001 /etc/bp-failover/failover.key && chmod 600 /etc/bp-failover/failover.key
+# A root-owned 0600 key cannot be read inside the container.
 USER bpfailover
 # Mount the config and the key read-only, and a volume for the state, e.g.
 #   -v /etc/bp-failover:/etc/bp-failover:ro -e BP_FAILOVER_CONFIG=/etc/bp-failover/config.toml

@@ -34,6 +34,9 @@ pub enum Command {
     Run(RunArgs),
     /// Switch the signing key to data center NAME now (manual one-shot failover).
     Failover(FailoverArgs),
+    /// Send a test message, marked [TEST], to every configured alert channel now, and say
+    /// which delivered. Exit code 1 when one did not.
+    TestAlert(TestAlertArgs),
     /// Serve a simulated Antelope network playing a failure scenario, and write a config
     /// for `bp-failover run` against it. Runs until SIGINT or SIGTERM.
     Simulate(SimulateArgs),
@@ -214,6 +217,20 @@ pub struct ConfigArg {
     #[arg(short, long, value_name = "FILE", env = crate::config::CONFIG_ENV,
           default_value = crate::config::DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
+    /// Read the failover key from this file instead of the config's key_file/key_env
+    /// (e.g. from a shell when key_file is the systemd credential path).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// How a command that signs (`read_only` false) or not uses the key.
+    pub fn key_use(&self, read_only: bool) -> crate::config::KeyUse {
+        crate::config::KeyUse {
+            read_only,
+            key_file: self.key_file.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +249,12 @@ pub struct CheckArgs {
     /// Print one JSON object `{checks: [{name, status, detail, fix}], passed}` instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestAlertArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Subcommand)]

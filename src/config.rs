@@ -554,30 +554,53 @@ fn bullet_list(problems: &[Problem]) -> String {
 /// Loads and validates a config file. Touches only the file system (the config file and
 /// the key file's metadata), never the network.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_with(path, &KeyUse::default())
+}
+
+/// As [`load`], for a command using the key as `key` says.
+pub fn load_with(path: &Path, key: &KeyUse) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    load_str(&text, path)
+    load_str_with(&text, path, key)
 }
 
 /// As [`load`] with the text given; `path` is used in messages and to resolve relative
 /// paths.
 pub fn load_str(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
+    load_str_with(text, path, &KeyUse::default())
+}
+
+/// As [`load_str`], for a command using the key as `key` says.
+pub fn load_str_with(text: &str, path: &Path, key: &KeyUse) -> Result<Loaded, ConfigError> {
     let raw = parse(text).map_err(|message| ConfigError::Syntax {
         path: path.to_path_buf(),
         message,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    raw.validate(base).map_err(|problems| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        problems,
-    })
+    raw.validate_with(base, key)
+        .map_err(|problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
 }
 
 struct Findings {
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    key: KeyUse,
+}
+
+/// How the command loading the config uses the failover key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyUse {
+    /// The command never signs (`status`, `check`): a missing, unreadable or shared key
+    /// file is a warning, not an error.
+    pub read_only: bool,
+    /// `--key-file`: this file instead of the config's `key_file`/`key_env` (e.g. from a
+    /// shell, where the systemd credential path does not exist).
+    pub key_file: Option<PathBuf>,
 }
 
 impl Findings {
@@ -629,9 +652,15 @@ impl RawConfig {
     /// Phase 2. `base` is the directory relative paths are resolved against. Returns every
     /// problem found, or the config with its warnings.
     pub fn validate(&self, base: &Path) -> Result<Loaded, Vec<Problem>> {
+        self.validate_with(base, &KeyUse::default())
+    }
+
+    /// As [`RawConfig::validate`], for a command using the key as `key` says.
+    pub fn validate_with(&self, base: &Path, key: &KeyUse) -> Result<Loaded, Vec<Problem>> {
         let mut f = Findings {
             errors: Vec::new(),
             warnings: Vec::new(),
+            key: key.clone(),
         };
         let chain = self.validate_chain(&mut f);
         let producer = self.validate_producer(base, &mut f);
@@ -861,7 +890,26 @@ impl RawConfig {
                 None
             }
         };
+        let overridden = f.key.key_file.clone();
         let key = match (&p.key_file, &p.key_env) {
+            _ if overridden.is_some() => {
+                let path = overridden.unwrap_or_default();
+                match check_key_file(&path) {
+                    Ok(()) => Some(KeySource::File(path)),
+                    Err((message, fix)) if f.key.read_only => {
+                        f.warn(
+                            "--key-file",
+                            format!("{message}; commands that sign will fail"),
+                            fix,
+                        );
+                        Some(KeySource::File(path))
+                    }
+                    Err((message, fix)) => {
+                        f.error("--key-file", message, fix);
+                        None
+                    }
+                }
+            }
             (Some(_), Some(_)) => {
                 f.error(
                     "producer.key_file",
@@ -882,8 +930,21 @@ impl RawConfig {
                 let path = resolve(base, file);
                 match check_key_file(&path) {
                     Ok(()) => Some(KeySource::File(path)),
+                    // Read-only commands do not need the key: they still run.
+                    Err((message, fix)) if f.key.read_only => {
+                        f.warn(
+                            "producer.key_file",
+                            format!("{message}; commands that sign will fail"),
+                            format!("{fix} (or pass --key-file)"),
+                        );
+                        Some(KeySource::File(path))
+                    }
                     Err((message, fix)) => {
-                        f.error("producer.key_file", message, fix);
+                        f.error(
+                            "producer.key_file",
+                            message,
+                            format!("{fix} (or pass --key-file)"),
+                        );
                         None
                     }
                 }

@@ -22,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod decision;
+pub mod diagnostics;
 pub mod events;
 pub mod fsutil;
 pub mod http;

@@ -7,7 +7,10 @@ fn main() -> ExitCode {
     match bp_failover::commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("bp-failover: error: {err:#}");
+            eprintln!(
+                "bp-failover: error: {}",
+                bp_failover::commands::error_line(&err)
+            );
             ExitCode::from(1)
         }
     }

@@ -1039,3 +1039,59 @@ fn a_dry_runs_signed_transaction_is_never_sent() {
         .unwrap()
         .contains("SIG_K1_pushable"));
 }
+
+#[tokio::test]
+async fn test_alert_reaches_every_channel_marked_and_names_a_failing_one() {
+    let good = MockServer::start(ok_server()).await;
+    let pd = MockServer::start(Arc::new(|_, _| {
+        Reply::Json(202, "{\"status\":\"success\"}".into())
+    }))
+    .await;
+    let failing = MockServer::start(Arc::new(|_, _| Reply::Json(500, "{}".into()))).await;
+    let tmp = tempfile::tempdir().unwrap();
+    secret_file(tmp.path(), "pd.key", "R0UTINGKEY0000000000000000000000");
+    let c = config(
+        tmp.path(),
+        &format!(
+            r#"
+[alerts]
+timeout_ms = 500
+
+[[alerts.channel]]
+type = "webhook"
+name = "hook"
+url = "{}/hook"
+min_severity = "critical"
+
+[[alerts.channel]]
+type = "pagerduty"
+name = "pd"
+token_file = "pd.key"
+api_base = "{}"
+
+[[alerts.channel]]
+type = "webhook"
+name = "broken"
+url = "{}/hook"
+"#,
+            good.url, pd.url, failing.url
+        ),
+    );
+    let results = bp_failover::alerts::send_test(&c.alerts, "mybpaccount1", T0)
+        .await
+        .unwrap();
+    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["hook", "pd", "broken"]);
+    assert!(results[0].1.is_ok() && results[1].1.is_ok(), "{results:?}");
+    assert!(results[2].1.is_err());
+    let hook = good.requests();
+    assert_eq!(hook.len(), 1);
+    assert!(hook[0].1.to_string().contains("[TEST]"), "{}", hook[0].1);
+    // PagerDuty: a test incident, resolved at once.
+    let actions: Vec<String> = pd
+        .requests()
+        .iter()
+        .map(|(_, b)| b["event_action"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(actions, ["trigger", "resolve"]);
+}

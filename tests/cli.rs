@@ -114,6 +114,19 @@ fn key_new_writes_a_private_file_and_refuses_to_overwrite() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), contents);
 }
 
+#[test]
+fn key_new_creates_a_missing_directory_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("etc/bp-failover");
+    let path = sub.join("failover.key");
+    let out = run(&["key", "new", "--out", path.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("created directory"));
+    let mode = std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert!(path.exists());
+}
+
 /// The Yosemite regproducer's values, signed offline by producer.d's published key.
 fn yosemite_args(key_file: &str) -> Vec<String> {
     let v = fixture("vector_tx_regproducer_yosemite_2018.json");

@@ -344,3 +344,66 @@ fn config_and_its_debug_hold_no_secret_from_urls() {
         .as_str()
         .contains("T0KEN"));
 }
+
+/// The systemd unit's key path does not exist in an operator's shell, and a key file may
+/// be 0644 by mistake: read-only commands still load the config (with a warning), signing
+/// commands refuse and name `--key-file`, and `--key-file` replaces the config's key.
+#[cfg(unix)]
+#[test]
+fn read_only_commands_do_not_need_the_key_and_key_file_overrides_it() {
+    use bp_failover::config::KeyUse;
+    let tmp = tempfile::tempdir().unwrap();
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml"))
+            .unwrap()
+            .replace(
+                "/etc/bp-failover/failover.key",
+                "/run/credentials/bp-failover.service/failover.key",
+            );
+    let path = tmp.path().join("config.toml");
+    let read_only = KeyUse {
+        read_only: true,
+        key_file: None,
+    };
+    let loaded = config::load_str_with(&example, &path, &read_only).unwrap();
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.path == "producer.key_file" && w.message.contains("commands that sign")),
+        "{:?}",
+        loaded.warnings
+    );
+    let e = config::load_str_with(&example, &path, &KeyUse::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("producer.key_file") && e.contains("--key-file"),
+        "{e}"
+    );
+
+    let key = key_file(
+        tmp.path(),
+        0o600,
+        "5KQvfsPJ9YvGuVbLRLXVWPNubed6FWvV8yax6cNSJEzB4co3zFu\n",
+    );
+    let signing = KeyUse {
+        read_only: false,
+        key_file: Some(key.clone()),
+    };
+    let loaded = config::load_str_with(&example, &path, &signing).unwrap();
+    assert_eq!(loaded.config.producer.key, KeySource::File(key.clone()));
+
+    // A shared (0644) key file: status still runs; run and failover refuse.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let shared = KeyUse {
+        read_only: true,
+        key_file: Some(key.clone()),
+    };
+    assert!(config::load_str_with(&example, &path, &shared).is_ok());
+    let e = config::load_str_with(&example, &path, &signing)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mode 0644"), "{e}");
+}

@@ -170,6 +170,40 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
     assert_eq!(net.key_switches().len(), 2);
     drop(lock);
 
+    // A state directory that does not exist: `run` stops at once with one clear error.
+    let missing = dir.path().join("missing");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        cfg_text.replace(
+            &dir.path().join("state.json").to_string_lossy().into_owned(),
+            &missing.join("state.json").to_string_lossy(),
+        ),
+    )
+    .unwrap();
+    let out = run(vec![
+        "run".into(),
+        "-c".into(),
+        bad.to_string_lossy().into(),
+    ])
+    .await;
+    outputs.push(out.clone());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.matches("does not exist").count(),
+        1,
+        "one error, said once: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "state directory {} does not exist",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!missing.exists());
+
     // The private key never appears in any output.
     let secret = key_text.trim();
     for o in &outputs {

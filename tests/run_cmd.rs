@@ -60,6 +60,13 @@ async fn run_logs_json_events_and_stops_cleanly_on_sigterm() {
     assert!(names.contains(&"quorum_changed"), "{names:?}");
     // The state file was written on the way out.
     assert!(dir.path().join("state.json").exists());
+    // Diagnostics on stderr (if any) share the layout, with no terminal colour codes.
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    for l in stderr.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        let keys: Vec<&String> = v.as_object().unwrap().keys().take(3).collect();
+        assert_eq!(keys, ["timestamp", "level", "event"], "{v}");
+    }
     // The key never appears.
     let key = secret.trim();
     assert!(!stdout.contains(key) && !stderr.contains(key));

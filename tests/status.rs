@@ -145,6 +145,34 @@ async fn status_snapshot_of_a_switch_in_flight() {
 }
 
 #[tokio::test]
+async fn a_chain_id_that_differs_from_the_endpoints_is_named() {
+    let servers = [
+        MockServer::start(api_node(Chain::new(HEAD), SCHEDULED_KEY)).await,
+        MockServer::start(api_node(Chain::new(HEAD), SCHEDULED_KEY)).await,
+        MockServer::start(api_node(Chain::new(HEAD), SCHEDULED_KEY)).await,
+    ];
+    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+    let text = config_text(&urls, "http://127.0.0.1:9/p", "http://127.0.0.1:9/q").replace(
+        &format!("chain_id = \"{JUNGLE4}\""),
+        "chain_id = \"1064487b3cd1a897ce03ae5b6a865651747e2e152090f99c1d19d44e01aea5a4\"",
+    );
+    let loaded = config::load_str(&text, Path::new("config.toml")).unwrap();
+    let clock = ManualClock::new(block_time_ms(HEAD) + 300);
+    let inputs = gather(&loaded.config, vec![], &clock).await.unwrap();
+    let snap = build_snapshot(&loaded.config, &inputs);
+    assert!(snap.blind);
+    assert!(
+        snap.notes[0].starts_with("wrong chain_id")
+            && snap.notes[0].contains("3 of 3 endpoints report chain id")
+            && snap.notes[0].contains(JUNGLE4),
+        "{:?}",
+        snap.notes
+    );
+    let out = render_text(&snap);
+    assert!(!out.contains("no endpoint answered get_info"), "{out}");
+}
+
+#[tokio::test]
 async fn status_is_blind_and_exits_non_zero_when_endpoints_fail() {
     let a = MockServer::start(api_node(Chain::new(HEAD), SCHEDULED_KEY)).await;
     // The others: nothing listens there; the data centers' nodes too.

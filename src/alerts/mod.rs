@@ -334,6 +334,57 @@ fn handle_event(lc: &mut Lifecycle, e: &Event, producer: &str, now_ms: i64) -> V
 /// The event as sent to receivers: as in the event log, less a dry run's signed
 /// transaction (`body`). Not a secret once pushed, but a dry run's was *not* pushed: anyone
 /// reading the webhook could push it before it expires and switch the key.
+/// Sends one test message, marked `[TEST]`, to every configured channel now (no state, no
+/// queue): each channel's name and whether it was delivered. A channel that takes no
+/// notices (PagerDuty) gets a test incident that is resolved at once.
+pub async fn send_test(
+    config: &AlertsConfig,
+    producer: &str,
+    now_ms: i64,
+) -> Result<Vec<(String, Result<(), String>)>, AlertError> {
+    let channels = config
+        .channels
+        .iter()
+        .map(Channel::from_config)
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("bp-failover/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AlertError::Client(SendError::from_reqwest(e).to_string()))?;
+    let message = |kind: NotificationKind| Notification {
+        kind,
+        condition: "test_alert".into(),
+        severity: Severity::Critical,
+        summary: format!("[TEST] bp-failover test alert for {producer}: no action needed"),
+        detail: "Sent by `bp-failover test-alert` to check this channel delivers.".into(),
+        producer: producer.to_string(),
+        dedup_key: lifecycle::dedup_key(producer, "test_alert"),
+        at_ms: now_ms,
+        active_since_ms: None,
+        reminders: 0,
+        event: None,
+    };
+    let mut out = Vec::new();
+    for ch in &channels {
+        let notice = message(NotificationKind::Notice);
+        let r = if ch.accepts(&notice) {
+            ch.send(&client, &notice).await
+        } else {
+            let mut raised = message(NotificationKind::Raised);
+            raised.active_since_ms = Some(now_ms);
+            match ch.send(&client, &raised).await {
+                Ok(()) => ch.send(&client, &message(NotificationKind::Resolved)).await,
+                Err(e) => Err(e),
+            }
+        };
+        out.push((ch.name().to_string(), r.map_err(|e| e.to_string())));
+    }
+    Ok(out)
+}
+
 pub fn event_json(e: &Event) -> Option<serde_json::Value> {
     let mut v = serde_json::to_value(e).ok()?;
     if let Some(obj) = v.as_object_mut() {

@@ -474,6 +474,9 @@ pub fn decode_response<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<
         if status == 404 {
             return Err(ApiErrorKind::Unsupported { status });
         }
+        if looks_like_html(body) {
+            return Err(ApiErrorKind::NotAntelope { status });
+        }
         return Err(ApiErrorKind::Http {
             status,
             snippet: sanitize(&String::from_utf8_lossy(&body[..body.len().min(200)]), 200),
@@ -487,8 +490,18 @@ pub fn decode_response<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<
                 error: Box::new(err),
             };
         }
+        if looks_like_html(body) {
+            return ApiErrorKind::NotAntelope { status };
+        }
         ApiErrorKind::Malformed(sanitize(&e.to_string(), 300))
     })
+}
+
+/// A body that is an HTML page (a website, a login portal, a proxy's error page).
+fn looks_like_html(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(64)]).to_ascii_lowercase();
+    let head = head.trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with("<head")
 }
 
 /// A `get_table_rows` request (`json: true`, decimal bounds).
@@ -569,5 +582,17 @@ mod tests {
             decode_response::<GetInfo>(200, b"{\"chain_id\":"),
             Err(ApiErrorKind::Malformed(_))
         ));
+        // A website where the node's API should be: named, not dumped.
+        let page =
+            b"\n<!DOCTYPE html><html><head><title>Welcome</title></head><body>hi</body></html>";
+        for status in [200, 500] {
+            let e = decode_response::<GetInfo>(status, page).unwrap_err();
+            assert!(matches!(e, ApiErrorKind::NotAntelope { .. }), "{e:?}");
+            let text = e.to_string();
+            assert!(
+                text.starts_with("not an Antelope node") && !text.contains("<html"),
+                "{text}"
+            );
+        }
     }
 }

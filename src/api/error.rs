@@ -65,6 +65,11 @@ pub enum ApiErrorKind {
     TooLarge { limit: usize },
     #[error("HTTP {status} with a body that is not a nodeos error: {snippet:?}")]
     Http { status: u16, snippet: String },
+    #[error(
+        "not an Antelope node: HTTP {status} with an HTML page instead of the chain API's JSON \
+         (is the URL the node's HTTP API, e.g. http://host:8888, rather than a website?)"
+    )]
+    NotAntelope { status: u16 },
     #[error("the node does not serve this method (HTTP {status}); it is too old or the API plugin is off")]
     Unsupported { status: u16 },
     #[error("malformed response: {0}")]

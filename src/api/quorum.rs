@@ -145,6 +145,10 @@ pub enum ExclusionReason {
 impl fmt::Display for ExclusionReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Said once: the client's own error usually says it already.
+            ExclusionReason::RequestFailed { error } if error.contains("request failed") => {
+                write!(f, "{error}")
+            }
             ExclusionReason::RequestFailed { error } => write!(f, "request failed: {error}"),
             ExclusionReason::Inconsistent { detail } => {
                 write!(f, "inconsistent get_info: {detail}")
@@ -309,6 +313,26 @@ impl QuorumView {
     /// True when no majority view exists (disagreement or too few healthy endpoints).
     pub fn is_blind(&self) -> bool {
         self.quorum().is_none()
+    }
+
+    /// When at least a quorum of endpoints agree on one chain id that differs from the
+    /// configured one: `(configured, reported, how many report it)`. Then the config's
+    /// `chain_id` is the likely mistake, not the endpoints.
+    pub fn other_chain(&self) -> Option<(ChainId, ChainId, usize)> {
+        let mut seen: Option<(ChainId, ChainId)> = None;
+        let mut n = 0;
+        for e in &self.endpoints {
+            if let Verdict::Excluded(ExclusionReason::WrongChain { expected, got }) = &e.verdict {
+                match seen {
+                    None => seen = Some((*expected, *got)),
+                    Some((_, g)) if g != *got => return None,
+                    _ => {}
+                }
+                n += 1;
+            }
+        }
+        let (expected, got) = seen?;
+        (self.quorum().is_none() && n >= self.required).then_some((expected, got, n))
     }
 }
 

@@ -364,6 +364,19 @@ fn check_observer(view: &QuorumView) -> CheckResult {
             )
             .fix("repair or replace the failing endpoint(s) in [chain] endpoints")
         }
+        _ if view.other_chain().is_some() => {
+            let (expected, got, n) = view.other_chain().expect("checked");
+            CheckResult::fail(
+                "observer",
+                format!(
+                    "wrong chain_id: [chain] chain_id is {expected}, but {n} of {} endpoints report chain id {got}",
+                    view.configured
+                ),
+            )
+            .fix(format!(
+                "if the endpoints serve the chain you mean, set [chain] chain_id = \"{got}\"; otherwise point [chain] endpoints at the chain {expected}"
+            ))
+        }
         state => CheckResult::fail(
             "observer",
             format!(
@@ -1302,7 +1315,21 @@ pub fn config_failure(error: &config::ConfigError) -> CheckReport {
 
 /// `bp-failover check [-c CONFIG] [--json]`.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let (report, who) = match config::load(config_path) {
+    let key = config::KeyUse {
+        read_only: true,
+        key_file: None,
+    };
+    run_with(config_path, &key, json).await
+}
+
+/// As [`run`], with `--key-file`. A key that does not load is reported by the `key`
+/// check; everything else is still checked.
+pub async fn run_with(
+    config_path: &Path,
+    key: &config::KeyUse,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (report, who) = match config::load_with(config_path, key) {
         Err(e) => (config_failure(&e), String::new()),
         Ok(loaded) => {
             let inputs = gather(&loaded.config, loaded.warnings.clone(), &SystemClock).await?;
@@ -2218,6 +2245,45 @@ api = "http://127.0.0.1:12"
             .detail
             .contains("one more failing endpoint blinds the observer"));
         assert_rest_ok(&checks, &["observer"]);
+    }
+
+    #[test]
+    fn a_wrong_chain_id_is_named_as_such() {
+        let (cfg, mut inputs) = good();
+        let obs: Vec<Observation> = (0..3)
+            .map(|i| Observation {
+                index: i,
+                label: format!("http://127.0.0.1:{}/", i + 1),
+                info: Ok(info(JUNGLE4, HEAD)),
+                received_at_ms: time_ms(HEAD) + 300,
+                latency_ms: 5,
+                consecutive_errors: 0,
+                probe: None,
+            })
+            .collect();
+        let other = "1064487b3cd1a897ce03ae5b6a865651747e2e152090f99c1d19d44e01aea5a4";
+        inputs.view = assess(
+            &obs,
+            &QuorumPolicy {
+                configured: 3,
+                chain_id: Some(other.parse().unwrap()),
+                max_head_age_ms: 30_000,
+                max_clock_ahead_ms: 2_000,
+            },
+        );
+        let checks = evaluate(&cfg, &inputs);
+        let c = assert_status(&checks, "observer", Status::Fail);
+        assert!(c.detail.starts_with("wrong chain_id"), "{}", c.detail);
+        assert!(
+            c.detail.contains("3 of 3 endpoints report chain id"),
+            "{}",
+            c.detail
+        );
+        assert!(
+            fix(&c).contains(&format!("chain_id = \"{JUNGLE4}\"")),
+            "{}",
+            fix(&c)
+        );
     }
 
     #[test]

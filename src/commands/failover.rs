@@ -73,7 +73,7 @@ impl ManualRecord {
 }
 
 pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(&args.config.config)?;
+    let loaded = config::load_with(&args.config.config, &args.config.key_use(false))?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

@@ -20,6 +20,13 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             println!("{}", format_public(&key.public_key(), legacy));
         }
         KeyCommand::New { out, legacy } => {
+            // A missing directory is created private (0700), and said so.
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if !dir.exists() {
+                    create_private_dir(dir)?;
+                    eprintln!("created directory {} (mode 0700)", dir.display());
+                }
+            }
             let key = PrivateKey::generate();
             keyfile::write_new_key_file(&out, &key)?;
             eprintln!("wrote a new private key to {} (mode 0600)", out.display());
@@ -27,6 +34,20 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create directory {} for the key: {e}; create it yourself (install -d -m 0700 {})",
+            dir.display(),
+            dir.display()
+        )
+    })
 }
 
 fn format_public(key: &PublicKey, legacy: bool) -> String {

@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_tracing(args.log_format);
-    let loaded = config::load(&args.config.config)?;
+    let loaded = config::load_with(&args.config.config, &args.config.key_use(false))?;
     for w in &loaded.warnings {
         tracing::warn!(target: "config", "{w}");
     }
@@ -78,17 +78,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Diagnostics go to stderr, in the event log's format.
+/// Diagnostics go to stderr, in the event log's format (see [`crate::diagnostics`]).
 pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BP_FAILOVER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    crate::diagnostics::init(format);
 }
 
 /// Completes on SIGINT or SIGTERM.

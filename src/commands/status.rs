@@ -329,6 +329,15 @@ pub fn build_snapshot(config: &Config, inputs: &StatusInputs) -> StatusSnapshot 
         verified: prod.verified,
         error: prod.error.clone(),
     };
+    if let Some((expected, got, n)) = view.other_chain() {
+        notes.insert(
+            0,
+            format!(
+                "wrong chain_id: [chain] chain_id is {expected}, but {n} of {} endpoints report chain id {got}; if they serve the chain you mean, set chain_id = \"{got}\"",
+                view.configured
+            ),
+        );
+    }
     if registration.registered == Some(false) {
         notes.push(format!(
             "{} has no row in the eosio producers table: it is not a registered producer",
@@ -663,7 +672,9 @@ fn to_fetched<T>(
             verified: verified.contains(&k),
             error: None,
         },
-        Err(errs) if errs.is_empty() => Fetched::failed("no endpoint answered get_info".into()),
+        Err(errs) if errs.is_empty() => Fetched::failed(
+            "not asked: no endpoint is usable (each one's reason is listed under endpoints)".into(),
+        ),
         Err(errs) => Fetched::failed(
             errs.iter()
                 .map(|e| e.to_string())
@@ -785,7 +796,20 @@ pub async fn gather(
 
 /// `bp-failover status [-c CONFIG] [--json]`.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(config_path)?;
+    let key = config::KeyUse {
+        read_only: true,
+        key_file: None,
+    };
+    run_with(config_path, &key, json).await
+}
+
+/// As [`run`], with `--key-file` (status never needs the key itself).
+pub async fn run_with(
+    config_path: &Path,
+    key: &config::KeyUse,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let loaded = config::load_with(config_path, key)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

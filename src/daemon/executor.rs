@@ -84,7 +84,10 @@ fn retryable(e: &ApiError) -> bool {
         Some(_) => false,
         None => matches!(
             e.kind,
-            ApiErrorKind::Timeout { .. } | ApiErrorKind::Transport(_) | ApiErrorKind::Http { .. }
+            ApiErrorKind::Timeout { .. }
+                | ApiErrorKind::Transport(_)
+                | ApiErrorKind::Http { .. }
+                | ApiErrorKind::NotAntelope { .. }
         ),
     }
 }
