@@ -642,6 +642,8 @@ mod tests {
         "leap41_get_block_info_40.json",
         "leap41_get_block_26_protocol_feature_activation.json",
         "leap41_get_block_header_26_protocol_feature_activation.json",
+        "leap41_get_block_1360_with_transaction.json",
+        "leap41_get_block_header_state_head.json",
     ];
 
     fn recorded_id(v: &Value) -> BlockId {
