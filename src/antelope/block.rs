@@ -39,14 +39,14 @@ use super::transaction::{BlockId, Checksum256, Extension};
 
 /// More producers than any schedule can hold (the protocol limit is 125,
 /// `config::max_producers`); leaves room for forks that raise it.
-pub const MAX_SCHEDULE_PRODUCERS: usize = 1024;
+const MAX_SCHEDULE_PRODUCERS: usize = 1024;
 /// More header extensions than nodeos defines (ids 0, 1 and 2, each at most once).
-pub const MAX_HEADER_EXTENSIONS: usize = 16;
+const MAX_HEADER_EXTENSIONS: usize = 16;
 /// Total bytes of header extension data accepted from one header. A finalizer policy
 /// change, the largest extension, is a few KiB for 21 finalizers.
-pub const MAX_HEADER_EXTENSION_BYTES: usize = 1 << 20;
+const MAX_HEADER_EXTENSION_BYTES: usize = 1 << 20;
 /// More protocol features than one block ever activates.
-pub const MAX_NEW_PROTOCOL_FEATURES: usize = 1024;
+const MAX_NEW_PROTOCOL_FEATURES: usize = 1024;
 /// Keys in one block signing authority.
 const MAX_AUTHORITY_KEYS: usize = 64;
 
@@ -118,9 +118,9 @@ impl BlockHeader {
     /// docs for what each read carries: a `get_block_info` body parses, but its id only
     /// matches for a block without `new_producers` and header extensions.
     pub fn from_json(v: &Value) -> Result<Self, BlockJsonError> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| BlockJsonError::new("", format!("is {}, not an object", kind(v))))?;
+        let obj = v.as_object().ok_or_else(|| {
+            BlockJsonError::new("(body)", format!("is {}, not an object", json_kind(v)))
+        })?;
         if !obj.contains_key("previous") {
             for wrapper in ["signed_block_header", "header"] {
                 if let Some(inner) = obj.get(wrapper).and_then(Value::as_object) {
@@ -216,7 +216,7 @@ impl BlockJsonError {
 
 /// What kind of JSON value `v` is, for error messages (never the value itself, which may
 /// be huge).
-fn kind(v: &Value) -> &'static str {
+fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -249,7 +249,7 @@ impl<'a> Fields<'a> {
     fn str(&self, name: &str) -> Result<&'a str, BlockJsonError> {
         let v = self.get(name)?;
         v.as_str()
-            .ok_or_else(|| BlockJsonError::new(name, format!("is {}, not a string", kind(v))))
+            .ok_or_else(|| BlockJsonError::new(name, format!("is {}, not a string", json_kind(v))))
     }
 
     fn parsed<T>(&self, name: &str) -> Result<T, BlockJsonError>
@@ -284,7 +284,12 @@ fn uint_value<T: TryFrom<u64>>(v: &Value, path: &str) -> Result<T, BlockJsonErro
         Value::String(s) if s.len() <= 20 => s.parse::<u64>().ok(),
         _ => None,
     }
-    .ok_or_else(|| BlockJsonError::new(path, format!("is {}, not an unsigned integer", kind(v))))?;
+    .ok_or_else(|| {
+        BlockJsonError::new(
+            path,
+            format!("is {}, not an unsigned integer", json_kind(v)),
+        )
+    })?;
     T::try_from(n).map_err(|_| {
         BlockJsonError::new(
             path,
@@ -296,7 +301,7 @@ fn uint_value<T: TryFrom<u64>>(v: &Value, path: &str) -> Result<T, BlockJsonErro
 fn array_value<'a>(v: &'a Value, path: &str, max: usize) -> Result<&'a Vec<Value>, BlockJsonError> {
     let a = v
         .as_array()
-        .ok_or_else(|| BlockJsonError::new(path, format!("is {}, not an array", kind(v))))?;
+        .ok_or_else(|| BlockJsonError::new(path, format!("is {}, not an array", json_kind(v))))?;
     if a.len() > max {
         return Err(BlockJsonError::new(
             path,
@@ -309,7 +314,7 @@ fn array_value<'a>(v: &'a Value, path: &str, max: usize) -> Result<&'a Vec<Value
 fn object_value<'a>(v: &'a Value, path: &str) -> Result<Fields<'a>, BlockJsonError> {
     v.as_object()
         .map(Fields)
-        .ok_or_else(|| BlockJsonError::new(path, format!("is {}, not an object", kind(v))))
+        .ok_or_else(|| BlockJsonError::new(path, format!("is {}, not an object", json_kind(v))))
 }
 
 fn at(path: &str, i: usize, field: &str) -> String {
@@ -320,15 +325,10 @@ fn at(path: &str, i: usize, field: &str) -> String {
 fn legacy_schedule(v: &Value) -> Result<LegacyProducerSchedule, BlockJsonError> {
     const PATH: &str = "new_producers";
     let f = object_value(v, PATH)?;
-    let version = uint_value(
-        f.get("version").map_err(|e| nested(PATH, e))?,
-        "new_producers.version",
-    )?;
-    let list = array_value(
-        f.get("producers").map_err(|e| nested(PATH, e))?,
-        "new_producers.producers",
-        MAX_SCHEDULE_PRODUCERS,
-    )?;
+    let version = f.uint("version").map_err(|e| nested(PATH, e))?;
+    let list = f
+        .array("producers", MAX_SCHEDULE_PRODUCERS)
+        .map_err(|e| nested(PATH, e))?;
     let mut producers = Vec::with_capacity(list.len());
     for (i, p) in list.iter().enumerate() {
         let path = "new_producers.producers";
@@ -380,7 +380,7 @@ fn raw_extensions(v: &Value) -> Result<Vec<Extension>, BlockJsonError> {
         let hex_text = pair[1].as_str().ok_or_else(|| {
             BlockJsonError::new(
                 format!("{path}[1]"),
-                format!("is {}, not a hex string", kind(&pair[1])),
+                format!("is {}, not a hex string", json_kind(&pair[1])),
             )
         })?;
         total = total.saturating_add(hex_text.len() / 2);
@@ -447,10 +447,7 @@ fn protocol_features(v: &Value) -> Result<Vec<u8>, BlockJsonError> {
 fn producer_schedule_change(v: &Value) -> Result<Vec<u8>, BlockJsonError> {
     const PATH: &str = "new_producer_schedule";
     let f = object_value(v, PATH)?;
-    let version: u32 = uint_value(
-        f.get("version").map_err(|e| nested(PATH, e))?,
-        "new_producer_schedule.version",
-    )?;
+    let version: u32 = f.uint("version").map_err(|e| nested(PATH, e))?;
     let list = f
         .array("producers", MAX_SCHEDULE_PRODUCERS)
         .map_err(|e| nested(PATH, e))?;
@@ -529,7 +526,7 @@ fn finality_extension(v: &Value) -> Result<Vec<u8>, BlockJsonError> {
     let strong = strong.as_bool().ok_or_else(|| {
         BlockJsonError::new(
             format!("{qc_path}.is_strong_qc"),
-            format!("is {}, not a boolean", kind(strong)),
+            format!("is {}, not a boolean", json_kind(strong)),
         )
     })?;
     let mut w = Writer::new();
@@ -642,6 +639,8 @@ mod tests {
         "leap41_get_block_info_40.json",
         "leap41_get_block_26_protocol_feature_activation.json",
         "leap41_get_block_header_26_protocol_feature_activation.json",
+        "leap41_get_block_1360_with_transaction.json",
+        "leap41_get_block_header_state_head.json",
     ];
 
     fn recorded_id(v: &Value) -> BlockId {
@@ -948,7 +947,7 @@ mod tests {
             assert_eq!(e.field, field, "{e}");
             assert!(e.to_string().len() < 400, "message stays short: {e}");
         }
-        assert_eq!(field_error(&json!([1, 2])), "");
+        assert_eq!(field_error(&json!([1, 2])), "(body)");
         assert_eq!(field_error(&json!({"signed_block_header": 5})), "timestamp");
     }
 

@@ -332,10 +332,10 @@ impl GetInfo {
 /// A block header with its id, as returned by `get_block_info` or (a subset of)
 /// `get_block`. `get_block`'s `transactions` are skipped without being kept.
 ///
-/// No real `get_block_info` response was recorded; its shape here follows spring
-/// `chain_plugin.cpp get_block_info` (reference §5): `block_num, ref_block_num, id,
-/// timestamp, producer, confirmed, previous, transaction_mroot, action_mroot,
-/// schedule_version, producer_signature, ref_block_prefix`.
+/// `get_block_info` carries `block_num, ref_block_num, id, timestamp, producer, confirmed,
+/// previous, transaction_mroot, action_mroot, schedule_version, producer_signature,
+/// ref_block_prefix` (spring `chain_plugin.cpp`; recorded from Leap 4.1 in
+/// `fixtures/leap41_get_block_info_40.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockInfo {
     #[serde(deserialize_with = "json::u32")]
@@ -657,6 +657,14 @@ mod tests {
         b.check().unwrap();
         assert!("00".parse::<BlockId>().is_err());
         assert!("zz".repeat(32).parse::<BlockId>().is_err());
+    }
+
+    #[test]
+    fn real_get_block_info_parses() {
+        let b: BlockInfo = serde_json::from_str(&fixture("leap41_get_block_info_40.json")).unwrap();
+        assert_eq!((b.block_num, b.id.block_num()), (40, 40));
+        assert_eq!(b.ref_block_prefix, Some(b.id.tapos().1));
+        b.check().unwrap();
     }
 
     #[test]
