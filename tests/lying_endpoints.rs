@@ -26,10 +26,19 @@ fn lies(run: &Run) -> Vec<(&'static str, Lie, bool)> {
     vec![
         ("low head", Lie::LowHead(1000), true),
         ("old head, fresh timestamp", Lie::OldHead(100), true),
-        ("producers row holds the backup key", Lie::ProducerKey(backup_key), true),
+        (
+            "producers row holds the backup key",
+            Lie::ProducerKey(backup_key),
+            true,
+        ),
         ("schedule without us", Lie::ScheduleWithout(ours), true),
         ("wrong ABI", Lie::WrongAbi, true),
         ("acknowledges pushes and drops them", Lie::DropPushes, false),
+        (
+            "our blocks served as another producer's",
+            Lie::HideProducer(ours),
+            true,
+        ),
     ]
 }
 
@@ -50,9 +59,8 @@ fn named(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::EndpointDisagrees { endpoint, .. } | Event::EndpointUnhealthy { endpoint, .. } => {
-                Some(endpoint.clone())
-            }
+            Event::EndpointDisagrees { endpoint, .. }
+            | Event::EndpointUnhealthy { endpoint, .. } => Some(endpoint.clone()),
             _ => None,
         })
         .collect()
@@ -67,16 +75,20 @@ fn assert_names_liars(run: &Run, liars: usize, what: &str) {
     let said = named(&run.observers[0].events());
     for url in liar_urls(run, liars) {
         assert!(
-            said.iter().any(|e| url.starts_with(e.trim_end_matches('/')) || e.starts_with(&url)),
+            said.iter()
+                .any(|e| url.starts_with(e.trim_end_matches('/')) || e.starts_with(&url)),
             "{what}: no event names the liar {url}: {said:?}"
         );
     }
     // And no honest endpoint is accused of disagreeing.
-    let honest: Vec<String> = run.net.endpoint_urls()[..run.net.endpoint_urls().len() - liars].to_vec();
+    let honest: Vec<String> =
+        run.net.endpoint_urls()[..run.net.endpoint_urls().len() - liars].to_vec();
     for e in run.observers[0].events() {
         if let Event::EndpointDisagrees { endpoint, .. } = e {
             assert!(
-                !honest.iter().any(|h| h.starts_with(endpoint.trim_end_matches('/'))),
+                !honest
+                    .iter()
+                    .any(|h| h.starts_with(endpoint.trim_end_matches('/'))),
                 "{what}: honest endpoint {endpoint} reported as disagreeing"
             );
         }
@@ -99,7 +111,10 @@ async fn healthy_with(endpoints: usize, liars: usize) {
         );
         assert_eq!(run.net.push_requests(), 0, "{what}: something was pushed");
         let switches = run.observers[0].state_on_disk().switches;
-        assert!(switches.is_empty(), "{what}: switches recorded: {switches:?}");
+        assert!(
+            switches.is_empty(),
+            "{what}: switches recorded: {switches:?}"
+        );
         if must_name {
             assert_names_liars(&run, liars, what);
         }

@@ -356,7 +356,10 @@ impl<C: ChainApi> EndpointPool<C> {
         let describe = |g: &(K, T, Vec<usize>)| {
             let mut text = format!("{:?}", g.0);
             if text.len() > 160 {
-                let cut = (0..=160).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                let cut = (0..=160)
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
                 text.truncate(cut);
                 text.push('…');
             }

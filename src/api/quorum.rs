@@ -140,6 +140,13 @@ pub enum ExclusionReason {
         id: BlockId,
         quorum_id: BlockId,
     },
+    /// Its head cannot be on the majority's chain: dated too late for its height.
+    OffChain {
+        num: u32,
+        time: BlockTimestamp,
+        height: u32,
+        quorum_time: BlockTimestamp,
+    },
 }
 
 impl fmt::Display for ExclusionReason {
@@ -181,6 +188,17 @@ impl fmt::Display for ExclusionReason {
                 "on another fork: block {height} is {} here, {} on the majority",
                 short(id),
                 short(quorum_id)
+            ),
+            ExclusionReason::OffChain {
+                num,
+                time,
+                height,
+                quorum_time,
+            } => write!(
+                f,
+                "on another fork (or lying): its head block {num} is dated {time}, but the \
+                 majority's block {height} is dated {quorum_time}: {} blocks cannot fit between them",
+                height.saturating_sub(*num)
             ),
         }
     }
@@ -580,13 +598,11 @@ pub fn assess_at(obs: &[Observation], policy: &QuorumPolicy, height: Option<u32>
             let Some(t) = b.time else { continue };
             let latest = i64::from(t_h.slot()) - i64::from(h - b.num);
             if i64::from(t.slot()) > latest {
-                endpoints[k].verdict = Verdict::Excluded(ExclusionReason::Inconsistent {
-                    detail: format!(
-                        "its head block {} is dated {t}, but the majority's block {h} is dated {t_h}: \
-                         {} blocks cannot fit between them",
-                        b.num,
-                        h - b.num
-                    ),
+                endpoints[k].verdict = Verdict::Excluded(ExclusionReason::OffChain {
+                    num: b.num,
+                    time: t,
+                    height: h,
+                    quorum_time: t_h,
                 });
             }
         }
@@ -917,16 +933,13 @@ mod tests {
 
     #[test]
     fn a_high_head_cannot_push_the_quorum_up_and_a_lie_there_falls_back() {
-        let r = Round::new()
-            .node(1009, 0)
-            .node(1010, 0)
-            .push(Ok({
-                // A head far above everyone's, with a fresh timestamp.
-                let mut i = info(CHAIN, 1010, 0, 1005);
-                i.head_block_num = 4_000_000_000;
-                i.head_block_id = id(4_000_000_000, 0);
-                i
-            }));
+        let r = Round::new().node(1009, 0).node(1010, 0).push(Ok({
+            // A head far above everyone's, with a fresh timestamp.
+            let mut i = info(CHAIN, 1010, 0, 1005);
+            i.head_block_num = 4_000_000_000;
+            i.head_block_id = id(4_000_000_000, 0);
+            i
+        }));
         assert_eq!(candidate_heights(&r.obs, &r.policy), vec![1010, 1009]);
         // The high endpoint, probed at 1010, lies: no majority at 1010 …
         let mut r = r;

@@ -17,8 +17,8 @@ use thiserror::Error;
 
 use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
 use crate::antelope::{Name, PackedTransaction, PrivateKey, PublicKey, TimePointSec, Transaction};
-use crate::api::quorum::Quorum;
 use crate::api::pool::Agreed;
+use crate::api::quorum::Quorum;
 use crate::api::{ApiError, ApiErrorKind, ChainClient, EndpointPool, NodeErrorKind, ProducerRow};
 use crate::config::{Config, Datacenter};
 use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
@@ -229,9 +229,9 @@ impl Executor {
                 order,
                 READ_GRACE,
                 |c| async move {
-                    c.get_abi(Name::literal("eosio")).await.map(|v| {
-                        Abi::from_json_str(&v.to_string()).map_err(|e| e.to_string())
-                    })
+                    c.get_abi(Name::literal("eosio"))
+                        .await
+                        .map(|v| Abi::from_json_str(&v.to_string()).map_err(|e| e.to_string()))
                 },
                 |abi| abi_fingerprint(abi, actions),
             )

@@ -42,7 +42,7 @@ use std::future::Future;
 pub use chain::{Chain, ChainSpec, Consensus, DcStatus};
 pub use config::{config_toml, render_config, ConfigOptions};
 pub use error::NodeError;
-pub use network::{Behavior, Change, Lie, Clock, Event, ForkSpec, Network, NetworkSpec, SimError};
+pub use network::{Behavior, Change, Clock, Event, ForkSpec, Lie, Network, NetworkSpec, SimError};
 pub use scenario::{Expect, Scenario};
 
 /// Runs a network until `shutdown` resolves: starts it, hands it to `on_ready` (print the

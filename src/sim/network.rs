@@ -75,6 +75,8 @@ pub enum Lie {
     DropPushes,
     /// `get_info` answers at once, everything else this late.
     SlowReads(Duration),
+    /// Blocks of this producer are served as another producer's (same id and links).
+    HideProducer(Name),
 }
 
 /// How time moves.
@@ -149,8 +151,13 @@ impl std::fmt::Display for Behavior {
                 Lie::OldHead(n) => write!(f, "lies: its head is {n} blocks back (fresh timestamp)"),
                 Lie::ProducerKey(k) => write!(f, "lies: every producers row holds {k}"),
                 Lie::ScheduleWithout(p) => write!(f, "lies: {p} is not in the active schedule"),
-                Lie::WrongAbi => f.write_str("lies: serves an eosio ABI with regproducer reordered"),
+                Lie::WrongAbi => {
+                    f.write_str("lies: serves an eosio ABI with regproducer reordered")
+                }
                 Lie::DropPushes => f.write_str("lies: acknowledges pushes and drops them"),
+                Lie::HideProducer(p) => {
+                    write!(f, "lies: serves {p}'s blocks as another producer's")
+                }
                 Lie::SlowReads(d) => write!(
                     f,
                     "answers get_info at once and everything else {} ms late",
@@ -753,6 +760,11 @@ impl World {
                     .and_then(Value::as_array_mut)
                 {
                     ps.retain(|p| p["producer_name"].as_str() != Some(&name.to_string()));
+                }
+            }
+            (Lie::HideProducer(p), "get_block_info" | "get_block") => {
+                if v["producer"].as_str() == Some(&p.to_string()) {
+                    v["producer"] = Value::String("eosio".into());
                 }
             }
             (Lie::WrongAbi, "get_abi") => {
