@@ -351,7 +351,7 @@ impl<C: ChainApi> EndpointPool<C> {
                 deadline = Some(tokio::time::Instant::now() + grace);
             }
         }
-        groups.sort_by(|a, b| b.2.len().cmp(&a.2.len()));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.2.len()));
         let label = |k: usize| self.members[k].0.label();
         let describe = |g: &(K, T, Vec<usize>)| {
             let mut text = format!("{:?}", g.0);

@@ -767,10 +767,10 @@ impl World {
                     ps.retain(|p| p["producer_name"].as_str() != Some(&name.to_string()));
                 }
             }
-            (Lie::HideProducer(p), "get_block_info" | "get_block") => {
-                if v["producer"].as_str() == Some(&p.to_string()) {
-                    v["producer"] = Value::String("eosio".into());
-                }
+            (Lie::HideProducer(p), "get_block_info" | "get_block")
+                if v["producer"].as_str() == Some(&p.to_string()) =>
+            {
+                v["producer"] = Value::String("eosio".into());
             }
             (Lie::FlapSchedule, "get_producer_schedule") => {
                 let slot = self.main.slot();
@@ -778,7 +778,8 @@ impl World {
                     let version = active["version"].as_u64().unwrap_or(0);
                     active["version"] = Value::from(version.saturating_add(u64::from(slot)));
                     if slot % 2 == 1 {
-                        if let Some(ps) = active.get_mut("producers").and_then(Value::as_array_mut) {
+                        if let Some(ps) = active.get_mut("producers").and_then(Value::as_array_mut)
+                        {
                             ps.rotate_left(1);
                         }
                     }
