@@ -97,8 +97,14 @@ async fn slow_endpoint_times_out_and_the_round_stays_bounded() {
     let r = excluded(&view, 1).to_string();
     assert!(r.contains("no answer within 400 ms"), "{r}");
     assert_eq!(p.health(1).consecutive_errors, 1);
-    // The streak grows round after round.
+    // Backed off: not asked again in the same instant …
     let _ = p.observe(&clock_at(HEAD)).await;
+    assert_eq!(slow.hits("/v1/chain/get_info"), 1);
+    assert_eq!(p.health(1).errors, 1);
+    // … but once the backoff (500 ms after the first failure) has passed; the streak grows.
+    let later = ManualClock::new(block_time_ms(HEAD) + 250 + 600);
+    let _ = p.observe(&later).await;
+    assert_eq!(slow.hits("/v1/chain/get_info"), 2);
     assert_eq!(p.health(1).consecutive_errors, 2);
     assert_eq!(p.health(1).errors, 2);
 }
