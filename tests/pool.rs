@@ -371,3 +371,36 @@ async fn credentials_in_urls_reach_the_server_but_never_the_output() {
         "{shown}"
     );
 }
+
+/// A state read needs a strict majority of the configured endpoints to answer alike: the
+/// odd one out is named, and without a majority nothing is believed.
+#[tokio::test]
+async fn agreed_reads_need_a_majority_and_name_the_outlier() {
+    let a = MockServer::start(Chain::new(HEAD).handler()).await;
+    let b = MockServer::start(Chain::new(HEAD).handler()).await;
+    let mut forked = Chain::new(HEAD);
+    forked.fork = 7;
+    forked.fork_point = HEAD - 5;
+    let liar = MockServer::start(forked.handler()).await;
+    let p = pool(&[&a.url, &liar.url, &b.url], Some(JUNGLE4));
+    let grace = Duration::from_millis(200);
+    let read = |order: Vec<usize>| {
+        let p = &p;
+        async move {
+            p.agreed(&order, grace, |c| c.get_block_info(HEAD), |blk| blk.id)
+                .await
+        }
+    };
+    let got = read(vec![0, 1, 2]).await.expect("2 of 3 agree");
+    assert_eq!(got.value.id.to_string(), block_id(HEAD, 0, u32::MAX));
+    assert_eq!(got.members, vec![0, 2]);
+    assert_eq!(got.outliers.len(), 1);
+    assert!(liar
+        .url
+        .starts_with(got.outliers[0].0.trim_end_matches('/')));
+    // Only the liar and one honest endpoint to ask: no majority of 3 configured.
+    let err = read(vec![0, 1]).await.unwrap_err();
+    assert!(err.detail.contains("no 2 of 3"), "{}", err.detail);
+    // One endpoint alone is never a majority of three.
+    assert!(read(vec![1]).await.is_err());
+}
