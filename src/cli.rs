@@ -166,6 +166,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(5..))]
     pub cost_secs: u64,
+    /// Cost benchmark soak: every endpoint serves an active schedule that changes every
+    /// slot (memory must stay bounded).
+    #[arg(long)]
+    pub flap_schedule: bool,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,12 @@ pub fn open_key_file(path: &Path) -> Result<std::fs::File, KeyFileError> {
         path: path.to_path_buf(),
         source,
     };
+    // Checked before opening: opening a FIFO blocks until something writes to it.
+    if !std::fs::metadata(path).map_err(read_err)?.is_file() {
+        return Err(KeyFileError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
     let file = std::fs::File::open(path).map_err(read_err)?;
     let meta = file.metadata().map_err(read_err)?;
     if !meta.is_file() {
@@ -90,6 +96,9 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey, KeyFileError> {
         source,
     };
     let file = open_key_file(path)?;
+    for w in key_file_warnings(path) {
+        tracing::warn!(target: "keyfile", "{w}");
+    }
     let mut text = Zeroizing::new(String::new());
     file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_string(&mut text)
@@ -118,11 +127,54 @@ fn check_owner_only(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), KeyFi
     Ok(())
 }
 
-/// Reads a private key from an environment variable.
+/// What is risky about where a key file lives, as sentences naming the fix: a file owned
+/// by another user (who can replace it), or a directory others can write to (anyone can
+/// swap the file).
+#[cfg(unix)]
+pub fn key_file_warnings(path: &Path) -> Vec<String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut out = Vec::new();
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    if let (Ok(meta), Some(me)) = (std::fs::metadata(path), me) {
+        if meta.uid() != me {
+            out.push(format!(
+                "key file {} is owned by uid {}, not by the user running bp-failover (uid {me}): \
+                 that user can replace the key; chown it to this user",
+                path.display(),
+                meta.uid()
+            ));
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if let Ok(meta) = std::fs::metadata(&dir) {
+        if meta.permissions().mode() & 0o002 != 0 {
+            out.push(format!(
+                "key file {} is in {}, a directory anyone can write to: anyone can swap the \
+                 file; move it to a directory only this user can write",
+                path.display(),
+                dir.display()
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(not(unix))]
+pub fn key_file_warnings(_path: &Path) -> Vec<String> {
+    Vec::new()
+}
+
+/// Reads a private key from an environment variable, then removes the variable from this
+/// process's environment (child processes and `/proc/PID/environ` readers of the
+/// inherited copy aside, the key is not kept there).
 pub fn read_key_env(var: &str) -> Result<PrivateKey, KeyFileError> {
     let value = Zeroizing::new(std::env::var(var).map_err(|_| KeyFileError::EnvMissing {
         var: var.to_string(),
     })?);
+    std::env::remove_var(var);
     parse_single_key(&value).map_err(|source| KeyFileError::EnvParse {
         var: var.to_string(),
         source,
@@ -220,5 +272,50 @@ mod tests {
         assert!(matches!(again, KeyFileError::Exists { .. }));
         // The original key is intact.
         assert_eq!(read_key_file(&path).unwrap().public_key(), key.public_key());
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.key");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_key_file(&path).map(drop).map_err(|e| e.to_string()));
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("reading a FIFO key file must not hang");
+        let err = r.unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn warns_about_a_directory_anyone_can_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "k.key", WIF, 0o600);
+        assert!(key_file_warnings(&path).is_empty());
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let w = key_file_warnings(&path);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("anyone can write"), "{w:?}");
+        assert!(!w[0].contains(WIF));
+    }
+
+    #[test]
+    fn key_env_is_removed_after_reading() {
+        let var = "BP_FAILOVER_KEYFILE_UNIT_TEST_KEY";
+        std::env::set_var(var, WIF);
+        assert!(read_key_env(var).is_ok());
+        assert!(std::env::var_os(var).is_none());
+        assert!(matches!(
+            read_key_env(var),
+            Err(KeyFileError::EnvMissing { .. })
+        ));
     }
 }

@@ -34,6 +34,11 @@ fn lies(run: &Run) -> Vec<(&'static str, Lie, bool)> {
         ("schedule without us", Lie::ScheduleWithout(ours), true),
         ("wrong ABI", Lie::WrongAbi, true),
         ("acknowledges pushes and drops them", Lie::DropPushes, false),
+        (
+            "our blocks served as another producer's",
+            Lie::HideProducer(ours),
+            true,
+        ),
     ]
 }
 

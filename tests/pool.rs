@@ -97,8 +97,14 @@ async fn slow_endpoint_times_out_and_the_round_stays_bounded() {
     let r = excluded(&view, 1).to_string();
     assert!(r.contains("no answer within 400 ms"), "{r}");
     assert_eq!(p.health(1).consecutive_errors, 1);
-    // The streak grows round after round.
+    // Backed off: not asked again in the same instant …
     let _ = p.observe(&clock_at(HEAD)).await;
+    assert_eq!(slow.hits("/v1/chain/get_info"), 1);
+    assert_eq!(p.health(1).errors, 1);
+    // … but once the backoff (500 ms after the first failure) has passed; the streak grows.
+    let later = ManualClock::new(block_time_ms(HEAD) + 250 + 600);
+    let _ = p.observe(&later).await;
+    assert_eq!(slow.hits("/v1/chain/get_info"), 2);
     assert_eq!(p.health(1).consecutive_errors, 2);
     assert_eq!(p.health(1).errors, 2);
 }
@@ -366,4 +372,37 @@ async fn credentials_in_urls_reach_the_server_but_never_the_output() {
         !shown.contains("SECRET") && !shown.contains("TOKEN123"),
         "{shown}"
     );
+}
+
+/// A state read needs a strict majority of the configured endpoints to answer alike: the
+/// odd one out is named, and without a majority nothing is believed.
+#[tokio::test]
+async fn agreed_reads_need_a_majority_and_name_the_outlier() {
+    let a = MockServer::start(Chain::new(HEAD).handler()).await;
+    let b = MockServer::start(Chain::new(HEAD).handler()).await;
+    let mut forked = Chain::new(HEAD);
+    forked.fork = 7;
+    forked.fork_point = HEAD - 5;
+    let liar = MockServer::start(forked.handler()).await;
+    let p = pool(&[&a.url, &liar.url, &b.url], Some(JUNGLE4));
+    let grace = Duration::from_millis(200);
+    let read = |order: Vec<usize>| {
+        let p = &p;
+        async move {
+            p.agreed(&order, grace, |c| c.get_block_info(HEAD), |blk| blk.id)
+                .await
+        }
+    };
+    let got = read(vec![0, 1, 2]).await.expect("2 of 3 agree");
+    assert_eq!(got.value.id.to_string(), block_id(HEAD, 0, u32::MAX));
+    assert_eq!(got.members, vec![0, 2]);
+    assert_eq!(got.outliers.len(), 1);
+    assert!(liar
+        .url
+        .starts_with(got.outliers[0].0.trim_end_matches('/')));
+    // Only the liar and one honest endpoint to ask: no majority of 3 configured.
+    let err = read(vec![0, 1]).await.unwrap_err();
+    assert!(err.detail.contains("no 2 of 3"), "{}", err.detail);
+    // One endpoint alone is never a majority of three.
+    assert!(read(vec![1]).await.is_err());
 }

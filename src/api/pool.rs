@@ -88,6 +88,22 @@ pub struct EndpointHealth {
     pub errors: u64,
     pub last_latency_ms: Option<u64>,
     pub last_error: Option<String>,
+    /// After failures, not asked again before this time (our clock, Unix ms).
+    pub retry_at_ms: Option<i64>,
+}
+
+/// First wait after a failed `get_info`; doubled per further failure up to
+/// [`MAX_BACKOFF_MS`]. A dead or failing endpoint costs a few requests a minute, not
+/// several a second (public endpoints ban clients that hammer them).
+const BASE_BACKOFF_MS: i64 = 500;
+const MAX_BACKOFF_MS: i64 = 8_000;
+
+/// The wait after `errors` failures in a row.
+fn backoff_ms(errors: u32) -> i64 {
+    let doublings = errors.saturating_sub(1).min(16);
+    BASE_BACKOFF_MS
+        .saturating_mul(1i64 << doublings)
+        .min(MAX_BACKOFF_MS)
 }
 
 /// Configured endpoints with their health.
@@ -167,11 +183,25 @@ impl<C: ChainApi> EndpointPool<C> {
 
     async fn observe_round(&mut self, clock: &dyn Clock, grace: Option<Duration>) -> QuorumView {
         let required = self.policy.required();
+        let now_ms = clock.now_ms();
         let mut pending: FuturesUnordered<_> = self
             .members
             .iter()
             .enumerate()
-            .map(|(k, (c, _))| async move {
+            .map(|(k, (c, h))| async move {
+                if let Some(at) = h.retry_at_ms.filter(|&at| now_ms < at) {
+                    let e = ApiError::new(
+                        c.label(),
+                        "get_info",
+                        ApiErrorKind::Transport(format!(
+                            "not asked: backing off for {} ms after {} failure(s) in a row ({})",
+                            at - now_ms,
+                            h.consecutive_errors,
+                            h.last_error.as_deref().unwrap_or("no detail")
+                        )),
+                    );
+                    return (k, Err(e), 0, now_ms);
+                }
                 let t0 = Instant::now();
                 let r = c.get_info().await;
                 (k, r, t0.elapsed().as_millis() as u64, clock.now_ms())
@@ -203,6 +233,7 @@ impl<C: ChainApi> EndpointPool<C> {
             answers[k] = Some((r, latency_ms, at));
         }
         drop(pending);
+        let cut: Vec<bool> = answers.iter().map(Option::is_none).collect();
         let round: Vec<Answer> = answers
             .into_iter()
             .enumerate()
@@ -229,17 +260,26 @@ impl<C: ChainApi> EndpointPool<C> {
         let mut obs: Vec<Observation> = Vec::with_capacity(round.len());
         for (k, (r, latency_ms, received_at_ms)) in round.into_iter().enumerate() {
             let (client, health) = &mut self.members[k];
-            health.requests += 1;
-            health.last_latency_ms = Some(latency_ms);
+            let skipped = health.retry_at_ms.is_some_and(|at| now_ms < at);
+            let cut_by_grace = !skipped && cut[k];
             let info = match r {
+                _ if skipped => Err(health.last_error.clone().unwrap_or_default()),
                 Ok(i) => {
+                    health.requests += 1;
+                    health.last_latency_ms = Some(latency_ms);
                     health.consecutive_errors = 0;
                     health.last_error = None;
+                    health.retry_at_ms = None;
                     Ok(i)
                 }
                 Err(e) => {
-                    health.consecutive_errors += 1;
+                    health.requests += 1;
+                    health.last_latency_ms = Some(latency_ms);
+                    health.consecutive_errors = health.consecutive_errors.saturating_add(1);
                     health.errors += 1;
+                    // Slower than the rest is not failing: it is asked again next round.
+                    health.retry_at_ms = (!cut_by_grace)
+                        .then(|| now_ms.saturating_add(backoff_ms(health.consecutive_errors)));
                     let text = e.kind.to_string();
                     tracing::warn!(target: "pool", endpoint = %client.label(), error = %text, "get_info failed");
                     health.last_error = Some(text.clone());
@@ -477,6 +517,15 @@ mod tests {
             chain_id: None,
             server_version: None,
         }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        assert_eq!(
+            (1..=7).map(backoff_ms).collect::<Vec<_>>(),
+            vec![500, 1_000, 2_000, 4_000, 8_000, 8_000, 8_000]
+        );
+        assert_eq!(backoff_ms(u32::MAX), MAX_BACKOFF_MS);
     }
 
     #[test]

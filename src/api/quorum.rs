@@ -140,6 +140,13 @@ pub enum ExclusionReason {
         id: BlockId,
         quorum_id: BlockId,
     },
+    /// Its head cannot be on the majority's chain: dated too late for its height.
+    OffChain {
+        num: u32,
+        time: BlockTimestamp,
+        height: u32,
+        quorum_time: BlockTimestamp,
+    },
 }
 
 impl fmt::Display for ExclusionReason {
@@ -185,6 +192,17 @@ impl fmt::Display for ExclusionReason {
                 "on another fork: block {height} is {} here, {} on the majority",
                 short(id),
                 short(quorum_id)
+            ),
+            ExclusionReason::OffChain {
+                num,
+                time,
+                height,
+                quorum_time,
+            } => write!(
+                f,
+                "on another fork (or lying): its head block {num} is dated {time}, but the \
+                 majority's block {height} is dated {quorum_time}: {} blocks cannot fit between them",
+                height.saturating_sub(*num)
             ),
         }
     }
@@ -604,13 +622,11 @@ pub fn assess_at(obs: &[Observation], policy: &QuorumPolicy, height: Option<u32>
             let Some(t) = b.time else { continue };
             let latest = i64::from(t_h.slot()) - i64::from(h - b.num);
             if i64::from(t.slot()) > latest {
-                endpoints[k].verdict = Verdict::Excluded(ExclusionReason::Inconsistent {
-                    detail: format!(
-                        "its head block {} is dated {t}, but the majority's block {h} is dated {t_h}: \
-                         {} blocks cannot fit between them",
-                        b.num,
-                        h - b.num
-                    ),
+                endpoints[k].verdict = Verdict::Excluded(ExclusionReason::OffChain {
+                    num: b.num,
+                    time: t,
+                    height: h,
+                    quorum_time: t_h,
                 });
             }
         }

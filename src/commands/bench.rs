@@ -344,6 +344,8 @@ struct CostReport {
     rss_mib_at_end: f64,
     requests_per_sec: f64,
     failovers: usize,
+    /// Every endpoint served a schedule changing every slot.
+    flapping_schedule: bool,
     target_cpu_percent: f64,
     target_rss_mib: f64,
     meets_target: bool,
@@ -379,7 +381,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let cost = if want(BenchKind::Cost) {
-        Some(cost(args.cost_secs).await?)
+        Some(cost(args.cost_secs, args.flap_schedule).await?)
     } else {
         None
     };
@@ -975,12 +977,16 @@ impl Drop for ChildGuard {
     }
 }
 
-async fn cost(window_secs: u64) -> anyhow::Result<CostReport> {
+async fn cost(window_secs: u64, flap_schedule: bool) -> anyhow::Result<CostReport> {
     eprintln!(
         "cost: `bp-failover run` in a child process against {FULL_PRODUCERS} producers at 2 blocks/s on {ENDPOINTS} endpoints: {COST_WARMUP_SECS} s warm-up, {window_secs} s sampled"
     );
     let mut spec = NetworkSpec::new(FULL_PRODUCERS, ENDPOINTS);
     spec.clock = SimClock::RealTime { time_scale: 1.0 };
+    if flap_schedule {
+        eprintln!("cost: every endpoint serves an active schedule that changes every slot");
+        spec.endpoints = vec![Behavior::Lie(crate::sim::Lie::FlapSchedule); ENDPOINTS];
+    }
     let net = Network::start(spec).await?;
     let nodes = net.node_urls().len();
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -1047,6 +1053,7 @@ async fn cost(window_secs: u64) -> anyhow::Result<CostReport> {
         rss_mib_at_end: rss as f64 / 1024.0,
         requests_per_sec: (req1 - req0) as f64 / window,
         failovers,
+        flapping_schedule: flap_schedule,
         target_cpu_percent: CPU_TARGET_PERCENT,
         target_rss_mib: RSS_TARGET_MIB,
         meets_target: cpu_percent <= CPU_TARGET_PERCENT && peak <= RSS_TARGET_MIB,

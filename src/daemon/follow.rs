@@ -1,10 +1,15 @@
 //! Following the quorum chain: fetch every block from our last one up to the height the
-//! quorum agrees on, in order, and feed the tracker. Forks rewind and re-read; a gap too
+//! quorum agrees on, in order, and feed the tracker. Each block is believed only when a
+//! strict majority of the configured endpoints serve the same header (id, parent,
+//! timestamp, producer, schedule version); the blocks link by `previous` up to the id the
+//! quorum agreed on, which the daemon checks at the end. Forks rewind and re-read; a gap too
 //! large to fill (a restart, a long outage of the observer) starts over with a backfill.
 
 use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::api::{BlockInfo, ChainApi, EndpointPool};
+use crate::antelope::{BlockTimestamp, Name};
+use crate::api::{BlockId, BlockInfo, ChainApi, EndpointPool};
 use crate::observer::tracker::{BlockHeader, Pushed, TrackError, Tracker};
 
 /// How a follow round went.
@@ -17,6 +22,8 @@ pub struct Followed {
     pub rewinds: u32,
     pub restarted: bool,
     pub error: Option<String>,
+    /// `(endpoint, what it served)` for blocks that differed from the majority's.
+    pub outliers: Vec<(String, String)>,
 }
 
 fn header(b: BlockInfo) -> BlockHeader {
@@ -30,40 +37,114 @@ fn header(b: BlockInfo) -> BlockHeader {
     }
 }
 
-/// Reads block `num`, starting with the endpoint at `start` in `order` (so a batch is
-/// spread over the agreeing endpoints) and trying the others on failure. A block whose
-/// timestamp is later than `latest_ms` (our clock plus the allowed skew) is refused as
-/// that endpoint's error and read elsewhere.
+/// How long a block read waits for the remaining endpoints once a majority agrees.
+const OUTLIER_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// What must be identical in the answers of a majority for a block to be believed: every
+/// header field the observer uses, with the id and the link to its parent.
+fn content(b: &BlockInfo) -> (u32, BlockId, BlockId, BlockTimestamp, Name, u32, u16) {
+    (
+        b.block_num,
+        b.id,
+        b.previous,
+        b.timestamp,
+        b.producer,
+        b.schedule_version,
+        b.confirmed,
+    )
+}
+
+/// Reads block `num` from every endpoint in `order` at once and believes it when a strict
+/// majority of the configured endpoints (`required`) return the same header; no single
+/// endpoint's block is ever taken on its word. Answers for another height or dated later
+/// than `latest_ms` (our clock plus the allowed skew) count as that endpoint's error.
+/// Endpoints that served a different header are returned as outliers.
 async fn fetch(
     pool: &EndpointPool,
     order: &[usize],
-    start: usize,
     num: u32,
     latest_ms: i64,
-) -> Result<BlockHeader, String> {
-    let n = order.len();
-    let rotated: Vec<usize> = (0..n).map(|i| order[(start + i) % n]).collect();
+    required: usize,
+) -> Result<(BlockHeader, Vec<(String, String)>), String> {
+    let mut pending: FuturesUnordered<_> = order
+        .iter()
+        .map(|&k| async move { (k, pool.client(k).get_block_info(num).await) })
+        .collect();
+    let mut groups: Vec<(BlockInfo, Vec<usize>)> = Vec::new();
     let mut errors = Vec::new();
-    for k in rotated {
-        match pool.client(k).get_block_info(num).await {
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut agreed: Option<usize> = None;
+    loop {
+        let next = match deadline {
+            None => pending.next().await,
+            Some(d) => tokio::time::timeout_at(d, pending.next())
+                .await
+                .ok()
+                .flatten(),
+        };
+        let Some((k, r)) = next else { break };
+        let label = pool.client(k).label();
+        match r {
             Ok(b) if b.block_num != num => errors.push(format!(
-                "{}: asked for block {num}, got {}",
-                pool.client(k).label(),
+                "{label}: asked for block {num}, got {}",
                 b.block_num
             )),
             Ok(b) if b.timestamp.unix_ms() > latest_ms => errors.push(format!(
-                "{}: block {num} is dated {}, ahead of this machine's clock",
-                pool.client(k).label(),
+                "{label}: block {num} is dated {}, ahead of this machine's clock",
                 b.timestamp
             )),
-            Ok(b) => return Ok(header(b)),
+            Ok(b) => {
+                let c = content(&b);
+                match groups.iter_mut().find(|(g, _)| content(g) == c) {
+                    Some((_, members)) => members.push(k),
+                    None => groups.push((b, vec![k])),
+                }
+            }
             Err(e) => errors.push(e.to_string()),
         }
+        if agreed.is_none() {
+            agreed = groups.iter().position(|(_, m)| m.len() >= required);
+            if agreed.is_some() {
+                // A moment more for the others, to name any that served another block.
+                deadline = Some(tokio::time::Instant::now() + OUTLIER_GRACE);
+            }
+        }
     }
-    if errors.is_empty() {
-        errors.push("no endpoint to ask".into());
+    if let Some(pos) = agreed {
+        {
+            let (block, _) = groups.swap_remove(pos);
+            let outliers = groups
+                .iter()
+                .flat_map(|(b, members)| {
+                    members.iter().map(move |&k| {
+                        (
+                            pool.client(k).label(),
+                            format!(
+                                "block {num}: served id {} dated {} by {}, the majority's is {} dated {} by {}",
+                                b.id, b.timestamp, b.producer, block.id, block.timestamp, block.producer
+                            ),
+                        )
+                    })
+                })
+                .collect();
+            return Ok((header(block), outliers));
+        }
     }
-    Err(errors.join("; "))
+    let mut parts: Vec<String> = groups
+        .iter()
+        .map(|(b, m)| {
+            let names: Vec<String> = m.iter().map(|&k| pool.client(k).label()).collect();
+            format!("{} served id {}", names.join(", "), b.id)
+        })
+        .collect();
+    parts.extend(errors);
+    if parts.is_empty() {
+        parts.push("no endpoint to ask".into());
+    }
+    Err(format!(
+        "block {num}: no {required} endpoints served the same header: {}",
+        parts.join("; ")
+    ))
 }
 
 /// Brings `tracker` up to block `target`, reading from the endpoints in `order`. Blocks
@@ -97,16 +178,16 @@ pub async fn follow(
     };
     while next <= target {
         let end = next.saturating_add(BATCH - 1).min(target);
-        let fetched = join_all(
-            (next..=end)
-                .enumerate()
-                .map(|(i, n)| fetch(pool, order, i, n, latest_ms)),
-        )
-        .await;
+        let required = pool.policy().required();
+        let fetched =
+            join_all((next..=end).map(|n| fetch(pool, order, n, latest_ms, required))).await;
         let mut advanced = false;
         for r in fetched {
             let block = match r {
-                Ok(b) => b,
+                Ok((b, outliers)) => {
+                    out.outliers.extend(outliers);
+                    b
+                }
                 Err(e) if tracker.is_empty() && next < target && out.blocks == 0 => {
                     // A node with less history than the backfill: start closer to the head.
                     next += (target - next).div_ceil(2);

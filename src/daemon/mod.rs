@@ -187,6 +187,7 @@ impl Daemon {
         // One daemon per state file: the lock is held for the daemon's life.
         let lock = state::try_lock(&config.state.path)?;
         let state = state::load(&config.state.path)?;
+        check_state_dir_writable(&config.state.path)?;
         let n = dcs.len();
         Ok(Daemon {
             selfcheck: selfcheck::SelfCheck::new(opts.selfcheck_every),
@@ -291,7 +292,7 @@ impl Daemon {
                 Some((num, _)) if q.lib.num <= num => {}
                 _ => self.lib = Some((q.lib.num, now)),
             }
-            let followed = follow::follow(
+            let mut followed = follow::follow(
                 &mut self.tracker,
                 &self.pool,
                 &order,
@@ -302,6 +303,15 @@ impl Daemon {
             .await;
             if let Some(e) = &followed.error {
                 tracing::warn!(target: "daemon", error = %e, "following the chain");
+            }
+            self.note_agreement("blocks", &[], &followed.outliers);
+            // The followed chain must end at the id the quorum agreed on.
+            if let Some(h) = self.tracker.head().filter(|h| h.num == q.head.num) {
+                if h.id != q.head.id {
+                    tracing::warn!(target: "daemon", num = h.num, "the blocks followed do not end at the agreed head id; starting over");
+                    self.tracker.reset();
+                    followed.gaps.clear();
+                }
             }
             gaps = followed.gaps;
             if let Some(head) = self.tracker.head() {
@@ -1248,6 +1258,30 @@ impl Daemon {
             }
         }
     }
+}
+
+/// The state file is written before every push: a directory that cannot take it (full
+/// disk, read-only mount, wrong owner) is found at start, not in the middle of a failover.
+fn check_state_dir_writable(path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let probe = tempfile::Builder::new()
+        .prefix(".bp-failover-write-check")
+        .tempfile_in(&dir)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(&[0u8; 4096])?;
+            f.as_file().sync_all()
+        });
+    probe.map_err(|e| {
+        anyhow::anyhow!(
+            "the state directory {} is not writable ({e}): the state is saved before every \
+             push; fix its permissions or free disk space, or set [state] path elsewhere",
+            dir.display()
+        )
+    })
 }
 
 /// A `round_summary` for our most recent completed turn, unless `said` already covered it.

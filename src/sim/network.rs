@@ -75,6 +75,12 @@ pub enum Lie {
     DropPushes,
     /// `get_info` answers at once, everything else this late.
     SlowReads(Duration),
+    /// Blocks of this producer are served as another producer's (same id and links).
+    HideProducer(Name),
+    /// The active schedule changes with every slot (a new version, the order rotated on
+    /// odd slots); every endpoint with this lie serves the same one in the same slot. For
+    /// soaking the observer's memory, not for correctness.
+    FlapSchedule,
 }
 
 /// How time moves.
@@ -153,6 +159,10 @@ impl std::fmt::Display for Behavior {
                     f.write_str("lies: serves an eosio ABI with regproducer reordered")
                 }
                 Lie::DropPushes => f.write_str("lies: acknowledges pushes and drops them"),
+                Lie::FlapSchedule => f.write_str("serves a schedule that changes every slot"),
+                Lie::HideProducer(p) => {
+                    write!(f, "lies: serves {p}'s blocks as another producer's")
+                }
                 Lie::SlowReads(d) => write!(
                     f,
                     "answers get_info at once and everything else {} ms late",
@@ -755,6 +765,24 @@ impl World {
                     .and_then(Value::as_array_mut)
                 {
                     ps.retain(|p| p["producer_name"].as_str() != Some(&name.to_string()));
+                }
+            }
+            (Lie::HideProducer(p), "get_block_info" | "get_block")
+                if v["producer"].as_str() == Some(&p.to_string()) =>
+            {
+                v["producer"] = Value::String("eosio".into());
+            }
+            (Lie::FlapSchedule, "get_producer_schedule") => {
+                let slot = self.main.slot();
+                if let Some(active) = v.get_mut("active") {
+                    let version = active["version"].as_u64().unwrap_or(0);
+                    active["version"] = Value::from(version.saturating_add(u64::from(slot)));
+                    if slot % 2 == 1 {
+                        if let Some(ps) = active.get_mut("producers").and_then(Value::as_array_mut)
+                        {
+                            ps.rotate_left(1);
+                        }
+                    }
                 }
             }
             (Lie::WrongAbi, "get_abi") => {
