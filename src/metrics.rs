@@ -60,6 +60,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "bp_failover_endpoint_up",
     "bp_failover_endpoint_latency_seconds",
     "bp_failover_endpoint_request_duration_seconds",
+    "bp_failover_endpoint_disagreements_total",
     "bp_failover_decision_state",
     "bp_failover_hold_reason",
     "bp_failover_quorum_state",
@@ -802,6 +803,11 @@ mod tests {
                 id: None,
                 reason: "x".into(),
                 retrying: true,
+            },
+            Event::EndpointDisagrees {
+                endpoint: "http://127.0.0.1:8888".into(),
+                about: "producers_row".into(),
+                detail: "x".into(),
             },
             Event::SetupInvalid {
                 check: "resources".into(),

@@ -123,6 +123,11 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         check: "authority".into(),
         detail: String::new(),
     });
+    m.on_event(&Event::EndpointDisagrees {
+        endpoint: "http://127.0.0.1:8888".into(),
+        about: "producers_row".into(),
+        detail: String::new(),
+    });
     m.on_event(&Event::SetupValid {
         check: "authority".into(),
         detail: String::new(),
