@@ -681,6 +681,11 @@ impl Chain {
         self.blocks.iter().skip(skip)
     }
 
+    /// The contract's `global.last_producer_schedule_update`, as a slot.
+    pub fn last_schedule_update(&self) -> u32 {
+        self.last_schedule_update
+    }
+
     pub fn schedules(&self) -> &Schedules {
         &self.head().schedules
     }
@@ -1093,6 +1098,85 @@ mod tests {
         // The header version moves to the new schedule's from the next block on.
         c.advance_to(c.slot() + 2);
         assert_eq!(c.head().schedule_version, 2);
+    }
+
+    /// The pure prediction (`decision::cadence`) against this model: our producer down, the
+    /// key switched in the table at many phases of the contract's cadence; the predicted
+    /// proposal and first block under the new schedule must be the model's.
+    #[test]
+    fn cadence_prediction_matches_the_model() {
+        use crate::decision::cadence::{down_from, predict, ChainTiming};
+        use crate::observer::schedule::ConsensusMode;
+        for (consensus, mode, n) in [
+            (Consensus::Savanna, ConsensusMode::Savanna, 21),
+            (Consensus::Legacy, ConsensusMode::Legacy, 21),
+            (Consensus::Savanna, ConsensusMode::Savanna, 4),
+            (Consensus::Legacy, ConsensusMode::Legacy, 5),
+        ] {
+            for phase in (0..121).step_by(11) {
+                let mut spec = ChainSpec::new(n, 1_000_000);
+                spec.consensus = consensus;
+                let mut c = Chain::new(spec);
+                let our = c.our_producer();
+                let index = c
+                    .schedules()
+                    .active
+                    .producers
+                    .iter()
+                    .position(|p| p.0 == our)
+                    .unwrap();
+                let backup = c.datacenters()[1].public_key();
+                // Let legacy LIB settle, then take our producer down.
+                c.advance_to(c.slot() + phase + (n as u32) * 12 * 3);
+                c.set_datacenter(0, DcStatus::Down);
+                let down = c.slot() + 1;
+                c.advance_to(c.slot() + 30);
+                let timing = ChainTiming {
+                    mode,
+                    last_update_slot: c.last_schedule_update(),
+                    head_slot: c.head().slot,
+                    schedule_len: n,
+                };
+                let predicted = predict(&timing, c.slot(), &down_from(n, index, down)).unwrap();
+                // The table changes now: the transaction is in the next produced block.
+                let row = c.state_mut().producers.get_mut(&our).unwrap();
+                row.producer_key = backup;
+                row.producer_authority = Some(Authority::single(backup));
+                let (mut proposed, mut active) = (None, None);
+                for _ in 0..4_000 {
+                    c.advance_to(c.slot() + 1);
+                    let b = c.head();
+                    if b.slot != c.slot() {
+                        continue;
+                    }
+                    let s = &b.schedules;
+                    if proposed.is_none() {
+                        proposed = [&s.proposed, &s.pending]
+                            .into_iter()
+                            .flatten()
+                            .find(|p| p.schedule.authority_of(our).is_some_and(|a| a.signable_by(&backup)))
+                            .map(|p| p.proposed_slot);
+                    }
+                    // The first block signed under a schedule that gives us the backup key
+                    // (every producer is up but our primary, so every slot from it on has
+                    // a block: the backup's node produces ours).
+                    let signing = c.block(b.num - 1).map(|p| p.schedules.clone());
+                    let signed_under_new = match consensus {
+                        Consensus::Savanna => s.active.authority_of(our).is_some_and(|a| a.signable_by(&backup)),
+                        Consensus::Legacy => signing.is_some_and(|p| {
+                            p.active.authority_of(our).is_some_and(|a| a.signable_by(&backup))
+                        }),
+                    };
+                    if signed_under_new {
+                        active = Some(b.slot);
+                        break;
+                    }
+                }
+                let what = format!("{consensus:?} n={n} phase={phase} predicted {predicted:?}");
+                assert_eq!(Some(predicted.proposal_slot), proposed, "proposal, {what}");
+                assert_eq!(Some(predicted.active_slot), active, "activation, {what}");
+            }
+        }
     }
 
     #[test]
