@@ -699,11 +699,13 @@ mod tests {
                 to: "backup".into(),
                 reason: "missed".into(),
                 missed: 12,
+                forecast: None,
             },
             Event::KeyChangeConfirmed {
                 key: crate::antelope::PublicKey::NULL,
                 datacenter: "backup".into(),
                 seconds_since_trigger: 40.0,
+                predicted_seconds_since_trigger: None,
             },
             Event::TransactionFailed {
                 id: None,

@@ -391,6 +391,7 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
             to: "backup".into(),
             reason: "12 consecutive missed".into(),
             missed: 12,
+            forecast: None,
         },
         T0 + 2,
     );
@@ -407,6 +408,7 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
         key: PublicKey::NULL,
         datacenter: "backup".into(),
         seconds_since_trigger: 41.0,
+        predicted_seconds_since_trigger: None,
     };
     let c = feed(&mut lc, &confirmed, T0 + 41_000);
     assert_eq!(kinds(&c), [(NotificationKind::Resolved, "failover")]);

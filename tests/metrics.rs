@@ -94,6 +94,7 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         to: "backup".into(),
         reason: "missed".into(),
         missed: 12,
+        forecast: None,
     });
     m.on_event(&Event::TransactionPushed {
         id: bp_failover::antelope::Checksum256([1; 32]),

@@ -204,12 +204,19 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             to,
             reason,
             missed,
+            forecast,
         } => vec![
             raise(
                 "failover",
                 Critical,
                 format!("failover triggered: {from} -> {to}"),
-                format!("{reason} ({missed} missed blocks). Watching for the new key to reach the active schedule."),
+                format!(
+                    "{reason} ({missed} missed blocks). Watching for the new key to reach the active schedule{}.",
+                    forecast.as_ref().map_or(String::new(), |f| format!(
+                        ", expected at {} UTC (in {:.0} s), with {} of our blocks lost in all",
+                        f.active_at, f.active_in_secs, f.expected_lost_blocks
+                    ))
+                ),
                 false,
             ),
             resolve("primary_missing", format!("superseded by the failover to {to}")),
@@ -259,13 +266,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             key,
             datacenter,
             seconds_since_trigger,
+            predicted_seconds_since_trigger,
         } => vec![
             Mapped {
                 condition: "failover".into(),
                 action: Action::ResolveOrNotice {
                     severity: Warning,
                     summary: format!("key change confirmed: blocks now come from {datacenter}"),
-                    detail: format!("{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger."),
+                    detail: format!(
+                        "{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger{}.",
+                        predicted_seconds_since_trigger.map_or(String::new(), |p| format!(" (forecast: {p:.0} s)"))
+                    ),
                 },
             },
             resolve("failover_failed", format!("blocks now come from {datacenter}")),

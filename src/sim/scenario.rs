@@ -669,6 +669,7 @@ mod tests {
             to: to.into(),
             reason: "12 consecutive slots missed".into(),
             missed: 12,
+            forecast: None,
         };
         let held = |reason: &str| LogEvent::FailoverSuppressed {
             reason: reason.into(),
