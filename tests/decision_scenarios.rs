@@ -476,9 +476,15 @@ fn the_early_switch_needs_the_stricter_evidence() {
     // One endpoint out of the agreement.
     let outlier = early_case(30, |s| s.endpoint_outlier = true);
     assert_eq!(outlier, Some((47, false)));
-    // Before the producer after us has completed a turn (proposal at T+16: the last
-    // moment, T+12, is in the first confirming turn).
-    assert_eq!(early_case(16, |_| {}), Some((47, false)));
+    // The threshold is known at T+12, when the producer after us has produced one block:
+    // a proposal at T+16 is made by switching then.
+    assert_eq!(early_case(16, |_| {}), Some((12, true)));
+    assert_eq!(early_case(14, |_| {}), Some((12, true)));
+    // A proposal at T+13: a push at T+12 lands in the proposing block at the earliest.
+    assert_eq!(early_case(13, |_| {}), Some((47, false)));
+    // LIB stopped when our blocks did.
+    let stalled = early_case(30, |s| s.lib_stalled_since = Some(s.now_ms()));
+    assert!(!matches!(stalled, Some((_, true))), "{stalled:?}");
     // The producer after us is down too: a turn since our misses without blocks.
     let next_down = early_case(30, |s| {
         let ours = s.names.iter().position(|n| n.to_string() == OURS).unwrap();

@@ -329,10 +329,13 @@ pub fn decide(inp: &Inputs<'_>, dcs: &[DataCenter], policy: &Policy, state: &Sta
 /// next schedule proposal, because waiting for the remaining confirming turns would miss
 /// it and cost a whole cadence (~60.5 s, several of our turns). Only on stricter evidence
 /// than the normal guards ask (docs/decision.md, "Deciding before the proposal"):
-/// - at least one complete turn of another producer since our misses began, and every
-///   such turn produced blocks (the producer after us has produced since our missed turn);
+/// - the producer after us has produced since our misses began, and every complete turn
+///   of other producers since then produced blocks;
 /// - participation over the recent turns at or above `min_participation`;
-/// - LIB advanced within the last turn (a minority partition cannot finalize);
+/// - LIB advanced very recently: within 1.5 s under Savanna (it advances every block while
+///   2/3 of finalizers vote), within one turn under legacy DPoS (it advances by turns). A
+///   minority partition cannot finalize, so this is what tells our outage from a
+///   partition that began as our blocks stopped, before the confirming turns can;
 /// - every configured endpoint agrees with the quorum.
 ///
 /// Returns the proposal slot when the switch should happen now.
@@ -347,8 +350,9 @@ fn early_for_proposal(inp: &Inputs<'_>, policy: &Policy, turns_needed: u32) -> O
         .unwrap_or(i64::MAX)
         .max(1);
     let slots_left = i64::from(proposal) - i64::from(now);
-    // Too late for this proposal anyway, or still time to gather evidence.
-    if slots_left <= 0 || slots_left > margin {
+    // Too late for this proposal (a transaction pushed now lands in the proposing block
+    // at the earliest, after its `onblock`), or still time to gather evidence.
+    if slots_left < 2 || slots_left > margin {
         return None;
     }
     // The confirming turns would end in time for the proposal on their own.
@@ -357,12 +361,16 @@ fn early_for_proposal(inp: &Inputs<'_>, policy: &Policy, turns_needed: u32) -> O
         return None;
     }
     let run = inp.run_participation;
-    let run_clean = run.turns >= 1 && run.turns_produced == run.turns;
+    let run_clean = inp.stats.others_produced_during_run > 0 && run.turns_produced == run.turns;
     let recent_ok = inp
         .participation
         .ratio()
         .is_some_and(|r| r >= policy.min_participation);
-    let lib_fresh = inp.now_ms - inp.lib_advanced_at_ms <= turn * BLOCK_INTERVAL_MS;
+    let lib_window_ms = match inp.mode {
+        ConsensusMode::Savanna => 3 * BLOCK_INTERVAL_MS,
+        ConsensusMode::Legacy => turn * BLOCK_INTERVAL_MS,
+    };
+    let lib_fresh = inp.now_ms - inp.lib_advanced_at_ms <= lib_window_ms;
     (run_clean && recent_ok && lib_fresh && inp.all_endpoints_agree).then_some(proposal)
 }
 
