@@ -237,6 +237,9 @@ pub struct ChainSpec {
     /// Slots produced (all producers up) before `genesis_slot`: the history a node has.
     pub warmup_slots: u32,
     pub schedule_tick_slots: u32,
+    /// Slots before `genesis_slot` at which the contract last updated the schedule: the
+    /// phase of its cadence (default half a tick, so the first tick comes soon).
+    pub schedule_update_lag: u32,
     pub blocks_kept: usize,
     /// Seed for every generated key: the same seed gives the same keys.
     pub seed: String,
@@ -272,6 +275,7 @@ impl ChainSpec {
             // observers that backfill.
             warmup_slots: ((n.max(1) as u32) * REPETITIONS * 3).max(2400),
             schedule_tick_slots: SCHEDULE_TICK_SLOTS,
+            schedule_update_lag: SCHEDULE_TICK_SLOTS / 2,
             blocks_kept: 10_000,
             seed: "bp-failover-sim".into(),
         }
@@ -504,10 +508,7 @@ impl Chain {
             lib_slot: genesis.slot,
             blocks: VecDeque::from([genesis]),
             slot: start,
-            // A phase so that the first tick lands a few seconds after genesis.
-            last_schedule_update: spec
-                .genesis_slot
-                .saturating_sub(spec.schedule_tick_slots / 2),
+            last_schedule_update: spec.genesis_slot.saturating_sub(spec.schedule_update_lag),
             last_schedule_size,
             legacy,
             pending_txs: Vec::new(),
