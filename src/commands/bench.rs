@@ -790,8 +790,10 @@ fn marks(chain: &Chain, first_miss: u32, index: usize, rule: Rule, accepted: Opt
     }
 }
 
-/// The minimum: the same chain, the producers table switched to the backup key the
-/// instant the decision block exists (no observation or push delay).
+/// The minimum: the same chain, the backup key put in the producers table the instant the
+/// decision block exists (no observation or push delay), as a transaction accepted then
+/// would: it is in the next produced block, after that block's `onblock`, so the first
+/// schedule update that can carry it is the block after that one's (`Chain::state_mut`).
 fn oracle(spec: &ChainSpec, first_miss: u32, rule: Rule, limit: u32) -> Marks {
     let mut chain = Chain::new(spec.clone());
     let n = spec.producers.len();

@@ -16,7 +16,9 @@
 //!   (120 slots by default) the contract takes the producers table (genesis order; active
 //!   rows with a key; under Savanna only rows with an active finalizer key) and proposes it
 //!   if it differs from the newest proposed/pending/active list and is not shorter than the
-//!   last proposal.
+//!   last proposal. `onblock` runs before the block's transactions, so it sees the tables
+//!   as the previous block left them: a transaction accepted now (or a [`Chain::state_mut`]
+//!   edit) lands in the next produced block and reaches the update of the block after it.
 //! - **Savanna** (default). Headers carry `schedule_version` 2147483648 and `confirmed` 0.
 //!   At the first block of a new 12-slot round, pending → active (if its proposal slot is
 //!   not after the last final block), then proposed → pending; a newer proposal replaces
@@ -338,6 +340,10 @@ pub struct Chain {
     /// Slots our producer loses at the start of each of its turns.
     handoff_misses: u32,
     state: SystemState,
+    /// The tables as the last produced block left them, kept while transactions accepted
+    /// since then (or direct edits) have changed `state`: the next block's `onblock` runs
+    /// before its transactions and sees this (`None`: `state` is unchanged since).
+    onblock_state: Option<SystemState>,
     blocks: VecDeque<Block>,
     /// The last slot processed (produced or missed).
     slot: u32,
@@ -508,6 +514,7 @@ impl Chain {
             lib_slot: genesis.slot,
             blocks: VecDeque::from([genesis]),
             slot: start,
+            onblock_state: None,
             last_schedule_update: spec.genesis_slot.saturating_sub(spec.schedule_update_lag),
             last_schedule_size,
             legacy,
@@ -630,7 +637,13 @@ impl Chain {
         &self.state
     }
 
+    /// The tables, to change as a transaction accepted now would: the change is in the
+    /// next produced block, after its `onblock`, so that block's schedule update does not
+    /// see it yet (the block after it does).
     pub fn state_mut(&mut self) -> &mut SystemState {
+        if self.onblock_state.is_none() {
+            self.onblock_state = Some(self.state.clone());
+        }
         &mut self.state
     }
 
@@ -901,6 +914,7 @@ impl Chain {
 
         let id = self.block_id(num, &parent_id, slot, producer);
         let transactions = std::mem::take(&mut self.pending_txs);
+        self.onblock_state = None;
         let block = Block {
             num,
             id,
@@ -940,13 +954,16 @@ impl Chain {
     /// differs from the newest one. Returns whether a proposal was recorded.
     fn update_elected_producers(&mut self, sched: &mut Schedules, num: u32, slot: u32) -> bool {
         let savanna = self.spec.consensus == Consensus::Savanna;
+        // `onblock` runs before the block's transactions: it sees the tables as the last
+        // block left them.
+        let state = self.onblock_state.as_ref().unwrap_or(&self.state);
         let list: Vec<(Name, Authority)> = self
             .spec
             .producers
             .iter()
             .filter_map(|p| {
-                let row = self.state.producers.get(p)?;
-                if !row.is_active || (savanna && self.state.active_finalizer_key(*p).is_none()) {
+                let row = state.producers.get(p)?;
+                if !row.is_active || (savanna && state.active_finalizer_key(*p).is_none()) {
                     return None;
                 }
                 Some((*p, row.signing_authority()?))
@@ -1057,6 +1074,39 @@ mod tests {
         let lag = c.head().num - c.lib();
         assert!((320..=370).contains(&lag), "lag {lag}");
         assert_ne!(c.head().schedule_version, SAVANNA_SCHEDULE_VERSION);
+    }
+
+    /// A key change accepted while the head is the block before the contract's schedule
+    /// update is in the proposing block, after its `onblock`: that proposal does not carry
+    /// it, the next one (121 slots later) does.
+    #[test]
+    fn a_change_in_the_proposing_block_waits_for_the_next_update() {
+        let mut c = chain(4, Consensus::Savanna);
+        let our = c.our_producer();
+        let backup = c.datacenters()[1].public_key();
+        let tick = c.spec().schedule_tick_slots;
+        while c.head().slot - c.last_schedule_update() <= tick {
+            c.advance_to(c.slot() + 1);
+        }
+        let row = c.state_mut().producers.get_mut(&our).unwrap();
+        row.producer_key = backup;
+        row.producer_authority = Some(Authority::single(backup));
+        let before = c.head().slot;
+        c.advance_to(c.slot() + 1);
+        assert_eq!(c.head().slot, before + 1, "every producer is up");
+        assert_eq!(c.last_schedule_update(), before, "this block ran the update");
+        let carries_backup = |c: &Chain| {
+            let s = c.schedules();
+            [&s.proposed, &s.pending]
+                .into_iter()
+                .flatten()
+                .any(|p| p.schedule.authority_of(our).is_some_and(|a| a.signable_by(&backup)))
+        };
+        assert!(!carries_backup(&c), "onblock ran before the transaction");
+        c.advance_to(before + tick + 1);
+        assert!(!carries_backup(&c), "no update before the next tick");
+        c.advance_to(before + tick + 2);
+        assert!(carries_backup(&c), "the next update proposes it");
     }
 
     #[test]
