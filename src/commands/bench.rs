@@ -825,20 +825,36 @@ fn oracle(spec: &ChainSpec, first_miss: u32, rule: Rule, limit: u32) -> Marks {
 }
 
 /// Outages of the blocks benchmark: each consensus mode at phases of the contract's
-/// schedule cadence spread over its 121 slots (the slots since its last update at the
-/// network's start), Savanna alternately at the start of our turn and 6 slots into it.
+/// schedule cadence spread over its 121 slots (the slots from the first missed slot to the
+/// next schedule tick, 4 to 114), Savanna alternately at the start of our turn and 6 slots
+/// into it.
 fn blocks_cases() -> Vec<(Consensus, u32, u32)> {
-    let phases = (0..SCHEDULE_TICK_SLOTS + 1).step_by(11);
+    let phases = (4..SCHEDULE_TICK_SLOTS + 1).step_by(11);
     let savanna = phases
         .clone()
         .enumerate()
-        .map(|(i, lag)| (Consensus::Savanna, if i % 2 == 0 { 0 } else { 6 }, lag));
+        .map(|(i, lag)| (Consensus::Savanna, if i % 2 == 0 { 6 } else { 0 }, lag));
     let legacy = phases.map(|lag| (Consensus::Legacy, 0, lag));
     savanna.chain(legacy).collect()
 }
 
 async fn blocks(time_scale: f64, parallel: usize) -> anyhow::Result<BlocksReport> {
-    let cases = blocks_cases();
+    let mut cases = blocks_cases();
+    // `BP_FAILOVER_BENCH_CASES=3,8`: only those outages (0-based, table order), to look
+    // at one closely.
+    if let Ok(only) = std::env::var("BP_FAILOVER_BENCH_CASES") {
+        let keep: Vec<usize> = only
+            .split(',')
+            .map(|v| v.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| anyhow!("BP_FAILOVER_BENCH_CASES={only:?}: expected indices like 3,8"))?;
+        cases = cases
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, c)| c)
+            .collect();
+    }
     eprintln!(
         "blocks: {} outages on {FULL_PRODUCERS}-producer networks at time scale {time_scale}, {parallel} at a time",
         cases.len(),
@@ -884,7 +900,6 @@ async fn blocks_incident(
     let n = FULL_PRODUCERS;
     let mut spec = NetworkSpec::new(n, ENDPOINTS);
     spec.chain.consensus = consensus;
-    spec.chain.schedule_update_lag = phase;
     if consensus == Consensus::Legacy {
         // Legacy LIB needs a few rotations of history to settle.
         spec.chain.warmup_slots = spec.chain.warmup_slots.max(n as u32 * REPETITIONS * 4);
@@ -897,6 +912,13 @@ async fn blocks_incident(
     spec.events.push(outage_event(genesis, first_miss));
     let rule = Rule::new(&Default::default(), n);
     let tick = spec.chain.schedule_tick_slots + 1;
+    // The contract's last update before the network starts, chosen so that a tick (the
+    // slot of the block before a proposing one) falls `phase` slots after the first miss.
+    spec.chain.schedule_update_lag = (i64::from(genesis) + i64::from(tick)
+        - i64::from(first_miss)
+        - i64::from(phase))
+    .rem_euclid(i64::from(tick)) as u32;
+    let phase = spec.chain.schedule_update_lag;
     let first_tick = genesis - phase + tick;
     let next_tick = first_tick + first_miss.saturating_sub(first_tick).div_ceil(tick) * tick;
     // Legacy promotion waits for LIB twice (≈ 340 blocks each with 21 producers).
@@ -963,7 +985,7 @@ async fn blocks_run(
         scaled_options(time_scale),
         key,
         Arc::new(net.shared()),
-        EventLog::to_writer(LogFormat::Json, false, Box::new(std::io::sink())),
+        EventLog::to_writer(LogFormat::Json, false, events_out(first_miss)?),
     )?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let daemon_task = tokio::spawn(daemon.run(stopped(stop_rx)));
@@ -988,6 +1010,19 @@ async fn blocks_run(
         bail!("the backup did not produce within {limit} slots of the outage");
     }
     Ok(m)
+}
+
+/// Where a blocks-lost run's daemon writes its event log: nowhere, or with
+/// `BP_FAILOVER_BENCH_EVENTS=DIR` a file per run in DIR named after its first missed slot
+/// (to see why a run lost more than the minimum).
+fn events_out(first_miss: u32) -> anyhow::Result<Box<dyn Write + Send>> {
+    let Some(dir) = std::env::var_os("BP_FAILOVER_BENCH_EVENTS") else {
+        return Ok(Box::new(std::io::sink()));
+    };
+    let path = Path::new(&dir).join(format!("blocks-{first_miss}.jsonl"));
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create the event log {}", path.display()))?;
+    Ok(Box::new(std::io::LineWriter::new(file)))
 }
 
 // ---- 3. cost -------------------------------------------------------------------------------
