@@ -949,7 +949,8 @@ async fn blocks_incident(
         minimum,
         error: None,
     };
-    match blocks_run(spec, first_miss, index, rule, limit, time_scale).await {
+    let label = format!("{}-{offset}-{}", consensus_name(consensus), next_tick - first_miss);
+    match blocks_run(spec, first_miss, index, rule, limit, time_scale, label).await {
         Ok(m) => sample.daemon = m,
         Err(e) => sample.error = Some(format!("{e:#}")),
     }
@@ -976,6 +977,7 @@ async fn blocks_run(
     rule: Rule,
     limit: u32,
     time_scale: f64,
+    label: String,
 ) -> anyhow::Result<Marks> {
     let net = Network::start(spec).await?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -985,7 +987,7 @@ async fn blocks_run(
         scaled_options(time_scale),
         key,
         Arc::new(net.shared()),
-        EventLog::to_writer(LogFormat::Json, false, events_out(first_miss)?),
+        EventLog::to_writer(LogFormat::Json, false, events_out(&label)?),
     )?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let daemon_task = tokio::spawn(daemon.run(stopped(stop_rx)));
@@ -1013,13 +1015,13 @@ async fn blocks_run(
 }
 
 /// Where a blocks-lost run's daemon writes its event log: nowhere, or with
-/// `BP_FAILOVER_BENCH_EVENTS=DIR` a file per run in DIR named after its first missed slot
-/// (to see why a run lost more than the minimum).
-fn events_out(first_miss: u32) -> anyhow::Result<Box<dyn Write + Send>> {
+/// `BP_FAILOVER_BENCH_EVENTS=DIR` a file per run in DIR named after its case, e.g.
+/// `blocks-savanna-0-15.jsonl` (to see why a run lost more than the minimum).
+fn events_out(label: &str) -> anyhow::Result<Box<dyn Write + Send>> {
     let Some(dir) = std::env::var_os("BP_FAILOVER_BENCH_EVENTS") else {
         return Ok(Box::new(std::io::sink()));
     };
-    let path = Path::new(&dir).join(format!("blocks-{first_miss}.jsonl"));
+    let path = Path::new(&dir).join(format!("blocks-{label}.jsonl"));
     let file = std::fs::File::create(&path)
         .with_context(|| format!("cannot create the event log {}", path.display()))?;
     Ok(Box::new(std::io::LineWriter::new(file)))
