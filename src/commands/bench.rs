@@ -914,10 +914,9 @@ async fn blocks_incident(
     let tick = spec.chain.schedule_tick_slots + 1;
     // The contract's last update before the network starts, chosen so that a tick (the
     // slot of the block before a proposing one) falls `phase` slots after the first miss.
-    spec.chain.schedule_update_lag = (i64::from(genesis) + i64::from(tick)
-        - i64::from(first_miss)
-        - i64::from(phase))
-    .rem_euclid(i64::from(tick)) as u32;
+    spec.chain.schedule_update_lag =
+        (i64::from(genesis) + i64::from(tick) - i64::from(first_miss) - i64::from(phase))
+            .rem_euclid(i64::from(tick)) as u32;
     let phase = spec.chain.schedule_update_lag;
     let first_tick = genesis - phase + tick;
     let next_tick = first_tick + first_miss.saturating_sub(first_tick).div_ceil(tick) * tick;
@@ -949,7 +948,11 @@ async fn blocks_incident(
         minimum,
         error: None,
     };
-    let label = format!("{}-{offset}-{}", consensus_name(consensus), next_tick - first_miss);
+    let label = format!(
+        "{}-{offset}-{}",
+        consensus_name(consensus),
+        next_tick - first_miss
+    );
     match blocks_run(spec, first_miss, index, rule, limit, time_scale, label).await {
         Ok(m) => sample.daemon = m,
         Err(e) => sample.error = Some(format!("{e:#}")),

@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use crate::antelope::time::BLOCK_INTERVAL_MS;
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
-use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
-use crate::antelope::time::BLOCK_INTERVAL_MS;
 use crate::decision::cadence::{self, Activation, ChainTiming};
+use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
 use crate::decision::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
 };
@@ -987,8 +987,9 @@ impl Daemon {
         );
         let forecast = forecast.map(|(a, lost, now_slot)| {
             let at = |slot: u32| BlockTimestamp(slot).to_string();
-            let in_secs =
-                f64::from(a.active_slot.saturating_sub(now_slot)) * BLOCK_INTERVAL_MS as f64 / 1000.0;
+            let in_secs = f64::from(a.active_slot.saturating_sub(now_slot))
+                * BLOCK_INTERVAL_MS as f64
+                / 1000.0;
             Forecast {
                 proposal_at: at(a.proposal_slot),
                 active_at: at(a.active_slot),

@@ -145,7 +145,9 @@ fn legacy_active(
         return None;
     }
     let rotation = u32::try_from(n).ok()?.checked_mul(PRODUCER_REPETITIONS)?;
-    let start = timing.head_slot.saturating_sub(SETTLE_ROTATIONS.saturating_mul(rotation));
+    let start = timing
+        .head_slot
+        .saturating_sub(SETTLE_ROTATIONS.saturating_mul(rotation));
     let end = timing.head_slot.saturating_add(HORIZON_SLOTS);
     let at = (n - 1) / 3;
     let calc = |v: &[u32]| {
@@ -262,7 +264,13 @@ mod tests {
         let t = timing(ConsensusMode::Savanna, 1_000, 1_050, 4);
         let a = predict(&t, 1_060, &every).unwrap();
         // 1122 is in round 93 (1116..1128): active at 95 * 12 = 1140.
-        assert_eq!(a, Activation { proposal_slot: 1_122, active_slot: 1_140 });
+        assert_eq!(
+            a,
+            Activation {
+                proposal_slot: 1_122,
+                active_slot: 1_140
+            }
+        );
         // Round 94 (1128..1140) without a block: pending only at 1140, active at 1152.
         let hole = |s: u32| !(1_128..1_140).contains(&s);
         assert_eq!(predict(&t, 1_060, &hole).unwrap().active_slot, 1_152);
@@ -277,7 +285,10 @@ mod tests {
         let a = predict(&t, 5_060, &every).unwrap();
         assert_eq!(a.proposal_slot, 5_122);
         let lag = a.active_slot - a.proposal_slot;
-        assert!((2 * 24..=2 * 48).contains(&lag), "two LIB catch-ups, {lag} slots");
+        assert!(
+            (2 * 24..=2 * 48).contains(&lag),
+            "two LIB catch-ups, {lag} slots"
+        );
         // Our producer (index 1) down from slot 4_900: its frozen entries lengthen the lag.
         let down = |s: u32| s < 4_900 || (s % 48) / 12 != 1;
         let b = predict(&t, 5_060, &down).unwrap();

@@ -83,7 +83,11 @@ pub fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) ->
             ok(view.get_block_info(b))
         }
         "get_producer_schedule" => ok(view.get_producer_schedule()),
-        "get_table_rows" => ok(get_table_rows(chain.state(), chain.last_schedule_update(), body)?),
+        "get_table_rows" => ok(get_table_rows(
+            chain.state(),
+            chain.last_schedule_update(),
+            body,
+        )?),
         "get_account" => {
             let name = str_param(body, "account_name").unwrap_or("");
             let acct = name

@@ -1094,13 +1094,18 @@ mod tests {
         let before = c.head().slot;
         c.advance_to(c.slot() + 1);
         assert_eq!(c.head().slot, before + 1, "every producer is up");
-        assert_eq!(c.last_schedule_update(), before, "this block ran the update");
+        assert_eq!(
+            c.last_schedule_update(),
+            before,
+            "this block ran the update"
+        );
         let carries_backup = |c: &Chain| {
             let s = c.schedules();
-            [&s.proposed, &s.pending]
-                .into_iter()
-                .flatten()
-                .any(|p| p.schedule.authority_of(our).is_some_and(|a| a.signable_by(&backup)))
+            [&s.proposed, &s.pending].into_iter().flatten().any(|p| {
+                p.schedule
+                    .authority_of(our)
+                    .is_some_and(|a| a.signable_by(&backup))
+            })
         };
         assert!(!carries_backup(&c), "onblock ran before the transaction");
         c.advance_to(before + tick + 1);
@@ -1205,7 +1210,11 @@ mod tests {
                         proposed = [&s.proposed, &s.pending]
                             .into_iter()
                             .flatten()
-                            .find(|p| p.schedule.authority_of(our).is_some_and(|a| a.signable_by(&backup)))
+                            .find(|p| {
+                                p.schedule
+                                    .authority_of(our)
+                                    .is_some_and(|a| a.signable_by(&backup))
+                            })
                             .map(|p| p.proposed_slot);
                     }
                     // The first block signed under a schedule that gives us the backup key
@@ -1213,9 +1222,14 @@ mod tests {
                     // a block: the backup's node produces ours).
                     let signing = c.block(b.num - 1).map(|p| p.schedules.clone());
                     let signed_under_new = match consensus {
-                        Consensus::Savanna => s.active.authority_of(our).is_some_and(|a| a.signable_by(&backup)),
+                        Consensus::Savanna => s
+                            .active
+                            .authority_of(our)
+                            .is_some_and(|a| a.signable_by(&backup)),
                         Consensus::Legacy => signing.is_some_and(|p| {
-                            p.active.authority_of(our).is_some_and(|a| a.signable_by(&backup))
+                            p.active
+                                .authority_of(our)
+                                .is_some_and(|a| a.signable_by(&backup))
                         }),
                     };
                     if signed_under_new {
