@@ -159,9 +159,14 @@ pub struct BenchArgs {
     /// MS milliseconds (above `request_timeout_ms`, 1500, its requests time out).
     #[arg(long, value_name = "MS")]
     pub slow_endpoint: Option<u64>,
-    /// Time scale of the blocks-lost runs (the daemon's intervals are scaled alike).
-    #[arg(long, value_name = "X", default_value_t = 10.0)]
+    /// Time scale of the blocks-lost runs (the daemon's intervals are scaled alike, its
+    /// HTTP and signing time is not: above 1 it counts as more slots than on a real chain).
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Blocks-lost outages run at once (each on its own network).
+    #[arg(long, value_name = "N", default_value_t = 22,
+          value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub blocks_parallel: u32,
     /// Seconds the cost benchmark samples the daemon, after a 15 s warm-up.
     #[arg(long, value_name = "SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(5..))]

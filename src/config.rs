@@ -177,6 +177,8 @@ pub struct RawPolicy {
     pub failback: String,
     pub failback_after_secs: u64,
     pub pending_grace_secs: u64,
+    pub decide_before_proposal: bool,
+    pub proposal_margin_ms: u64,
 }
 
 impl Default for RawPolicy {
@@ -194,6 +196,8 @@ impl Default for RawPolicy {
             failback: "manual".into(),
             failback_after_secs: p.failback_after_secs,
             pending_grace_secs: p.pending_grace_secs,
+            decide_before_proposal: p.decide_before_proposal,
+            proposal_margin_ms: p.proposal_margin_ms,
         }
     }
 }
@@ -1188,6 +1192,13 @@ impl RawConfig {
             3_600,
             "",
         );
+        f.range(
+            "policy.proposal_margin_ms",
+            p.proposal_margin_ms,
+            500,
+            30_000,
+            "",
+        );
         (f.errors.len() == n0).then(|| Policy {
             missed_blocks: p.missed_blocks,
             min_participation: p.min_participation,
@@ -1200,6 +1211,8 @@ impl RawConfig {
             failback: failback.unwrap_or(Failback::Manual),
             failback_after_secs: p.failback_after_secs,
             pending_grace_secs: p.pending_grace_secs,
+            decide_before_proposal: p.decide_before_proposal,
+            proposal_margin_ms: p.proposal_margin_ms,
         })
     }
 }

@@ -148,6 +148,21 @@ pub enum Level {
     Error,
 }
 
+/// When a key change decided now takes effect (`decision::cadence`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forecast {
+    /// The block expected to propose the schedule with the new key (UTC).
+    pub proposal_at: String,
+    /// When the new key's schedule is expected in force (UTC), and in how many seconds.
+    pub active_at: String,
+    pub active_in_secs: f64,
+    /// Our producer's slots the outage is expected to cost, from its first miss until the
+    /// new key's schedule is in force.
+    pub expected_lost_blocks: u32,
+    /// Decided before the confirming turns were complete, so as to make this proposal.
+    pub before_proposal: bool,
+}
+
 /// Every event the daemon and the one-shot commands emit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -222,6 +237,10 @@ pub enum Event {
         reason: String,
         missed: u32,
         dry_run: bool,
+        /// When the switch is expected to take effect and what the outage will cost;
+        /// absent when the contract's schedule cadence is not known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        forecast: Option<Forecast>,
     },
     FailoverSuppressed {
         reason: SuppressReason,
@@ -262,6 +281,9 @@ pub enum Event {
         key: PublicKey,
         datacenter: String,
         seconds_since_trigger: f64,
+        /// What `failover_triggered`'s forecast said this would be.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        predicted_seconds_since_trigger: Option<f64>,
     },
     ScheduleActivated {
         version: u32,
@@ -556,6 +578,7 @@ mod tests {
             key: PublicKey::NULL,
             datacenter: "backup".into(),
             seconds_since_trigger: 40.5,
+            predicted_seconds_since_trigger: None,
         };
         assert_eq!(serde_json::to_value(&e).unwrap()["event"], e.name());
         assert!(e.text().starts_with("key_change_confirmed "));
@@ -640,6 +663,7 @@ mod tests {
                 reason: s(),
                 missed: 0,
                 dry_run: false,
+                forecast: None,
             },
             Event::FailoverSuppressed {
                 reason: SuppressReason::AlreadySwitched,
@@ -672,6 +696,7 @@ mod tests {
                 key: k,
                 datacenter: s(),
                 seconds_since_trigger: 0.0,
+                predicted_seconds_since_trigger: None,
             },
             Event::ScheduleActivated {
                 version: 1,

@@ -793,11 +793,13 @@ mod tests {
                 reason: "missed".into(),
                 missed: 12,
                 dry_run: false,
+                forecast: None,
             },
             Event::KeyChangeConfirmed {
                 key: crate::antelope::PublicKey::NULL,
                 datacenter: "backup".into(),
                 seconds_since_trigger: 40.0,
+                predicted_seconds_since_trigger: None,
             },
             Event::TransactionFailed {
                 id: None,

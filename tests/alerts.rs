@@ -393,6 +393,7 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
             reason: "12 consecutive missed".into(),
             missed: 12,
             dry_run: false,
+            forecast: None,
         },
         T0 + 2,
     );
@@ -409,6 +410,7 @@ fn failover_is_raised_then_resolved_by_the_confirmation() {
         key: PublicKey::NULL,
         datacenter: "backup".into(),
         seconds_since_trigger: 41.0,
+        predicted_seconds_since_trigger: None,
     };
     let c = feed(&mut lc, &confirmed, T0 + 41_000);
     assert_eq!(kinds(&c), [(NotificationKind::Resolved, "failover")]);

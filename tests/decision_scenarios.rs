@@ -54,6 +54,10 @@ struct Scenario {
     halted: bool,
     switches: Vec<(usize, usize)>,
     decisions: Vec<Decision>,
+    /// The slot of the contract's next schedule proposal, as the daemon would forecast it.
+    next_proposal: Option<u32>,
+    /// Some endpoint does not agree with the quorum (the quorum still holds).
+    endpoint_outlier: bool,
 }
 
 impl Scenario {
@@ -113,6 +117,8 @@ impl Scenario {
             halted: false,
             switches: vec![],
             decisions: vec![],
+            next_proposal: None,
+            endpoint_outlier: false,
         };
         s.observe_schedule();
         s
@@ -249,6 +255,8 @@ impl Scenario {
             run_participation: &run_part,
             readiness: &self.readiness,
             primary_ready_since_ms: (!self.dcs_down.contains(&0)).then_some(0),
+            next_proposal_slot: self.next_proposal,
+            all_endpoints_agree: self.endpoints == EndpointView::Quorum && !self.endpoint_outlier,
         };
         decide(&inputs, &self.dcs, &self.policy, &self.state)
     }
@@ -401,6 +409,7 @@ fn primary_down_one_turn_switches_to_backup_after_three_confirming_turns() {
                 missed,
                 solo,
                 key: k,
+                before_proposal: None,
             },
         ..
     } = sw
@@ -410,6 +419,104 @@ fn primary_down_one_turn_switches_to_backup_after_three_confirming_turns() {
     assert_eq!(*missed, 12);
     assert!(*solo, "others kept producing: a solo outage");
     assert_eq!(*k, key(1));
+}
+
+/// The slot of the outage's switch, if any, and whether it was decided before the
+/// confirming turns were complete.
+fn switch_slot(s: &Scenario, from_decision: usize, outage: u32) -> Option<(u32, bool)> {
+    s.decisions[from_decision..]
+        .iter()
+        .position(|d| matches!(d, Decision::Switch { .. }))
+        .map(|i| {
+            let early = matches!(
+                &s.decisions[from_decision + i],
+                Decision::Switch {
+                    trigger: Trigger::MissedBlocks {
+                        before_proposal: Some(_),
+                        ..
+                    },
+                    ..
+                }
+            );
+            (outage + i as u32, early)
+        })
+}
+
+/// Primary down at the start of our turn (slot T) on 21 producers: the threshold is known
+/// at T+12 and the three confirming turns end at T+47. A schedule proposal at `proposal`
+/// (relative to T) inside that window would be missed by waiting.
+fn early_case(proposal: u32, tweak: impl FnOnce(&mut Scenario)) -> Option<(u32, bool)> {
+    let mut s = Scenario::new(21);
+    s.warm_up();
+    let outage = s.slot;
+    s.next_proposal = Some(outage + proposal);
+    tweak(&mut s);
+    s.dcs_down.insert(0);
+    let before = s.decisions.len();
+    s.run(60);
+    switch_slot(&s, before, outage).map(|(slot, early)| (slot - outage, early))
+}
+
+#[test]
+fn a_proposal_inside_the_confirming_wait_is_made_by_switching_at_the_last_moment() {
+    // Proposal at T+30, margin 2 s = 4 slots: the switch is decided at T+26 with one
+    // complete confirming turn (T+12..T+23) instead of at T+47.
+    assert_eq!(early_case(30, |_| {}), Some((26, true)));
+    // No proposal in sight: the confirming turns decide, as before.
+    assert_eq!(early_case(200, |_| {}), Some((47, false)));
+    // A proposal the confirming turns reach in time anyway: no early switch.
+    assert_eq!(early_case(56, |_| {}), Some((47, false)));
+}
+
+#[test]
+fn the_early_switch_needs_the_stricter_evidence() {
+    // Disabled by policy.
+    let off = early_case(30, |s| s.policy.decide_before_proposal = false);
+    assert_eq!(off, Some((47, false)));
+    // One endpoint out of the agreement.
+    let outlier = early_case(30, |s| s.endpoint_outlier = true);
+    assert_eq!(outlier, Some((47, false)));
+    // The threshold is known at T+12, when the producer after us has produced one block:
+    // a proposal at T+16 is made by switching then.
+    assert_eq!(early_case(16, |_| {}), Some((12, true)));
+    assert_eq!(early_case(14, |_| {}), Some((12, true)));
+    // A proposal at T+13: a push at T+12 lands in the proposing block at the earliest.
+    assert_eq!(early_case(13, |_| {}), Some((47, false)));
+    // LIB stopped when our blocks did.
+    let stalled = early_case(30, |s| s.lib_stalled_since = Some(s.now_ms()));
+    assert!(!matches!(stalled, Some((_, true))), "{stalled:?}");
+    // The producer after us is down too: a turn since our misses without blocks.
+    let next_down = early_case(30, |s| {
+        let ours = s.names.iter().position(|n| n.to_string() == OURS).unwrap();
+        let next = s.names[(ours + 1) % s.names.len()];
+        s.down.insert(next);
+    });
+    assert!(
+        !matches!(next_down, Some((_, true))),
+        "no early switch while a turn since our misses was silent: {next_down:?}"
+    );
+}
+
+/// The case the confirming wait protects against, with a proposal inside it: a partition
+/// that starts as our blocks stop, leaving this observer on a minority fork with the two
+/// producers after us. Their turns look healthy, but finality stops with the partition
+/// (a minority cannot finalize), so the early switch's LIB test refuses, and the
+/// confirming turns then show the silence.
+#[test]
+fn a_minority_partition_with_a_proposal_in_sight_does_not_switch_early() {
+    let mut s = Scenario::new(21);
+    s.warm_up();
+    let outage = s.slot;
+    s.next_proposal = Some(outage + 30);
+    let ours = s.names.iter().position(|n| n.to_string() == OURS).unwrap();
+    let n = s.names.len();
+    let beyond: Vec<Name> = (3..n).map(|k| s.names[(ours + k) % n]).collect();
+    s.down.extend(beyond);
+    s.dcs_down.insert(0);
+    s.lib_stalled_since = Some(s.now_ms());
+    let r = s.rotation();
+    s.run(r);
+    assert!(s.switches.is_empty(), "{:?}", s.holds());
 }
 
 #[test]

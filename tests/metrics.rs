@@ -95,6 +95,7 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         reason: "missed".into(),
         missed: 12,
         dry_run: false,
+        forecast: None,
     });
     m.on_event(&Event::TransactionPushed {
         id: bp_failover::antelope::Checksum256([1; 32]),
@@ -106,6 +107,7 @@ async fn scraped_metrics_have_the_documented_names_labels_and_values() {
         key,
         datacenter: "backup".into(),
         seconds_since_trigger: 40.0,
+        predicted_seconds_since_trigger: None,
     });
     m.set_pending_age(Some(12.5));
     m.set_readiness("backup", false);

@@ -206,6 +206,7 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             reason,
             missed,
             dry_run: true,
+            ..
         } => vec![raise(
             DRY_RUN_FAILOVER,
             Warning,
@@ -219,12 +220,19 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             reason,
             missed,
             dry_run: false,
+            forecast,
         } => vec![
             raise(
                 "failover",
                 Critical,
                 format!("failover triggered: {from} -> {to}"),
-                format!("{reason} ({missed} missed blocks). Watching for the new key to reach the active schedule."),
+                format!(
+                    "{reason} ({missed} missed blocks). Watching for the new key to reach the active schedule{}.",
+                    forecast.as_ref().map_or(String::new(), |f| format!(
+                        ", expected at {} UTC (in {:.0} s), with {} of our blocks lost in all",
+                        f.active_at, f.active_in_secs, f.expected_lost_blocks
+                    ))
+                ),
                 false,
             ),
             resolve("primary_missing", format!("superseded by the failover to {to}")),
@@ -304,13 +312,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             key,
             datacenter,
             seconds_since_trigger,
+            predicted_seconds_since_trigger,
         } => vec![
             Mapped {
                 condition: "failover".into(),
                 action: Action::ResolveOrNotice {
                     severity: Warning,
                     summary: format!("key change confirmed: {datacenter}'s key is in the active schedule"),
-                    detail: format!("{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger. Blocks come from {datacenter} from our producer's next turn: watch that it produces."),
+                    detail: format!(
+                        "{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger{}. Blocks come from {datacenter} from our producer's next turn: watch that it produces.",
+                        predicted_seconds_since_trigger.map_or(String::new(), |p| format!(" (forecast: {p:.0} s)"))
+                    ),
                 },
             },
             resolve("failover_failed", format!("{datacenter}'s key is in the active schedule")),
@@ -514,6 +526,7 @@ mod tests {
                 reason: "12 consecutive slots missed".into(),
                 missed: 12,
                 dry_run: true,
+                forecast: None,
             },
             "bp",
         );

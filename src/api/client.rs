@@ -269,6 +269,14 @@ impl ChainClient {
         Ok(rows.rows.into_iter().find(|r| key_of(r) == key))
     }
 
+    /// The `eosio` `global` singleton (primary key = the table's name).
+    pub async fn get_global_state(&self) -> Result<Option<GlobalState>, ApiError> {
+        let global = Name::literal("global");
+        let q = TableQuery::by_primary_key("eosio", "eosio", "global", global.as_u64());
+        let rows: TableRows<GlobalState> = self.get_table_rows(&q).await?;
+        Ok(rows.rows.into_iter().next())
+    }
+
     /// The `eosio` `producers` row of `owner`, if registered.
     pub async fn get_producer(&self, owner: Name) -> Result<Option<ProducerRow>, ApiError> {
         self.row_by_name("producers", owner, |r: &ProducerRow| r.owner)

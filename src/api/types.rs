@@ -361,6 +361,13 @@ pub struct BlockInfo {
     pub header_extensions: Vec<(u16, String)>,
 }
 
+/// The `eosio` `global` singleton, as far as bp-failover reads it: when the system
+/// contract last ran `update_elected_producers` (the schedule cadence, reference §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalState {
+    pub last_producer_schedule_update: BlockTimestamp,
+}
+
 /// Header `schedule_version` of every Savanna block (`1 << 31`).
 pub const SAVANNA_SCHEDULE_VERSION: u32 = 1 << 31;
 

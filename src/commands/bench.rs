@@ -34,7 +34,9 @@ use crate::cli::{BenchArgs, BenchKind};
 use crate::config::Config;
 use crate::daemon::{Daemon, Options};
 use crate::events::{EventLog, LogFormat};
-use crate::sim::chain::{Block, Chain, ChainSpec, Consensus, DcStatus, REPETITIONS};
+use crate::sim::chain::{
+    Block, Chain, ChainSpec, Consensus, DcStatus, REPETITIONS, SCHEDULE_TICK_SLOTS,
+};
 use crate::sim::network::Target;
 use crate::sim::network::{
     Behavior, Change, Clock as SimClock, Event as SimEvent, Network, NetworkSpec,
@@ -103,6 +105,15 @@ impl Rule {
             confirm_turns: policy.confirm_turns.min(others).max(1),
         }
     }
+
+    /// The moment the threshold is knowable, with no confirming turns: the chain's
+    /// minimum for a push as soon as `missed_blocks` misses can be seen.
+    pub fn at_threshold(policy: &crate::decision::Policy) -> Self {
+        Rule {
+            missed_blocks: policy.missed_blocks.max(1),
+            confirm_turns: 0,
+        }
+    }
 }
 
 /// The slot of the block that first lets the policy decide, for an outage of producer
@@ -145,6 +156,10 @@ pub fn decision_slot(
         }
     }
     let (first_miss, nth_miss) = (first_miss?, nth_miss?);
+    if rule.confirm_turns == 0 {
+        let i = produced.partition_point(|&s| s <= nth_miss);
+        return produced.get(i).copied();
+    }
     let mut turn = first_miss.div_ceil(REPETITIONS);
     let mut counted = 0;
     loop {
@@ -311,6 +326,11 @@ struct BlocksSample {
     consensus: &'static str,
     /// Slots into our turn at which the primary went down (0: at the turn's start).
     outage_offset: u32,
+    /// Slots between the contract's last schedule update and the network's start: the
+    /// phase of the cadence.
+    schedule_phase: u32,
+    /// The first slot of the schedule update after the outage began, relative to it.
+    next_tick_after_outage: u32,
     first_missed_slot: u32,
     daemon: Marks,
     /// The same chain with the key switched the instant the policy allows.
@@ -323,8 +343,13 @@ struct BlocksReport {
     producers: usize,
     time_scale: f64,
     schedule_tick_slots: u32,
+    /// The daemon's policy.
     rule: Rule,
+    /// The minimum's: a push the instant `missed_blocks` misses are knowable.
+    minimum_rule: Rule,
     incidents: Vec<BlocksSample>,
+    /// Incidents where the daemon lost exactly the minimum.
+    at_minimum: usize,
     meets_minimum: bool,
 }
 
@@ -376,7 +401,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let blocks = if want(BenchKind::Blocks) {
-        Some(blocks(args.time_scale).await?)
+        Some(blocks(args.time_scale, args.blocks_parallel as usize).await?)
     } else {
         None
     };
@@ -767,8 +792,10 @@ fn marks(chain: &Chain, first_miss: u32, index: usize, rule: Rule, accepted: Opt
     }
 }
 
-/// The minimum: the same chain, the producers table switched to the backup key the
-/// instant the decision block exists (no observation or push delay).
+/// The minimum: the same chain, the backup key put in the producers table the instant the
+/// decision block exists (no observation or push delay), as a transaction accepted then
+/// would: it is in the next produced block, after that block's `onblock`, so the first
+/// schedule update that can carry it is the block after that one's (`Chain::state_mut`).
 fn oracle(spec: &ChainSpec, first_miss: u32, rule: Rule, limit: u32) -> Marks {
     let mut chain = Chain::new(spec.clone());
     let n = spec.producers.len();
@@ -799,33 +826,63 @@ fn oracle(spec: &ChainSpec, first_miss: u32, rule: Rule, limit: u32) -> Marks {
     marks(&chain, first_miss, index, rule, switched)
 }
 
-async fn blocks(time_scale: f64) -> anyhow::Result<BlocksReport> {
-    let cases = [
-        (Consensus::Savanna, 0),
-        (Consensus::Savanna, 6),
-        (Consensus::Legacy, 0),
-    ];
+/// Outages of the blocks benchmark: each consensus mode at phases of the contract's
+/// schedule cadence spread over its 121 slots (the slots from the first missed slot to the
+/// next schedule tick, 4 to 114), Savanna alternately at the start of our turn and 6 slots
+/// into it.
+fn blocks_cases() -> Vec<(Consensus, u32, u32)> {
+    let phases = (4..SCHEDULE_TICK_SLOTS + 1).step_by(11);
+    let savanna = phases
+        .clone()
+        .enumerate()
+        .map(|(i, lag)| (Consensus::Savanna, if i % 2 == 0 { 6 } else { 0 }, lag));
+    let legacy = phases.map(|lag| (Consensus::Legacy, 0, lag));
+    savanna.chain(legacy).collect()
+}
+
+async fn blocks(time_scale: f64, parallel: usize) -> anyhow::Result<BlocksReport> {
+    let mut cases = blocks_cases();
+    // `BP_FAILOVER_BENCH_CASES=3,8`: only those outages (0-based, table order), to look
+    // at one closely.
+    if let Ok(only) = std::env::var("BP_FAILOVER_BENCH_CASES") {
+        let keep: Vec<usize> = only
+            .split(',')
+            .map(|v| v.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| anyhow!("BP_FAILOVER_BENCH_CASES={only:?}: expected indices like 3,8"))?;
+        cases = cases
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, c)| c)
+            .collect();
+    }
     eprintln!(
-        "blocks: {} outages on {FULL_PRODUCERS}-producer networks at time scale {time_scale} (about {:.0} s)",
+        "blocks: {} outages on {FULL_PRODUCERS}-producer networks at time scale {time_scale}, {parallel} at a time",
         cases.len(),
-        // The legacy case runs longest: warm-up, then four rotations of 252 slots.
-        WARMUP_SECS + 1100.0 / (2.0 * time_scale)
     );
-    let rule = Rule::new(&Default::default(), FULL_PRODUCERS);
-    let runs = cases
+    let policy = crate::decision::Policy::default();
+    let rule = Rule::new(&policy, FULL_PRODUCERS);
+    let mut incidents: Vec<BlocksSample> = Vec::with_capacity(cases.len());
+    for batch in cases.chunks(parallel.max(1)) {
+        let runs = batch
+            .iter()
+            .map(|&(c, k, lag)| async move { blocks_incident(c, k, lag, time_scale).await });
+        incidents.extend(futures_util::future::join_all(runs).await);
+    }
+    let at_minimum = incidents
         .iter()
-        .map(|&(c, k)| async move { blocks_incident(c, k, time_scale).await });
-    let incidents: Vec<BlocksSample> = futures_util::future::join_all(runs).await;
-    let meets = incidents
-        .iter()
-        .all(|s| s.error.is_none() && s.daemon.lost.is_some() && s.daemon.lost == s.minimum.lost);
+        .filter(|s| s.error.is_none() && s.daemon.lost.is_some() && s.daemon.lost == s.minimum.lost)
+        .count();
     Ok(BlocksReport {
         producers: FULL_PRODUCERS,
         time_scale,
         schedule_tick_slots: crate::sim::chain::SCHEDULE_TICK_SLOTS,
         rule,
+        minimum_rule: Rule::at_threshold(&policy),
+        meets_minimum: at_minimum == incidents.len(),
+        at_minimum,
         incidents,
-        meets_minimum: meets,
     })
 }
 
@@ -836,7 +893,12 @@ fn consensus_name(c: Consensus) -> &'static str {
     }
 }
 
-async fn blocks_incident(consensus: Consensus, offset: u32, time_scale: f64) -> BlocksSample {
+async fn blocks_incident(
+    consensus: Consensus,
+    offset: u32,
+    phase: u32,
+    time_scale: f64,
+) -> BlocksSample {
     let n = FULL_PRODUCERS;
     let mut spec = NetworkSpec::new(n, ENDPOINTS);
     spec.chain.consensus = consensus;
@@ -851,15 +913,31 @@ async fn blocks_incident(consensus: Consensus, offset: u32, time_scale: f64) -> 
     let first_miss = next_turn_start(genesis + warm, n, index) + offset;
     spec.events.push(outage_event(genesis, first_miss));
     let rule = Rule::new(&Default::default(), n);
+    let tick = spec.chain.schedule_tick_slots + 1;
+    // The contract's last update before the network starts, chosen so that a tick (the
+    // slot of the block before a proposing one) falls `phase` slots after the first miss.
+    spec.chain.schedule_update_lag =
+        (i64::from(genesis) + i64::from(tick) - i64::from(first_miss) - i64::from(phase))
+            .rem_euclid(i64::from(tick)) as u32;
+    let phase = spec.chain.schedule_update_lag;
+    let first_tick = genesis - phase + tick;
+    let next_tick = first_tick + first_miss.saturating_sub(first_tick).div_ceil(tick) * tick;
     // Legacy promotion waits for LIB twice (≈ 340 blocks each with 21 producers).
     let limit = match consensus {
         Consensus::Savanna => 3 * n as u32 * REPETITIONS,
         Consensus::Legacy => 12 * n as u32 * REPETITIONS,
     };
-    let minimum = oracle(&spec.chain, first_miss, rule, limit);
+    let minimum = oracle(
+        &spec.chain,
+        first_miss,
+        Rule::at_threshold(&Default::default()),
+        limit,
+    );
     let mut sample = BlocksSample {
         consensus: consensus_name(consensus),
         outage_offset: offset,
+        schedule_phase: phase,
+        next_tick_after_outage: next_tick - first_miss,
         first_missed_slot: first_miss,
         daemon: Marks {
             decision: None,
@@ -872,13 +950,19 @@ async fn blocks_incident(consensus: Consensus, offset: u32, time_scale: f64) -> 
         minimum,
         error: None,
     };
-    match blocks_run(spec, first_miss, index, rule, limit, time_scale).await {
+    let label = format!(
+        "{}-{offset}-{}",
+        consensus_name(consensus),
+        next_tick - first_miss
+    );
+    match blocks_run(spec, first_miss, index, rule, limit, time_scale, label).await {
         Ok(m) => sample.daemon = m,
         Err(e) => sample.error = Some(format!("{e:#}")),
     }
     eprintln!(
-        "blocks: {} outage {offset} slots into our turn: {} of our slots lost (minimum {})",
+        "blocks: {} outage {offset} slots into our turn, schedule tick {} slots after it: {} of our slots lost (minimum {})",
         sample.consensus,
+        sample.next_tick_after_outage,
         sample
             .daemon
             .lost
@@ -898,6 +982,7 @@ async fn blocks_run(
     rule: Rule,
     limit: u32,
     time_scale: f64,
+    label: String,
 ) -> anyhow::Result<Marks> {
     let net = Network::start(spec).await?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -907,7 +992,7 @@ async fn blocks_run(
         scaled_options(time_scale),
         key,
         Arc::new(net.shared()),
-        EventLog::to_writer(LogFormat::Json, false, Box::new(std::io::sink())),
+        EventLog::to_writer(LogFormat::Json, false, events_out(&label)?),
     )?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let daemon_task = tokio::spawn(daemon.run(stopped(stop_rx)));
@@ -932,6 +1017,19 @@ async fn blocks_run(
         bail!("the backup did not produce within {limit} slots of the outage");
     }
     Ok(m)
+}
+
+/// Where a blocks-lost run's daemon writes its event log: nowhere, or with
+/// `BP_FAILOVER_BENCH_EVENTS=DIR` a file per run in DIR named after its case, e.g.
+/// `blocks-savanna-0-15.jsonl` (to see why a run lost more than the minimum).
+fn events_out(label: &str) -> anyhow::Result<Box<dyn Write + Send>> {
+    let Some(dir) = std::env::var_os("BP_FAILOVER_BENCH_EVENTS") else {
+        return Ok(Box::new(std::io::sink()));
+    };
+    let path = Path::new(&dir).join(format!("blocks-{label}.jsonl"));
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create the event log {}", path.display()))?;
+    Ok(Box::new(std::io::LineWriter::new(file)))
 }
 
 // ---- 3. cost -------------------------------------------------------------------------------
@@ -1146,13 +1244,15 @@ fn text(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
-            "   slots after the first missed slot (500 ms each); daemon / minimum"
+            "   slots after the first missed slot (500 ms each); daemon / minimum (a push the instant {} misses are knowable)",
+            b.minimum_rule.missed_blocks
         );
         let _ = writeln!(
             o,
-            "   {:<9} {:>6} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
+            "   {:<9} {:>6} {:>5} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
             "consensus",
             "offset",
+            "tick",
             "lost",
             "decision",
             "accepted",
@@ -1165,9 +1265,10 @@ fn text(r: &Report) -> String {
             let (d, mn) = (&s.daemon, &s.minimum);
             let _ = writeln!(
                 o,
-                "   {:<9} {:>6} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
+                "   {:<9} {:>6} {:>5} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
                 s.consensus,
                 s.outage_offset,
+                s.next_tick_after_outage,
                 pair(d.lost, mn.lost),
                 pair(d.decision, mn.decision),
                 pair(d.accepted, mn.accepted),
@@ -1181,7 +1282,9 @@ fn text(r: &Report) -> String {
         }
         let _ = writeln!(
             o,
-            "   daemon loses no more than the minimum: {}",
+            "   daemon loses exactly the minimum in {} of {} outages: {}",
+            b.at_minimum,
+            b.incidents.len(),
             if b.meets_minimum { "yes" } else { "NO" }
         );
     }

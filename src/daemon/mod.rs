@@ -17,16 +17,18 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use crate::antelope::time::BLOCK_INTERVAL_MS;
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
+use crate::decision::cadence::{self, Activation, ChainTiming};
 use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
 use crate::decision::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
 };
-use crate::events::{Event, EventLog, QuorumStatus, SuppressReason};
+use crate::events::{Event, EventLog, Forecast, QuorumStatus, SuppressReason};
 use crate::metrics::Metrics;
 use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
 use crate::observer::stats::{
@@ -149,6 +151,12 @@ pub struct Daemon {
     last_view: Option<QuorumView>,
     last_decision: Option<Decision>,
     selfcheck: selfcheck::SelfCheck,
+    /// `global.last_producer_schedule_update` (slot) and when it was last read.
+    schedule_update: Option<u32>,
+    last_global_ms: i64,
+    /// The forecast of the switch in flight: its target key and expected seconds from the
+    /// trigger to the schedule in force.
+    forecast: Option<(PublicKey, f64)>,
 }
 
 impl Daemon {
@@ -226,6 +234,9 @@ impl Daemon {
             metrics: Metrics::new(),
             last_view: None,
             last_decision: None,
+            schedule_update: None,
+            last_global_ms: i64::MIN / 2,
+            forecast: None,
         })
     }
 
@@ -363,6 +374,17 @@ impl Daemon {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
             }
+            // The contract's cadence: re-read once the next update is due (it moves every
+            // ~60.5 s), and at least every 30 s.
+            let due = self.schedule_update.is_none_or(|last| {
+                now_slot > last.saturating_add(cadence::SCHEDULE_TICK_SLOTS + 2)
+            });
+            if (due && now - self.last_global_ms >= self.opts.schedule_every.as_millis() as i64)
+                || now - self.last_global_ms >= 30_000
+            {
+                self.poll_global(&order).await;
+                self.last_global_ms = now;
+            }
             if !self.abi_ready || now - self.abi_checked_ms >= ABI_RECHECK_MS {
                 // Fetch and check the chain's ABI now, not in the middle of a failover, and
                 // again now and then (a contract upgrade changes it).
@@ -392,8 +414,7 @@ impl Daemon {
         let decision = self.decide(&view, now, &analysis);
         if let Some(d) = decision {
             self.metrics.set_decision(&d);
-            let missed_now = analysis.stats.consecutive_missed;
-            self.handle(d.clone(), &view, &order, now, missed_now).await;
+            self.handle(d.clone(), &view, &order, now, &analysis).await;
             self.last_decision = Some(d);
         }
         self.update_gauges(&view, now, &analysis);
@@ -583,6 +604,56 @@ impl Daemon {
             self.said.active_version = Some(said);
         }
         self.active = Some(active);
+    }
+
+    /// The contract's schedule cadence, by majority like every state read. Without a
+    /// majority it is unknown: no forecast and no early switch (the confirming turns
+    /// decide), but no hold either, since nothing else depends on it.
+    async fn poll_global(&mut self, order: &[usize]) {
+        let r = self
+            .pool
+            .agreed(
+                order,
+                self.opts.round_grace,
+                |c| c.get_global_state(),
+                |g| g.map(|g| g.last_producer_schedule_update),
+            )
+            .await;
+        match r {
+            Ok(a) => {
+                self.note_agreement("global", &a.members, &a.outliers);
+                self.schedule_update = a.value.map(|g| g.last_producer_schedule_update.slot());
+            }
+            Err(d) => {
+                tracing::warn!(target: "daemon", detail = %d, "reading eosio global (schedule cadence)");
+                self.schedule_update = None;
+            }
+        }
+    }
+
+    /// When a key change pushed now would take effect, given the outage so far.
+    fn forecast(&self, now: i64, analysis: &Analysis) -> Option<(Activation, u32, u32)> {
+        let last_update = self.schedule_update?;
+        let head = self.tracker.head()?;
+        let active = self.active.as_ref()?;
+        let me = self.config.producer.account;
+        let n = active.producers.len();
+        let index = active.producers.iter().position(|p| p.name == me)?;
+        let now_slot = BlockTimestamp::from_unix_ms(now)?.slot();
+        let first_miss = analysis.stats.run_slots.map_or(now_slot, |(from, _)| from);
+        let timing = ChainTiming {
+            mode: self.mode.unwrap_or(ConsensusMode::Savanna),
+            last_update_slot: last_update,
+            head_slot: head.timestamp.slot(),
+            schedule_len: n,
+        };
+        let a = cadence::predict(
+            &timing,
+            now_slot.saturating_add(1),
+            &cadence::down_from(n, index, first_miss),
+        )?;
+        let lost = cadence::our_slots_between(first_miss, a.active_slot, n, index);
+        Some((a, lost, now_slot))
     }
 
     async fn poll_table(&mut self, order: &[usize]) {
@@ -854,6 +925,11 @@ impl Daemon {
             run_participation: &analysis.run_participation,
             readiness: &self.readiness,
             primary_ready_since_ms: self.primary_ready_since,
+            next_proposal_slot: self
+                .forecast(now, analysis)
+                .map(|(a, _, _)| a.proposal_slot),
+            all_endpoints_agree: view.endpoints.len() == view.configured
+                && view.endpoints.iter().all(|e| e.verdict == Verdict::Agrees),
         };
         let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.state);
         // A fact read without a majority: never act (nor record a switch) on it.
@@ -905,16 +981,17 @@ impl Daemon {
         }
     }
 
-    /// `missed_now`: our current run of misses (reported with an `unknown_key` hold, which
-    /// has no trigger).
+    /// `analysis`: this round's window (our current run of misses is reported with an
+    /// `unknown_key` hold, which has no trigger; a switch's forecast starts from it).
     async fn handle(
         &mut self,
         d: Decision,
         view: &QuorumView,
         order: &[usize],
         now: i64,
-        missed_now: u32,
+        analysis: &Analysis,
     ) {
+        let missed_now = analysis.stats.consecutive_missed;
         let dc = |i: usize| self.dcs[i].name.clone();
         // A transaction of ours that expired without reaching the table failed.
         if let Some(p) = self.state.pending.clone() {
@@ -940,6 +1017,11 @@ impl Daemon {
                     key: p.to_key,
                     datacenter: p.to.clone(),
                     seconds_since_trigger: (now - p.since_ms) as f64 / 1000.0,
+                    predicted_seconds_since_trigger: self
+                        .forecast
+                        .take()
+                        .filter(|(k, _)| *k == p.to_key)
+                        .map(|(_, secs)| secs),
                 });
                 self.state.pending = None;
                 self.said.overdue = None;
@@ -1109,11 +1191,14 @@ impl Daemon {
                 }
             }
             Decision::Switch { from, to, trigger } => {
-                self.switch(from, to, trigger, view, order, now).await;
+                let forecast = self.forecast(now, analysis);
+                self.switch(from, to, trigger, view, order, now, forecast)
+                    .await;
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn switch(
         &mut self,
         from: usize,
@@ -1122,6 +1207,7 @@ impl Daemon {
         view: &QuorumView,
         order: &[usize],
         now: i64,
+        forecast: Option<(Activation, u32, u32)>,
     ) {
         let Some(q) = view.quorum().cloned() else {
             return;
@@ -1144,12 +1230,40 @@ impl Daemon {
                 0,
             ),
         };
+        let before_proposal = matches!(
+            trigger,
+            Trigger::MissedBlocks {
+                before_proposal: Some(_),
+                ..
+            }
+        );
+        let forecast = forecast.map(|(a, lost, now_slot)| {
+            let at = |slot: u32| BlockTimestamp(slot).to_string();
+            let in_secs = f64::from(a.active_slot.saturating_sub(now_slot))
+                * BLOCK_INTERVAL_MS as f64
+                / 1000.0;
+            Forecast {
+                proposal_at: at(a.proposal_slot),
+                active_at: at(a.active_slot),
+                active_in_secs: in_secs,
+                expected_lost_blocks: lost,
+                before_proposal,
+            }
+        });
+        self.forecast = forecast
+            .as_ref()
+            .map(|f| (self.dcs[to].signing_key, f.active_in_secs));
         self.log.emit(Event::FailoverTriggered {
             from: self.dcs[from].name.clone(),
             to: self.dcs[to].name.clone(),
-            reason,
+            reason: if before_proposal {
+                format!("{reason}; decided before the confirming turns were complete to make the next schedule proposal")
+            } else {
+                reason
+            },
             missed,
             dry_run: self.opts.dry_run,
+            forecast,
         });
         let target = self.config.datacenters[to].clone();
         let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());

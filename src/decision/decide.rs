@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::policy::{Failback, Policy};
 use super::state::State;
 use crate::antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
-use crate::antelope::PublicKey;
+use crate::antelope::{BlockTimestamp, PublicKey};
 use crate::observer::schedule::ConsensusMode;
 use crate::observer::stats::{Participation, ProducerStats};
 
@@ -75,6 +75,12 @@ pub struct Inputs<'a> {
     pub readiness: &'a [Readiness],
     /// With `failback = "auto"`: since when the primary has been continuously ready.
     pub primary_ready_since_ms: Option<i64>,
+    /// The slot of the block that will propose the next producer schedule, for a
+    /// transaction pushed now ([`super::cadence`]); `None` when the contract's
+    /// `global.last_producer_schedule_update` is not known.
+    pub next_proposal_slot: Option<u32>,
+    /// Every configured endpoint answered and agrees with the quorum (none excluded).
+    pub all_endpoints_agree: bool,
 }
 
 /// Why an action is not taken. The names are the `reason` of `failover_suppressed`.
@@ -136,10 +142,14 @@ impl HoldReason {
 pub enum Trigger {
     /// The active key missed `missed` consecutive scheduled slots. `solo` when other
     /// producers were producing meanwhile (our outage, not the network's).
+    /// `before_proposal`: decided before the confirming turns were complete, to make the
+    /// schedule proposal at this slot (see [`Policy::decide_before_proposal`]).
     MissedBlocks {
         missed: u32,
         key: PublicKey,
         solo: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        before_proposal: Option<u32>,
     },
     /// `failback = "auto"` and the primary has been ready long enough.
     Failback { ready_secs: u64 },
@@ -257,19 +267,29 @@ pub fn decide(inp: &Inputs<'_>, dcs: &[DataCenter], policy: &Policy, state: &Sta
         }
     }
 
-    let trigger = match trigger(inp, policy, current, active_key) {
+    let mut trigger = match trigger(inp, policy, current, active_key) {
         Ok(t) => t,
         Err(healthy) => return healthy,
     };
-    if let Trigger::MissedBlocks { missed, .. } = trigger {
+    if let Trigger::MissedBlocks {
+        missed,
+        before_proposal,
+        ..
+    } = &mut trigger
+    {
         let turns_needed = turns_of_others(policy.confirm_turns, inp.schedule_len);
         if inp.run_participation.turns < turns_needed {
-            return Decision::Confirming {
-                current,
-                missed,
-                turns_seen: inp.run_participation.turns,
-                turns_needed,
-            };
+            match early_for_proposal(inp, policy, turns_needed) {
+                Some(slot) => *before_proposal = Some(slot),
+                None => {
+                    return Decision::Confirming {
+                        current,
+                        missed: *missed,
+                        turns_seen: inp.run_participation.turns,
+                        turns_needed,
+                    }
+                }
+            }
         }
     }
     if let Some((reason, detail)) = guard_failure(inp, policy, state) {
@@ -305,6 +325,55 @@ pub fn decide(inp: &Inputs<'_>, dcs: &[DataCenter], policy: &Policy, state: &Sta
     }
 }
 
+/// Whether to stop confirming and switch now, at the last moment before the contract's
+/// next schedule proposal, because waiting for the remaining confirming turns would miss
+/// it and cost a whole cadence (~60.5 s, several of our turns). Only on stricter evidence
+/// than the normal guards ask (docs/decision.md, "Deciding before the proposal"):
+/// - the producer after us has produced since our misses began, and every complete turn
+///   of other producers since then produced blocks;
+/// - participation over the recent turns at or above `min_participation`;
+/// - LIB advanced very recently: within 1.5 s under Savanna (it advances every block while
+///   2/3 of finalizers vote), within one turn under legacy DPoS (it advances by turns). A
+///   minority partition cannot finalize, so this is what tells our outage from a
+///   partition that began as our blocks stopped, before the confirming turns can;
+/// - every configured endpoint agrees with the quorum.
+///
+/// Returns the proposal slot when the switch should happen now.
+fn early_for_proposal(inp: &Inputs<'_>, policy: &Policy, turns_needed: u32) -> Option<u32> {
+    if !policy.decide_before_proposal {
+        return None;
+    }
+    let proposal = inp.next_proposal_slot?;
+    let now = BlockTimestamp::from_unix_ms(inp.now_ms)?.slot();
+    let turn = i64::from(PRODUCER_REPETITIONS);
+    let margin = i64::try_from(policy.proposal_margin_ms / BLOCK_INTERVAL_MS as u64)
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let slots_left = i64::from(proposal) - i64::from(now);
+    // Too late for this proposal (a transaction pushed now lands in the proposing block
+    // at the earliest, after its `onblock`), or still time to gather evidence.
+    if slots_left < 2 || slots_left > margin {
+        return None;
+    }
+    // The confirming turns would end in time for the proposal on their own.
+    let remaining_turns = i64::from(turns_needed.saturating_sub(inp.run_participation.turns));
+    if remaining_turns * turn + margin < slots_left {
+        return None;
+    }
+    let run = inp.run_participation;
+    let run_clean = inp.stats.others_produced_during_run > 0 && run.turns_produced == run.turns;
+    let recent_ok = inp
+        .participation
+        .ratio()
+        .is_some_and(|r| r >= policy.min_participation);
+    let lib_window_ms = match inp.mode {
+        ConsensusMode::Savanna => 3 * BLOCK_INTERVAL_MS,
+        ConsensusMode::Legacy => turn * BLOCK_INTERVAL_MS,
+    };
+    let lib_fresh = inp.now_ms - inp.lib_advanced_at_ms <= lib_window_ms;
+    (run_clean && recent_ok && lib_fresh && inp.all_endpoints_agree).then_some(proposal)
+}
+
 /// The switch condition, or the healthy decision when there is none.
 fn trigger(
     inp: &Inputs<'_>,
@@ -328,6 +397,7 @@ fn trigger(
             missed,
             key: active_key,
             solo,
+            before_proposal: None,
         });
     }
     if policy.failback == Failback::Auto && current != 0 {

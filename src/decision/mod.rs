@@ -1,6 +1,7 @@
 //! Decision: the policy, the persisted state, and the pure function that turns
 //! observations into an action.
 
+pub mod cadence;
 pub mod decide;
 pub mod policy;
 pub mod state;

@@ -55,6 +55,16 @@ pub struct Policy {
     /// Extra time, beyond the longest normal promotion for the consensus mode, before a
     /// key change that has not reached the active schedule is reported as overdue.
     pub pending_grace_secs: u64,
+    /// When waiting for the `confirm_turns` would let the system contract's next schedule
+    /// proposal pass (it comes every ~60.5 s; missing it costs a whole cadence, several of
+    /// our turns), switch at the last moment before it instead, on stricter evidence: the
+    /// producers after us produced every turn since our misses began, recent
+    /// participation ≥ `min_participation`, LIB advancing, every endpoint agreeing
+    /// (docs/decision.md, "Deciding before the proposal").
+    pub decide_before_proposal: bool,
+    /// How long before the proposal block such a switch is decided: room for the push and
+    /// for the transaction to be in a block before the proposing one (2 s = 4 slots).
+    pub proposal_margin_ms: u64,
 }
 
 impl Default for Policy {
@@ -71,6 +81,8 @@ impl Default for Policy {
             failback: Failback::Manual,
             failback_after_secs: 1800,
             pending_grace_secs: 60,
+            decide_before_proposal: true,
+            proposal_margin_ms: 2_000,
         }
     }
 }

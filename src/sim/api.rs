@@ -2,7 +2,8 @@
 //! read methods, and the transaction methods. Pure over a `&mut Chain`; HTTP, endpoint
 //! faults and counters live in [`super::network`] and [`super::server`].
 //!
-//! Simplifications: `get_table_rows` serves the `eosio` producers, finalizers and finkeys
+//! Simplifications: `get_table_rows` serves the `eosio` producers, finalizers, finkeys and
+//! global (`last_producer_schedule_update` only)
 //! tables by primary key only (other `eosio` tables are empty; secondary indexes are
 //! refused); table rows and accounts are always current even when the endpoint's head is
 //! behind; a transaction pushed through a lagging or stale endpoint is checked against,
@@ -82,7 +83,11 @@ pub fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) ->
             ok(view.get_block_info(b))
         }
         "get_producer_schedule" => ok(view.get_producer_schedule()),
-        "get_table_rows" => ok(get_table_rows(chain.state(), body)?),
+        "get_table_rows" => ok(get_table_rows(
+            chain.state(),
+            chain.last_schedule_update(),
+            body,
+        )?),
         "get_account" => {
             let name = str_param(body, "account_name").unwrap_or("");
             let acct = name
@@ -198,7 +203,11 @@ fn bool_param(body: &Value, key: &str) -> bool {
     }
 }
 
-fn get_table_rows(state: &SystemState, body: &Value) -> Result<Value, NodeError> {
+fn get_table_rows(
+    state: &SystemState,
+    last_schedule_update: u32,
+    body: &Value,
+) -> Result<Value, NodeError> {
     let code = str_param(body, "code").unwrap_or("");
     let table = str_param(body, "table").unwrap_or("");
     let scope = str_param(body, "scope").unwrap_or("");
@@ -272,6 +281,19 @@ fn get_table_rows(state: &SystemState, body: &Value) -> Result<Value, NodeError>
                 .values()
                 .map(|r| (r.id, r.finalizer_name, SystemState::finkey_json(r, as_json)))
                 .collect(),
+            // The singleton, keyed by its table name; only the fields the model keeps.
+            "global" => {
+                let global = Name::literal("global");
+                let when = BlockTimestamp(last_schedule_update).to_string();
+                vec![(
+                    global.as_u64(),
+                    Name::literal("eosio"),
+                    json!({
+                        "last_producer_schedule_update": when,
+                        "last_producer_schedule_size": state.producers.values().filter(|r| r.is_active).count(),
+                    }),
+                )]
+            }
             _ => Vec::new(),
         }
     };

@@ -16,7 +16,9 @@
 //!   (120 slots by default) the contract takes the producers table (genesis order; active
 //!   rows with a key; under Savanna only rows with an active finalizer key) and proposes it
 //!   if it differs from the newest proposed/pending/active list and is not shorter than the
-//!   last proposal.
+//!   last proposal. `onblock` runs before the block's transactions, so it sees the tables
+//!   as the previous block left them: a transaction accepted now (or a [`Chain::state_mut`]
+//!   edit) lands in the next produced block and reaches the update of the block after it.
 //! - **Savanna** (default). Headers carry `schedule_version` 2147483648 and `confirmed` 0.
 //!   At the first block of a new 12-slot round, pending → active (if its proposal slot is
 //!   not after the last final block), then proposed → pending; a newer proposal replaces
@@ -237,6 +239,9 @@ pub struct ChainSpec {
     /// Slots produced (all producers up) before `genesis_slot`: the history a node has.
     pub warmup_slots: u32,
     pub schedule_tick_slots: u32,
+    /// Slots before `genesis_slot` at which the contract last updated the schedule: the
+    /// phase of its cadence (default half a tick, so the first tick comes soon).
+    pub schedule_update_lag: u32,
     pub blocks_kept: usize,
     /// Seed for every generated key: the same seed gives the same keys.
     pub seed: String,
@@ -272,6 +277,7 @@ impl ChainSpec {
             // observers that backfill.
             warmup_slots: ((n.max(1) as u32) * REPETITIONS * 3).max(2400),
             schedule_tick_slots: SCHEDULE_TICK_SLOTS,
+            schedule_update_lag: SCHEDULE_TICK_SLOTS / 2,
             blocks_kept: 10_000,
             seed: "bp-failover-sim".into(),
         }
@@ -334,6 +340,10 @@ pub struct Chain {
     /// Slots our producer loses at the start of each of its turns.
     handoff_misses: u32,
     state: SystemState,
+    /// The tables as the last produced block left them, kept while transactions accepted
+    /// since then (or direct edits) have changed `state`: the next block's `onblock` runs
+    /// before its transactions and sees this (`None`: `state` is unchanged since).
+    onblock_state: Option<SystemState>,
     blocks: VecDeque<Block>,
     /// The last slot processed (produced or missed).
     slot: u32,
@@ -505,10 +515,8 @@ impl Chain {
             lib_slot: genesis.slot,
             blocks: VecDeque::from([genesis]),
             slot: start,
-            // A phase so that the first tick lands a few seconds after genesis.
-            last_schedule_update: spec
-                .genesis_slot
-                .saturating_sub(spec.schedule_tick_slots / 2),
+            onblock_state: None,
+            last_schedule_update: spec.genesis_slot.saturating_sub(spec.schedule_update_lag),
             last_schedule_size,
             legacy,
             pending_txs: Vec::new(),
@@ -630,7 +638,13 @@ impl Chain {
         &self.state
     }
 
+    /// The tables, to change as a transaction accepted now would: the change is in the
+    /// next produced block, after its `onblock`, so that block's schedule update does not
+    /// see it yet (the block after it does).
     pub fn state_mut(&mut self) -> &mut SystemState {
+        if self.onblock_state.is_none() {
+            self.onblock_state = Some(self.state.clone());
+        }
         &mut self.state
     }
 
@@ -680,6 +694,11 @@ impl Chain {
     pub fn blocks_from(&self, from: u32) -> impl Iterator<Item = &Block> {
         let skip = from.saturating_sub(self.oldest().num) as usize;
         self.blocks.iter().skip(skip)
+    }
+
+    /// The contract's `global.last_producer_schedule_update`, as a slot.
+    pub fn last_schedule_update(&self) -> u32 {
+        self.last_schedule_update
     }
 
     pub fn schedules(&self) -> &Schedules {
@@ -896,6 +915,7 @@ impl Chain {
 
         let id = self.block_id(num, &parent_id, slot, producer);
         let transactions = std::mem::take(&mut self.pending_txs);
+        self.onblock_state = None;
         let block = Block {
             num,
             id,
@@ -935,13 +955,16 @@ impl Chain {
     /// differs from the newest one. Returns whether a proposal was recorded.
     fn update_elected_producers(&mut self, sched: &mut Schedules, num: u32, slot: u32) -> bool {
         let savanna = self.spec.consensus == Consensus::Savanna;
+        // `onblock` runs before the block's transactions: it sees the tables as the last
+        // block left them.
+        let state = self.onblock_state.as_ref().unwrap_or(&self.state);
         let list: Vec<(Name, Authority)> = self
             .spec
             .producers
             .iter()
             .filter_map(|p| {
-                let row = self.state.producers.get(p)?;
-                if !row.is_active || (savanna && self.state.active_finalizer_key(*p).is_none()) {
+                let row = state.producers.get(p)?;
+                if !row.is_active || (savanna && state.active_finalizer_key(*p).is_none()) {
                     return None;
                 }
                 Some((*p, row.signing_authority()?))
@@ -1054,6 +1077,44 @@ mod tests {
         assert_ne!(c.head().schedule_version, SAVANNA_SCHEDULE_VERSION);
     }
 
+    /// A key change accepted while the head is the block before the contract's schedule
+    /// update is in the proposing block, after its `onblock`: that proposal does not carry
+    /// it, the next one (121 slots later) does.
+    #[test]
+    fn a_change_in_the_proposing_block_waits_for_the_next_update() {
+        let mut c = chain(4, Consensus::Savanna);
+        let our = c.our_producer();
+        let backup = c.datacenters()[1].public_key();
+        let tick = c.spec().schedule_tick_slots;
+        while c.head().slot - c.last_schedule_update() <= tick {
+            c.advance_to(c.slot() + 1);
+        }
+        let row = c.state_mut().producers.get_mut(&our).unwrap();
+        row.producer_key = backup;
+        row.producer_authority = Some(Authority::single(backup));
+        let before = c.head().slot;
+        c.advance_to(c.slot() + 1);
+        assert_eq!(c.head().slot, before + 1, "every producer is up");
+        assert_eq!(
+            c.last_schedule_update(),
+            before,
+            "this block ran the update"
+        );
+        let carries_backup = |c: &Chain| {
+            let s = c.schedules();
+            [&s.proposed, &s.pending].into_iter().flatten().any(|p| {
+                p.schedule
+                    .authority_of(our)
+                    .is_some_and(|a| a.signable_by(&backup))
+            })
+        };
+        assert!(!carries_backup(&c), "onblock ran before the transaction");
+        c.advance_to(before + tick + 1);
+        assert!(!carries_backup(&c), "no update before the next tick");
+        c.advance_to(before + tick + 2);
+        assert!(carries_backup(&c), "the next update proposes it");
+    }
+
     #[test]
     fn legacy_promotion_waits_for_lib_twice() {
         let mut c = chain(4, Consensus::Legacy);
@@ -1094,6 +1155,94 @@ mod tests {
         // The header version moves to the new schedule's from the next block on.
         c.advance_to(c.slot() + 2);
         assert_eq!(c.head().schedule_version, 2);
+    }
+
+    /// The pure prediction (`decision::cadence`) against this model: our producer down, the
+    /// key switched in the table at many phases of the contract's cadence; the predicted
+    /// proposal and first block under the new schedule must be the model's.
+    #[test]
+    fn cadence_prediction_matches_the_model() {
+        use crate::decision::cadence::{down_from, predict, ChainTiming};
+        use crate::observer::schedule::ConsensusMode;
+        for (consensus, mode, n) in [
+            (Consensus::Savanna, ConsensusMode::Savanna, 21),
+            (Consensus::Legacy, ConsensusMode::Legacy, 21),
+            (Consensus::Savanna, ConsensusMode::Savanna, 4),
+            (Consensus::Legacy, ConsensusMode::Legacy, 5),
+        ] {
+            for phase in (0..121).step_by(11) {
+                let mut spec = ChainSpec::new(n, 1_000_000);
+                spec.consensus = consensus;
+                let mut c = Chain::new(spec);
+                let our = c.our_producer();
+                let index = c
+                    .schedules()
+                    .active
+                    .producers
+                    .iter()
+                    .position(|p| p.0 == our)
+                    .unwrap();
+                let backup = c.datacenters()[1].public_key();
+                // Let legacy LIB settle, then take our producer down.
+                c.advance_to(c.slot() + phase + (n as u32) * 12 * 3);
+                c.set_datacenter(0, DcStatus::Down);
+                let down = c.slot() + 1;
+                c.advance_to(c.slot() + 30);
+                let timing = ChainTiming {
+                    mode,
+                    last_update_slot: c.last_schedule_update(),
+                    head_slot: c.head().slot,
+                    schedule_len: n,
+                };
+                let predicted = predict(&timing, c.slot(), &down_from(n, index, down)).unwrap();
+                // The table changes now: the transaction is in the next produced block.
+                let row = c.state_mut().producers.get_mut(&our).unwrap();
+                row.producer_key = backup;
+                row.producer_authority = Some(Authority::single(backup));
+                let (mut proposed, mut active) = (None, None);
+                for _ in 0..4_000 {
+                    c.advance_to(c.slot() + 1);
+                    let b = c.head();
+                    if b.slot != c.slot() {
+                        continue;
+                    }
+                    let s = &b.schedules;
+                    if proposed.is_none() {
+                        proposed = [&s.proposed, &s.pending]
+                            .into_iter()
+                            .flatten()
+                            .find(|p| {
+                                p.schedule
+                                    .authority_of(our)
+                                    .is_some_and(|a| a.signable_by(&backup))
+                            })
+                            .map(|p| p.proposed_slot);
+                    }
+                    // The first block signed under a schedule that gives us the backup key
+                    // (every producer is up but our primary, so every slot from it on has
+                    // a block: the backup's node produces ours).
+                    let signing = c.block(b.num - 1).map(|p| p.schedules.clone());
+                    let signed_under_new = match consensus {
+                        Consensus::Savanna => s
+                            .active
+                            .authority_of(our)
+                            .is_some_and(|a| a.signable_by(&backup)),
+                        Consensus::Legacy => signing.is_some_and(|p| {
+                            p.active
+                                .authority_of(our)
+                                .is_some_and(|a| a.signable_by(&backup))
+                        }),
+                    };
+                    if signed_under_new {
+                        active = Some(b.slot);
+                        break;
+                    }
+                }
+                let what = format!("{consensus:?} n={n} phase={phase} predicted {predicted:?}");
+                assert_eq!(Some(predicted.proposal_slot), proposed, "proposal, {what}");
+                assert_eq!(Some(predicted.active_slot), active, "activation, {what}");
+            }
+        }
     }
 
     #[test]

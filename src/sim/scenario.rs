@@ -672,6 +672,7 @@ mod tests {
             reason: "12 consecutive slots missed".into(),
             missed: 12,
             dry_run: false,
+            forecast: None,
         };
         let held = |reason: HoldReason| LogEvent::FailoverSuppressed {
             reason: SuppressReason::Hold(reason),
