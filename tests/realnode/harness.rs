@@ -478,6 +478,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(config: &Path, log_name: &str) -> Daemon {
+        Self::start_with(config, log_name, &[])
+    }
+
+    /// As [`Daemon::start`], with extra `run` arguments (e.g. `-v`).
+    pub fn start_with(config: &Path, log_name: &str, extra: &[&str]) -> Daemon {
         let log_path = config.with_file_name(log_name);
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -485,7 +490,9 @@ impl Daemon {
             .open(&log_path)
             .unwrap();
         let child = Command::new(BIN)
-            .args(["run", "--log-format", "json", "-c"])
+            .args(["run", "--log-format", "json"])
+            .args(extra)
+            .arg("-c")
             .arg(config)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -520,6 +527,29 @@ impl Daemon {
         wait_for(&format!("daemon event {name}"), timeout, || {
             self.events().into_iter().find(|e| e["event"] == name)
         })
+    }
+
+    /// SIGKILLs the daemon as soon as its log shows `name` (the log is polled every 5 ms:
+    /// as close to the event as an outside observer gets).
+    pub fn kill_on(mut self, name: &str, timeout: Duration) {
+        let start = Instant::now();
+        let needle = format!("\"event\":\"{name}\"");
+        loop {
+            if std::fs::read_to_string(&self.log)
+                .unwrap_or_default()
+                .contains(&needle)
+            {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                log(format!("daemon killed (SIGKILL) right after {name}"));
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for daemon event {name}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// SIGKILL, no chance to clean up.

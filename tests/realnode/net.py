@@ -223,6 +223,15 @@ class Net:
         self.save()
         wait_for(f"{name} to answer get_info",
                  lambda: try_http(n["http"], "/v1/chain/get_info"), 120)
+        # Caught up with the network (within 2 blocks of a producing node) before returning.
+        ref = next((r for r in ["node_b", "node_a"] if r != name and self.node(r).get("pid")),
+                   None)
+        if ref and self.info(ref):
+            def synced():
+                mine, theirs = self.info(name), self.info(ref)
+                return mine and theirs and \
+                    mine["head_block_num"] + 2 >= theirs["head_block_num"]
+            wait_for(f"{name} to sync with {ref}", synced, 300)
 
     def stop(self, name):
         n = self.node(name)
