@@ -229,6 +229,58 @@ impl Net {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The id of the transaction cleos reports as executed.
+    pub fn executed_id(out: &Output) -> Option<String> {
+        let all = text(out);
+        let rest = all.split("executed transaction: ").nth(1)?;
+        Some(rest.split_whitespace().next()?.to_string())
+    }
+
+    /// Whether a block `from..` on api1 carries transaction `id`.
+    pub fn in_block(&self, id: &str, from: u32) -> bool {
+        let head = self.head("api1");
+        (from..=head).any(|n| {
+            self.try_post("api1", "/v1/chain/get_block", json!({ "block_num_or_id": n }))
+                .is_some_and(|b| {
+                    b["transactions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t["trx"]["id"] == id)
+                })
+        })
+    }
+
+    /// Runs `run` (a cleos push) until its transaction is in a block on api1: a
+    /// transaction accepted by node_a can still be dropped (a fork switch under load).
+    pub fn until_in_block(&self, what: &str, run: impl Fn() -> Output) {
+        for attempt in 1..=3 {
+            let from = self.head("api1");
+            let out = run();
+            assert!(out.status.success(), "{what} failed:\n{}", text(&out));
+            let id = Self::executed_id(&out)
+                .unwrap_or_else(|| panic!("{what}: no transaction id:\n{}", text(&out)));
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(20) {
+                if self.in_block(&id, from) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            log(format!(
+                "{what}: transaction {id} not in a block after 20 s (attempt {attempt})"
+            ));
+        }
+        panic!("{what}: never got into a block");
+    }
+
+    /// cleos (against node_a), asserted to succeed and to land in a block.
+    pub fn cleos_tx(&self, args: &[&str]) {
+        self.until_in_block(&format!("cleos {args:?}"), || {
+            self.cleos_on("node_a", args)
+        });
+    }
+
     /// Runs a command line printed by `check` (`cleos …`) with the real cleos, through a
     /// shell for its quoting, against node_a and the network's wallet.
     pub fn run_printed_cleos(&self, line: &str) -> Output {
