@@ -277,16 +277,17 @@ fn check_breakages(net: &Net, cfg: &std::path::Path) {
     breakage(
         net,
         cfg,
-        "no CPU/NET staked",
+        "no CPU staked",
+        // eosio takes back the CPU it delegated to our producer (eosio pays for that).
         &[&[
             "system",
             "undelegatebw",
+            "eosio",
             me,
-            me,
-            "1000.0000 EOS",
+            "0.0000 EOS",
             "1000.0000 EOS",
             "-p",
-            &active,
+            "eosio@active",
         ]],
         "resources",
     );
