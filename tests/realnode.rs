@@ -451,10 +451,14 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     let d = Daemon::start_with(cfg, "primary_down.log", &["-v"]);
     // A daemon that has been watching: it has the participation history it needs (a
     // rotation of the other producers' turns) before the outage, as in production.
-    wait_for("the daemon to watch a whole rotation", Duration::from_secs(120), || {
-        let rounds = d.names().iter().filter(|n| *n == "round_summary").count();
-        (rounds >= 3).then_some(())
-    });
+    wait_for(
+        "the daemon to watch a whole rotation",
+        Duration::from_secs(120),
+        || {
+            let rounds = d.names().iter().filter(|n| *n == "round_summary").count();
+            (rounds >= 3).then_some(())
+        },
+    );
     // Kill right after our turn began (our first block of a turn), the worst case.
     wait_for(
         "our producer to start a turn",
@@ -551,9 +555,7 @@ fn both_down(net: &Net, cfg: &std::path::Path) {
     );
     assert_no_switch(net, from, "both down");
     assert!(
-        names
-            .iter()
-            .any(|n| n == "failover_suppressed"),
+        names.iter().any(|n| n == "failover_suppressed"),
         "both down: the daemon did not say why it held: {names:?}"
     );
     net.start("primary");

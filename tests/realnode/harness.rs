@@ -240,14 +240,18 @@ impl Net {
     pub fn in_block(&self, id: &str, from: u32) -> bool {
         let head = self.head("api1");
         (from..=head).any(|n| {
-            self.try_post("api1", "/v1/chain/get_block", json!({ "block_num_or_id": n }))
-                .is_some_and(|b| {
-                    b["transactions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|t| t["trx"]["id"] == id)
-                })
+            self.try_post(
+                "api1",
+                "/v1/chain/get_block",
+                json!({ "block_num_or_id": n }),
+            )
+            .is_some_and(|b| {
+                b["transactions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["trx"]["id"] == id)
+            })
         })
     }
 
@@ -276,9 +280,7 @@ impl Net {
 
     /// cleos (against node_a), asserted to succeed and to land in a block.
     pub fn cleos_tx(&self, args: &[&str]) {
-        self.until_in_block(&format!("cleos {args:?}"), || {
-            self.cleos_on("node_a", args)
-        });
+        self.until_in_block(&format!("cleos {args:?}"), || self.cleos_on("node_a", args));
     }
 
     /// Runs a command line printed by `check` (`cleos …`) with the real cleos, through a
