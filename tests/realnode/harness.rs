@@ -111,12 +111,14 @@ impl Net {
             .stderr(Stdio::inherit())
             .output()
             .expect("python3 runs tests/realnode/net.py");
-        assert!(
-            out.status.success(),
-            "booting the real-node network failed ({}); node logs in {}/logs",
-            out.status,
-            dir.path().display()
-        );
+        if !out.status.success() {
+            let kept = dir.keep();
+            panic!(
+                "booting the real-node network failed ({}); node logs kept in {}/logs",
+                out.status,
+                kept.display()
+            );
+        }
         let j: Value = serde_json::from_slice(&out.stdout).unwrap();
         log(format!("network booted in {:.0?}", started.elapsed()));
         let rt = tokio::runtime::Builder::new_current_thread()

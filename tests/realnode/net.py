@@ -222,7 +222,7 @@ class Net:
         n["pid"] = p.pid
         self.save()
         wait_for(f"{name} to answer get_info",
-                 lambda: try_http(n["http"], "/v1/chain/get_info"), 120)
+                 lambda: try_http(n["http"], "/v1/chain/get_info"), 240)
         # Caught up with the network (within 2 blocks of a producing node) before returning.
         ref = next((r for r in ["node_b", "node_a"] if r != name and self.node(r).get("pid")),
                    None)
