@@ -194,6 +194,8 @@ class Net:
                "--max-transaction-time", "200", "--abi-serializer-max-time-ms", "200",
                "--http-max-response-time-ms", "200", "--net-threads", "1",
                "--read-only-threads", "0",
+               # A busy build machine's disk above 90 % must not stop the test network.
+               "--resource-monitor-not-shutdown-on-threshold-exceeded",
                "--agent-name", name,
                "--plugin", "eosio::chain_api_plugin", "--plugin", "eosio::net_api_plugin",
                "--plugin", "eosio::producer_plugin"]
