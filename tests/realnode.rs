@@ -111,8 +111,10 @@ fn check_failures(out: &std::process::Output) -> (Vec<String>, Vec<String>) {
             .strip_prefix("      fix: ")
             .or_else(|| line.strip_prefix("           "));
         if let Some(fix) = fix.filter(|f| f.starts_with("cleos ")) {
+            // The first command of each failed check: further ones are alternatives.
             if status == "FAIL" {
                 fixes.push(fix.to_string());
+                status = "fixed";
             }
         }
     }
@@ -312,7 +314,7 @@ fn check_foreign_key(net: &Net, cfg: &std::path::Path) {
             "-p",
             &format!("{me}@active"),
         ]],
-        "producer",
+        "producer.key",
     );
 }
 
