@@ -111,21 +111,31 @@ fn check_failures(out: &std::process::Output) -> (Vec<String>, Vec<String>) {
             .strip_prefix("      fix: ")
             .or_else(|| line.strip_prefix("           "));
         if let Some(fix) = fix.filter(|f| f.starts_with("cleos ")) {
+            // The first command of each failed check: further ones are alternatives.
             if status == "FAIL" {
                 fixes.push(fix.to_string());
+                status = "fixed";
             }
         }
     }
     (failed, fixes)
 }
 
+/// `check` passes, allowing the API nodes a few seconds to see the last change.
 fn check_passes(cfg: &std::path::Path, why: &str) {
-    let out = bp(cfg, &["check"]);
-    assert!(
-        out.status.success(),
-        "check should pass {why}:\n{}",
-        text(&out)
-    );
+    let start = Instant::now();
+    loop {
+        let out = bp(cfg, &["check"]);
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "check should pass {why}:\n{}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
 
 fn check_healthy(net: &Net, cfg: &std::path::Path) {
@@ -146,25 +156,16 @@ fn breakage(
 ) {
     log(format!("check breakage: {what}"));
     for args in breaking {
-        net.cleos(args);
+        net.cleos_tx(args);
     }
     // The API nodes must have the change before `check` reads them.
-    let head = net.head("node_a");
-    wait_for(
-        "the API nodes to reach node_a's head",
+    let out = wait_for(
+        &format!("check to fail on {what}"),
         Duration::from_secs(30),
         || {
-            (["api1", "api2", "api3"]
-                .iter()
-                .all(|n| net.head(n) > head + 1))
-            .then_some(())
+            let out = bp(cfg, &["check"]);
+            (!out.status.success()).then_some(out)
         },
-    );
-    let out = bp(cfg, &["check"]);
-    assert!(
-        !out.status.success(),
-        "check should fail on {what}:\n{}",
-        text(&out)
     );
     let (failed, fixes) = check_failures(&out);
     assert!(
@@ -181,25 +182,17 @@ fn breakage(
         // An operator fills in the account that pays; here the chain's eosio.
         let fix = &fix.replace("<funder>", "eosio");
         log(format!("  running the printed fix: {fix}"));
-        let r = net.run_printed_cleos(fix);
-        assert!(
-            r.status.success(),
-            "{what}: the printed fix `{fix}` failed on the real node:\n{}\ncheck said:\n{}",
-            text(&r),
-            text(&out)
-        );
+        net.until_in_block(&format!("{what}: the printed fix `{fix}`"), || {
+            let r = net.run_printed_cleos(fix);
+            assert!(
+                r.status.success(),
+                "{what}: the printed fix `{fix}` failed on the real node:\n{}\ncheck said:\n{}",
+                text(&r),
+                text(&out)
+            );
+            r
+        });
     }
-    let head = net.head("node_a");
-    wait_for(
-        "the API nodes to reach node_a's head",
-        Duration::from_secs(30),
-        || {
-            (["api1", "api2", "api3"]
-                .iter()
-                .all(|n| net.head(n) > head + 1))
-            .then_some(())
-        },
-    );
     check_passes(cfg, &format!("after running the fixes for {what}"));
 }
 
@@ -286,16 +279,17 @@ fn check_breakages(net: &Net, cfg: &std::path::Path) {
     breakage(
         net,
         cfg,
-        "no CPU/NET staked",
+        "no CPU staked",
+        // eosio takes back the CPU it delegated to our producer (eosio pays for that).
         &[&[
             "system",
             "undelegatebw",
+            "eosio",
             me,
-            me,
-            "1000.0000 EOS",
+            "0.0000 EOS",
             "1000.0000 EOS",
             "-p",
-            &active,
+            "eosio@active",
         ]],
         "resources",
     );
@@ -320,7 +314,7 @@ fn check_foreign_key(net: &Net, cfg: &std::path::Path) {
             "-p",
             &format!("{me}@active"),
         ]],
-        "producer",
+        "producer.key",
     );
 }
 
@@ -456,8 +450,17 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     log("primary down: kill the primary node; expect one regproducer to the backup key");
     let me = net.producer();
     let backup = net.pub_key("backup");
-    let d = Daemon::start(cfg, "primary_down.log");
-    d.wait_event("quorum_changed", Duration::from_secs(30));
+    let d = Daemon::start_with(cfg, "primary_down.log", &["-v"]);
+    // A daemon that has been watching: it has the participation history it needs (a
+    // rotation of the other producers' turns) before the outage, as in production.
+    wait_for(
+        "the daemon to watch a whole rotation",
+        Duration::from_secs(120),
+        || {
+            let rounds = d.names().iter().filter(|n| *n == "round_summary").count();
+            (rounds >= 3).then_some(())
+        },
+    );
     // Kill right after our turn began (our first block of a turn), the worst case.
     wait_for(
         "our producer to start a turn",
@@ -554,10 +557,8 @@ fn both_down(net: &Net, cfg: &std::path::Path) {
     );
     assert_no_switch(net, from, "both down");
     assert!(
-        names
-            .iter()
-            .any(|n| n == "failover_suppressed" || n == "datacenter_readiness"),
-        "both down: the daemon said nothing about the dead target: {names:?}"
+        names.iter().any(|n| n == "failover_suppressed"),
+        "both down: the daemon did not say why it held: {names:?}"
     );
     net.start("primary");
     net.start("backup");
@@ -592,8 +593,7 @@ fn killed_after_trigger(net: &Net, cfg: &std::path::Path) {
     let d = Daemon::start(cfg, "killed_trigger_1.log");
     d.wait_event("quorum_changed", Duration::from_secs(30));
     net.stop("backup");
-    d.wait_event("failover_triggered", Duration::from_secs(180));
-    d.kill();
+    d.kill_on("failover_triggered", Duration::from_secs(180));
     let d = Daemon::start(cfg, "killed_trigger_2.log");
     wait_row_key(net, &primary, "the producers row to hold the primary key");
     // Let the restarted daemon watch the promotion through: it must not push again.
@@ -619,8 +619,7 @@ fn killed_after_push(net: &Net, cfg: &std::path::Path) {
     let d = Daemon::start(cfg, "killed_push_1.log");
     d.wait_event("quorum_changed", Duration::from_secs(30));
     net.stop("primary");
-    d.wait_event("transaction_pushed", Duration::from_secs(180));
-    d.kill();
+    d.kill_on("transaction_pushed", Duration::from_secs(180));
     let d = Daemon::start(cfg, "killed_push_2.log");
     wait_row_key(net, &backup, "the producers row to hold the backup key");
     // The restarted daemon sees our blocks still missing while the key is promoted.

@@ -743,8 +743,8 @@ fn check_resources(config: &Config, account: &Fetched<Account>) -> CheckResult {
         .total_resources
         .as_ref()
         .and_then(|t| t.cpu_weight.as_deref());
-    let net_amount = asset_like(weight, if net_short { 1 } else { 0 });
-    let cpu_amount = asset_like(weight, if cpu_short { 10 } else { 0 });
+    let net_amount = asset_like(weight, if net_short { 10 } else { 0 });
+    let cpu_amount = asset_like(weight, if cpu_short { 100 } else { 0 });
     CheckResult::fail(
         "resources",
         format!(
@@ -2383,7 +2383,7 @@ api = "http://127.0.0.1:12"
         assert!(c.detail.contains("CPU 0 µs available"), "{}", c.detail);
         assert_eq!(
             fix(&c).lines().next().unwrap(),
-            "cleos system delegatebw <funder> mybpaccount1 \"0.0000 TLOS\" \"10.0000 TLOS\" -p <funder>@active"
+            "cleos system delegatebw <funder> mybpaccount1 \"0.0000 TLOS\" \"100.0000 TLOS\" -p <funder>@active"
         );
     }
 

@@ -1115,6 +1115,21 @@ mod tests {
         assert!(carries_backup(&c), "the next update proposes it");
     }
 
+    /// Measured on real nodeos v4.1 (tests/realnode.rs, 5 producers of 12 slots, all up):
+    /// LIB trailed the head by 63–70 blocks (reference §10: 61–72 with one down).
+    #[test]
+    fn legacy_lib_lag_with_5_producers_matches_the_real_node() {
+        let mut c = chain(5, Consensus::Legacy);
+        c.advance_to(c.slot() + 5 * 12 * 4);
+        let mut lags = Vec::new();
+        for _ in 0..60 {
+            c.advance_to(c.slot() + 1);
+            lags.push(c.head().num - c.lib());
+        }
+        let (lo, hi) = (*lags.iter().min().unwrap(), *lags.iter().max().unwrap());
+        assert!(lo >= 60 && hi <= 72, "lag {lo}..={hi}");
+    }
+
     #[test]
     fn legacy_promotion_waits_for_lib_twice() {
         let mut c = chain(4, Consensus::Legacy);

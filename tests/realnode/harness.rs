@@ -111,12 +111,14 @@ impl Net {
             .stderr(Stdio::inherit())
             .output()
             .expect("python3 runs tests/realnode/net.py");
-        assert!(
-            out.status.success(),
-            "booting the real-node network failed ({}); node logs in {}/logs",
-            out.status,
-            dir.path().display()
-        );
+        if !out.status.success() {
+            let kept = dir.keep();
+            panic!(
+                "booting the real-node network failed ({}); node logs kept in {}/logs",
+                out.status,
+                kept.display()
+            );
+        }
         let j: Value = serde_json::from_slice(&out.stdout).unwrap();
         log(format!("network booted in {:.0?}", started.elapsed()));
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -227,6 +229,60 @@ impl Net {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The id of the transaction cleos reports as executed.
+    pub fn executed_id(out: &Output) -> Option<String> {
+        let all = text(out);
+        let rest = all.split("executed transaction: ").nth(1)?;
+        Some(rest.split_whitespace().next()?.to_string())
+    }
+
+    /// Whether a block `from..` on api1 carries transaction `id`.
+    pub fn in_block(&self, id: &str, from: u32) -> bool {
+        let head = self.head("api1");
+        (from..=head).any(|n| {
+            self.try_post(
+                "api1",
+                "/v1/chain/get_block",
+                json!({ "block_num_or_id": n }),
+            )
+            .is_some_and(|b| {
+                b["transactions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["trx"]["id"] == id)
+            })
+        })
+    }
+
+    /// Runs `run` (a cleos push) until its transaction is in a block on api1: a
+    /// transaction accepted by node_a can still be dropped (a fork switch under load).
+    pub fn until_in_block(&self, what: &str, run: impl Fn() -> Output) {
+        for attempt in 1..=3 {
+            let from = self.head("api1");
+            let out = run();
+            assert!(out.status.success(), "{what} failed:\n{}", text(&out));
+            let id = Self::executed_id(&out)
+                .unwrap_or_else(|| panic!("{what}: no transaction id:\n{}", text(&out)));
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(20) {
+                if self.in_block(&id, from) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            log(format!(
+                "{what}: transaction {id} not in a block after 20 s (attempt {attempt})"
+            ));
+        }
+        panic!("{what}: never got into a block");
+    }
+
+    /// cleos (against node_a), asserted to succeed and to land in a block.
+    pub fn cleos_tx(&self, args: &[&str]) {
+        self.until_in_block(&format!("cleos {args:?}"), || self.cleos_on("node_a", args));
     }
 
     /// Runs a command line printed by `check` (`cleos …`) with the real cleos, through a
@@ -478,6 +534,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(config: &Path, log_name: &str) -> Daemon {
+        Self::start_with(config, log_name, &[])
+    }
+
+    /// As [`Daemon::start`], with extra `run` arguments (e.g. `-v`).
+    pub fn start_with(config: &Path, log_name: &str, extra: &[&str]) -> Daemon {
         let log_path = config.with_file_name(log_name);
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -485,7 +546,9 @@ impl Daemon {
             .open(&log_path)
             .unwrap();
         let child = Command::new(BIN)
-            .args(["run", "--log-format", "json", "-c"])
+            .args(["run", "--log-format", "json"])
+            .args(extra)
+            .arg("-c")
             .arg(config)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -520,6 +583,29 @@ impl Daemon {
         wait_for(&format!("daemon event {name}"), timeout, || {
             self.events().into_iter().find(|e| e["event"] == name)
         })
+    }
+
+    /// SIGKILLs the daemon as soon as its log shows `name` (the log is polled every 5 ms:
+    /// as close to the event as an outside observer gets).
+    pub fn kill_on(mut self, name: &str, timeout: Duration) {
+        let start = Instant::now();
+        let needle = format!("\"event\":\"{name}\"");
+        loop {
+            if std::fs::read_to_string(&self.log)
+                .unwrap_or_default()
+                .contains(&needle)
+            {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                log(format!("daemon killed (SIGKILL) right after {name}"));
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for daemon event {name}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// SIGKILL, no chance to clean up.

@@ -194,6 +194,8 @@ class Net:
                "--max-transaction-time", "200", "--abi-serializer-max-time-ms", "200",
                "--http-max-response-time-ms", "200", "--net-threads", "1",
                "--read-only-threads", "0",
+               # A busy build machine's disk above 90 % must not stop the test network.
+               "--resource-monitor-not-shutdown-on-threshold-exceeded",
                "--agent-name", name,
                "--plugin", "eosio::chain_api_plugin", "--plugin", "eosio::net_api_plugin",
                "--plugin", "eosio::producer_plugin"]
@@ -222,7 +224,16 @@ class Net:
         n["pid"] = p.pid
         self.save()
         wait_for(f"{name} to answer get_info",
-                 lambda: try_http(n["http"], "/v1/chain/get_info"), 120)
+                 lambda: try_http(n["http"], "/v1/chain/get_info"), 240)
+        # Caught up with the network (within 2 blocks of a producing node) before returning.
+        ref = next((r for r in ["node_b", "node_a"] if r != name and self.node(r).get("pid")),
+                   None)
+        if ref and self.info(ref):
+            def synced():
+                mine, theirs = self.info(name), self.info(ref)
+                return mine and theirs and \
+                    mine["head_block_num"] + 2 >= theirs["head_block_num"]
+            wait_for(f"{name} to sync with {ref}", synced, 300)
 
     def stop(self, name):
         n = self.node(name)
@@ -396,15 +407,16 @@ def boot(d, base, keep_going_pid):
               "-p", "eosio@active")
     net.cleos("push", "action", "eosio", "init", '[0, "4,EOS"]', "-p", "eosio@active")
 
-    def newaccount(name, owner, active, stake="1000.0000 EOS"):
+    def newaccount(name, owner, active, stake="1000.0000 EOS", transfer=True):
         net.cleos("system", "newaccount", "eosio", name, owner, active,
                   "--stake-net", stake, "--stake-cpu", stake, "--buy-ram-kbytes", "256",
-                  "--transfer")
+                  *(["--transfer"] if transfer else []))
 
     for p in OTHERS:
         newaccount(p, keys[p][0], keys[p][0])
         net.cleos("system", "regproducer", p, keys[p][0], f"https://{p}.example", "0")
-    newaccount(OURBP, keys["ourbp_owner"][0], keys["ourbp_owner"][0])
+    # ourbp's CPU/NET stay delegated by eosio, which can take them back (a test breakage).
+    newaccount(OURBP, keys["ourbp_owner"][0], keys["ourbp_owner"][0], transfer=False)
     net.cleos("system", "regproducer", OURBP, keys["primary"][0], OURBP_URL,
               str(OURBP_LOCATION))
     net.cleos("set", "account", "permission", OURBP, "failover", keys["failover"][0],
