@@ -652,6 +652,22 @@ fn manual_failover(net: &Net, cfg: &std::path::Path) {
     } else {
         ("primary", net.pub_key("primary"))
     };
+    // A key change still in flight (the previous scenario leaves one being promoted): the
+    // command refuses it without --force, then we wait for the schedule to carry it.
+    if net.active_key("api1").as_deref() != Some(current.as_str()) {
+        log("a key change is in flight: failover must refuse it without --force");
+        let refused = bp(cfg, &["failover", "--to", to, "--dry-run"]);
+        assert!(
+            !refused.status.success() && text(&refused).contains("already in flight"),
+            "failover while a change is in flight:\n{}",
+            text(&refused)
+        );
+        wait_for(
+            "the key change in flight to become active",
+            Duration::from_secs(300),
+            || (net.active_key("api1").as_deref() == Some(current.as_str())).then_some(()),
+        );
+    }
     log(format!("manual failover to {to}: dry run, then --yes"));
     let from = net.head("api1");
     let dry = bp(cfg, &["failover", "--to", to, "--dry-run"]);
