@@ -245,10 +245,7 @@ impl Block {
                     .iter()
                     .map(|(n, a)| LegacyProducerKey {
                         producer_name: *n,
-                        block_signing_key: a
-                            .keys
-                            .first()
-                            .map_or(PublicKey::NULL, |(k, _)| k.clone()),
+                        block_signing_key: a.keys.first().map_or(PublicKey::NULL, |(k, _)| *k),
                     })
                     .collect(),
             }),

@@ -388,7 +388,7 @@ mod tests {
         let our = c.our_producer();
         let backup = c.datacenters()[1].public_key();
         let row = c.state_mut().producers.get_mut(&our).unwrap();
-        row.producer_key = backup.clone();
+        row.producer_key = backup;
         row.producer_authority = Some(Authority::single(backup));
         let mut found = 0;
         for _ in 0..40 {
