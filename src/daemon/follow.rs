@@ -366,9 +366,16 @@ async fn verify_one(
         }
         read = read_header(pool, &candidates, n, latest_ms).await;
     }
-    // No endpoint gave a header that hashes to the expected id: a majority must agree.
+    // No endpoint gave a header that hashes to the expected id: a majority of the
+    // endpoints that could not give a header must agree. One whose header failed the hash
+    // does not count: its claimed id would vouch for content it altered.
     let required = pool.policy().required();
-    let (block, outliers) = fetch(pool, order, n, latest_ms, required)
+    let others: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|k| !tried.contains(k))
+        .collect();
+    let (block, outliers) = fetch(pool, &others, n, latest_ms, required)
         .await
         .map_err(|e| {
             if errors.is_empty() {
