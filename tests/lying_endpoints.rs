@@ -39,6 +39,12 @@ fn lies(run: &Run) -> Vec<(&'static str, Lie, bool)> {
             Lie::HideProducer(ours),
             true,
         ),
+        (
+            "our blocks dated a turn later, ids and links kept",
+            Lie::SkipSlots(ours),
+            true,
+        ),
+        ("blocks that do not link", Lie::Unlinked, true),
     ]
 }
 
@@ -198,4 +204,20 @@ async fn fast_get_info_slow_reads_do_not_block_a_failover() {
     );
     run.run_to_end().await;
     assert_eq!(run.key_changes(), ["backup"]);
+}
+
+/// The only configured endpoint splices our blocks a turn later (real ids and links): its
+/// headers do not hash to the ids it vouches for, so they are never believed and the
+/// healthy producer is never switched.
+#[tokio::test]
+async fn a_single_endpoint_splicing_blocks_switches_nothing() {
+    let mut s = scenario("healthy", 4);
+    s.spec.endpoints = vec![Behavior::Normal; 1];
+    let mut run = Run::start(s).await;
+    let ours = run.net.with_chain(|c| c.our_producer());
+    run.net.set_endpoint(0, Behavior::Lie(Lie::SkipSlots(ours)));
+    run.run_to_end().await;
+    assert!(run.key_changes().is_empty(), "{:?}", run.key_changes());
+    assert_eq!(run.net.push_requests(), 0);
+    assert_names_liars(&run, 1, "single splicing endpoint");
 }

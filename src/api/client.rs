@@ -227,6 +227,38 @@ impl ChainClient {
         self.checked_block(b, num, "get_block")
     }
 
+    /// The whole header of block `num` from `get_block` (every nodeos version serves it
+    /// there; `get_block_info` lacks `new_producers` and the header extensions), for
+    /// recomputing its id. The response's own `id` is not returned: it is a claim, and the
+    /// caller compares [`crate::antelope::BlockHeader::id`] with an id vouched for
+    /// elsewhere.
+    pub async fn get_block_header(
+        &self,
+        num: u32,
+    ) -> Result<crate::antelope::BlockHeader, ApiError> {
+        let limit = self.opts.max_body_bytes.max(MAX_GET_BLOCK_BODY_BYTES);
+        let body: serde_json::Value = self
+            .call_limited(
+                "chain",
+                "get_block",
+                &json!({ "block_num_or_id": num.to_string() }),
+                limit,
+            )
+            .await?;
+        let header = crate::antelope::BlockHeader::from_json(&body)
+            .map_err(|e| self.err("get_block", ApiErrorKind::Malformed(e.to_string())))?;
+        if header.block_num() != num {
+            return Err(self.err(
+                "get_block",
+                ApiErrorKind::Malformed(format!(
+                    "asked for block {num}, got a header of block {}",
+                    header.block_num()
+                )),
+            ));
+        }
+        Ok(header)
+    }
+
     fn checked_block(
         &self,
         b: BlockInfo,

@@ -1,9 +1,22 @@
-//! Following the quorum chain: fetch every block from our last one up to the height the
-//! quorum agrees on, in order, and feed the tracker. Each block is believed only when a
-//! strict majority of the configured endpoints serve the same header (id, parent,
-//! timestamp, producer, schedule version); the blocks link by `previous` up to the id the
-//! quorum agreed on, which the daemon checks at the end. Forks rewind and re-read; a gap too
-//! large to fill (a restart, a long outage of the observer) starts over with a backfill.
+//! Following the quorum chain: read every block from our last one up to the head the
+//! quorum agrees on and feed the tracker, believing only blocks verified by hash.
+//!
+//! Blocks are verified backwards from the agreed head: the header of the head block must
+//! recompute ([`crate::antelope::BlockHeader::id`]) to the head id a strict majority of the
+//! endpoints reported, and each block below must recompute to the `previous` the verified
+//! block above it names. One endpoint's header per block is enough (reads are spread over
+//! the agreeing endpoints, a slow one hedged after [`HEDGE_AFTER`]): a header that does not
+//! recompute to the expected id is that endpoint's lie or fork, reported as an outlier,
+//! demoted for reads ([`ReadDemotions`]) and re-read elsewhere. Where no endpoint gives a
+//! header that hashes (`get_block` missing, or a header this build cannot re-encode), the
+//! block falls back to a strict majority serving the same header ([`fetch`]), whose id must
+//! still be the expected one. No block is ever taken on one endpoint's word.
+//!
+//! Forks rewind and re-read; a gap too large to fill (a restart, a long outage of the
+//! observer) starts over with a backfill.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -147,18 +160,257 @@ async fn fetch(
     ))
 }
 
-/// Brings `tracker` up to block `target`, reading from the endpoints in `order`. Blocks
-/// dated after `latest_ms` are refused.
+/// Another endpoint is asked for the same block when the first has not answered by then.
+const HEDGE_AFTER: Duration = Duration::from_millis(250);
+/// Follow rounds an endpoint that served an unverifiable block stays last in read order.
+const DEMOTION_ROUNDS: u64 = 240;
+/// Blocks read at once.
+const BATCH: u32 = 16;
+
+/// Endpoints that served a block failing verification: tried last for block reads for
+/// [`DEMOTION_ROUNDS`] follow rounds.
+#[derive(Debug, Default)]
+pub struct ReadDemotions {
+    round: u64,
+    until: HashMap<usize, u64>,
+}
+
+impl ReadDemotions {
+    fn demote(&mut self, k: usize) {
+        self.until
+            .insert(k, self.round.saturating_add(DEMOTION_ROUNDS));
+    }
+
+    fn is_demoted(&self, k: usize) -> bool {
+        self.until.get(&k).is_some_and(|&u| u > self.round)
+    }
+
+    fn next_round(&mut self) {
+        self.round = self.round.saturating_add(1);
+        let round = self.round;
+        self.until.retain(|_, u| *u > round);
+    }
+
+    /// `order` with demoted endpoints moved last, rotated by `num` among the others so
+    /// that consecutive blocks go to different endpoints.
+    fn candidates(&self, order: &[usize], num: u32, excluded: &[usize]) -> Vec<usize> {
+        let (mut good, bad): (Vec<usize>, Vec<usize>) = order
+            .iter()
+            .copied()
+            .filter(|k| !excluded.contains(k))
+            .partition(|&k| !self.is_demoted(k));
+        if !good.is_empty() {
+            let shift = num as usize % good.len();
+            good.rotate_left(shift);
+        }
+        good.extend(bad);
+        good
+    }
+}
+
+/// A header read from one endpoint, with the id recomputed from it.
+struct Read {
+    endpoint: usize,
+    header: BlockHeader,
+}
+
+/// Reads the header of block `num` from the first of `candidates` to answer with one that
+/// parses, is for `num` and is not dated after `latest_ms`; the next candidate is asked
+/// too each [`HEDGE_AFTER`] without an answer. Nothing is verified here.
+async fn read_header(
+    pool: &EndpointPool,
+    candidates: &[usize],
+    num: u32,
+    latest_ms: i64,
+) -> Result<Read, Vec<String>> {
+    let mut pending: FuturesUnordered<_> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| async move {
+            if i > 0 {
+                tokio::time::sleep(HEDGE_AFTER * i as u32).await;
+            }
+            (k, pool.client(k).get_block_header(num).await)
+        })
+        .collect();
+    let mut errors = Vec::new();
+    while let Some((k, r)) = pending.next().await {
+        match r {
+            Ok(h) if h.timestamp.unix_ms() > latest_ms => errors.push(format!(
+                "{}: block {num} is dated {}, ahead of this machine's clock",
+                pool.client(k).label(),
+                h.timestamp
+            )),
+            Ok(h) => {
+                return Ok(Read {
+                    endpoint: k,
+                    header: BlockHeader {
+                        num: h.block_num(),
+                        id: h.id(),
+                        previous: h.previous,
+                        timestamp: h.timestamp,
+                        producer: h.producer,
+                        schedule_version: h.schedule_version,
+                    },
+                })
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Err(errors)
+}
+
+/// Blocks verified so far in one follow call: a contiguous run ending at the agreed head,
+/// each recomputing to the id the block above names as `previous`.
+struct Verified {
+    blocks: BTreeMap<u32, BlockHeader>,
+    /// The lowest verified block's number and the id its parent must have.
+    low: u32,
+    expected: BlockId,
+}
+
+impl Verified {
+    fn new(target: u32, target_id: BlockId) -> Self {
+        Verified {
+            blocks: BTreeMap::new(),
+            low: target.saturating_add(1),
+            expected: target_id,
+        }
+    }
+
+    fn accept(&mut self, h: BlockHeader) {
+        self.low = h.num;
+        self.expected = h.previous;
+        self.blocks.insert(h.num, h);
+    }
+}
+
+/// Extends `verified` down to block `to` (one batch at a time, top down). Stops at the
+/// first block no endpoint gives verifiably and no majority agrees on.
+async fn verify_down(
+    pool: &EndpointPool,
+    order: &[usize],
+    verified: &mut Verified,
+    to: u32,
+    latest_ms: i64,
+    demotions: &mut ReadDemotions,
+    out: &mut Followed,
+) -> Result<(), String> {
+    while verified.low > to {
+        let hi = verified.low - 1;
+        let lo = hi.saturating_sub(BATCH - 1).max(to);
+        let reads = join_all((lo..=hi).rev().map(|n| {
+            let candidates = demotions.candidates(order, n, &[]);
+            async move { read_header(pool, &candidates, n, latest_ms).await }
+        }))
+        .await;
+        for (n, first) in (lo..=hi).rev().zip(reads) {
+            let block = verify_one(
+                pool,
+                order,
+                verified.expected,
+                n,
+                first,
+                latest_ms,
+                demotions,
+                out,
+            )
+            .await?;
+            verified.accept(block);
+        }
+    }
+    Ok(())
+}
+
+/// Verifies block `n` against `expected` (the id the verified block above names as its
+/// parent, or the agreed head id): the first read, then reads from other endpoints, then a
+/// strict majority of endpoints serving the same header.
+#[allow(clippy::too_many_arguments)]
+async fn verify_one(
+    pool: &EndpointPool,
+    order: &[usize],
+    expected: BlockId,
+    n: u32,
+    first: Result<Read, Vec<String>>,
+    latest_ms: i64,
+    demotions: &mut ReadDemotions,
+    out: &mut Followed,
+) -> Result<BlockHeader, String> {
+    let mut tried: Vec<usize> = Vec::new();
+    let mut read = first;
+    let mut errors = Vec::new();
+    loop {
+        match read {
+            Ok(r) if r.header.id == expected => return Ok(r.header),
+            Ok(r) => {
+                let label = pool.client(r.endpoint).label();
+                tracing::warn!(target: "daemon", endpoint = %label, num = n, "block header does not hash to the id the verified chain names; demoting the endpoint for reads");
+                out.outliers.push((
+                    label,
+                    format!(
+                        "block {n}: served a header dated {} by {} that hashes to {}, not to {} which the verified chain above names",
+                        r.header.timestamp, r.header.producer, r.header.id, expected
+                    ),
+                ));
+                demotions.demote(r.endpoint);
+                tried.push(r.endpoint);
+            }
+            Err(e) => {
+                errors.extend(e);
+                break;
+            }
+        }
+        let candidates = demotions.candidates(order, n, &tried);
+        if candidates.is_empty() {
+            break;
+        }
+        read = read_header(pool, &candidates, n, latest_ms).await;
+    }
+    // No endpoint gave a header that hashes to the expected id: a majority of the
+    // endpoints that could not give a header must agree. One whose header failed the hash
+    // does not count: its claimed id would vouch for content it altered.
+    let required = pool.policy().required();
+    let others: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|k| !tried.contains(k))
+        .collect();
+    let (block, outliers) = fetch(pool, &others, n, latest_ms, required)
+        .await
+        .map_err(|e| {
+            if errors.is_empty() {
+                e
+            } else {
+                format!("{e}; full headers: {}", errors.join("; "))
+            }
+        })?;
+    out.outliers.extend(outliers);
+    if block.id != expected {
+        return Err(format!(
+            "block {n}: the majority serve id {}, but the verified chain above names {}",
+            block.id, expected
+        ));
+    }
+    Ok(block)
+}
+
+/// Brings `tracker` up to block `target`, whose id a strict majority of the endpoints
+/// reported as `target_id`, reading from the endpoints in `order`. Every block pushed is
+/// verified by hash back from `target_id` (see the module docs). Blocks dated after
+/// `latest_ms` are refused.
+#[allow(clippy::too_many_arguments)]
 pub async fn follow(
     tracker: &mut Tracker,
     pool: &EndpointPool,
     order: &[usize],
     target: u32,
+    target_id: BlockId,
     backfill: u32,
     latest_ms: i64,
+    demotions: &mut ReadDemotions,
 ) -> Followed {
-    const BATCH: u32 = 16;
     const MAX_REWINDS: u32 = 32;
+    demotions.next_round();
     let mut out = Followed::default();
     if let Some(h) = tracker.head() {
         if h.num >= target {
@@ -176,29 +428,31 @@ pub async fn follow(
             None => return out,
         },
     };
-    while next <= target {
-        let end = next.saturating_add(BATCH - 1).min(target);
-        let required = pool.policy().required();
-        let fetched =
-            join_all((next..=end).map(|n| fetch(pool, order, n, latest_ms, required))).await;
-        let mut advanced = false;
-        for r in fetched {
-            let block = match r {
-                Ok((b, outliers)) => {
-                    out.outliers.extend(outliers);
-                    b
-                }
-                Err(e) if tracker.is_empty() && next < target && out.blocks == 0 => {
-                    // A node with less history than the backfill: start closer to the head.
-                    next += (target - next).div_ceil(2);
-                    out.error = Some(e);
-                    advanced = false;
-                    break;
-                }
-                Err(e) => {
-                    out.error = Some(e);
-                    return out;
-                }
+    let mut verified = Verified::new(target, target_id);
+    loop {
+        if let Err(e) = verify_down(
+            pool,
+            order,
+            &mut verified,
+            next,
+            latest_ms,
+            demotions,
+            &mut out,
+        )
+        .await
+        {
+            out.error = Some(e);
+            if !(tracker.is_empty() && out.blocks == 0 && verified.low <= target) {
+                return out;
+            }
+            // A node with less history than the backfill: start from the lowest block
+            // verified.
+        }
+        let start = verified.low.max(next);
+        let mut rewound = false;
+        for n in start..=target {
+            let Some(block) = verified.blocks.get(&n).cloned() else {
+                break;
             };
             let schedule_version = block.schedule_version;
             match tracker.push(block) {
@@ -207,14 +461,10 @@ pub async fn follow(
                     if !missed.is_empty() {
                         out.gaps.push((missed, schedule_version));
                     }
-                    advanced = true;
                 }
-                Ok(Pushed::Started) => {
-                    out.blocks += 1;
-                    advanced = true;
-                }
+                Ok(Pushed::Started) => out.blocks += 1,
                 Ok(Pushed::Duplicate) => {}
-                Err(TrackError::Fork { rewind_to, .. }) => {
+                Err(TrackError::Fork { .. }) => {
                     out.rewinds += 1;
                     if out.rewinds > MAX_REWINDS {
                         tracker.reset();
@@ -222,33 +472,53 @@ pub async fn follow(
                         out.error = Some("the chain keeps switching forks; starting over".into());
                         return out;
                     }
-                    next = rewind_to.max(1);
-                    if tracker.is_empty() {
-                        next = target.saturating_sub(backfill).max(1);
-                    }
-                    advanced = false;
+                    next = match tracker.head() {
+                        Some(h) => h.num.saturating_add(1),
+                        None => target.saturating_sub(backfill).max(1),
+                    };
+                    rewound = true;
                     break;
                 }
                 Err(TrackError::Gap { .. }) | Err(TrackError::SlotNotIncreasing { .. }) => {
-                    // Inconsistent answers from the endpoints: start over next round.
+                    // Verified blocks that do not chain with the tracked ones.
                     tracker.reset();
                     out.restarted = true;
-                    out.error =
-                        Some("endpoints returned blocks that do not chain; starting over".into());
+                    out.error = Some(
+                        "verified blocks do not chain with the blocks followed; starting over"
+                            .into(),
+                    );
                     return out;
                 }
             }
         }
-        if advanced {
-            match tracker
-                .head()
-                .map_or(end.checked_add(1), |h| h.num.checked_add(1))
-            {
-                Some(n) => next = n,
-                None => break,
+        if !rewound {
+            if tracker.head().is_some_and(|h| h.num == target) {
+                out.error = None;
             }
-            out.error = None;
+            return out;
         }
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rotate_over_endpoints_and_demoted_ones_go_last_until_they_expire() {
+        let mut d = ReadDemotions::default();
+        d.next_round();
+        let order = [0, 1, 2];
+        assert_eq!(d.candidates(&order, 0, &[]), vec![0, 1, 2]);
+        assert_eq!(d.candidates(&order, 1, &[]), vec![1, 2, 0]);
+        assert_eq!(d.candidates(&order, 5, &[2]), vec![1, 0]);
+        d.demote(1);
+        assert_eq!(d.candidates(&order, 0, &[]), vec![0, 2, 1]);
+        assert_eq!(d.candidates(&order, 1, &[]), vec![2, 0, 1]);
+        assert_eq!(d.candidates(&order, 1, &[1]), vec![2, 0]);
+        for _ in 0..DEMOTION_ROUNDS {
+            d.next_round();
+        }
+        assert_eq!(d.candidates(&order, 1, &[]), vec![1, 2, 0]);
+    }
 }

@@ -121,6 +121,8 @@ pub struct Daemon {
     dcs: Vec<DataCenter>,
     dc_clients: Vec<Option<ChainClient>>,
     tracker: Tracker,
+    /// Endpoints that served blocks failing hash verification, tried last for reads.
+    read_demotions: follow::ReadDemotions,
     book: ScheduleBook,
     mode: Option<ConsensusMode>,
     active: Option<Schedule>,
@@ -200,6 +202,7 @@ impl Daemon {
         Ok(Daemon {
             selfcheck: selfcheck::SelfCheck::new(opts.selfcheck_every),
             tracker: Tracker::new(opts.backfill_blocks.max(600) * 2),
+            read_demotions: follow::ReadDemotions::default(),
             readiness: vec![Readiness::Unknown; n],
             executor: Executor::new(key),
             said: Said {
@@ -308,8 +311,10 @@ impl Daemon {
                 &self.pool,
                 &order,
                 q.head.num,
+                q.head.id,
                 self.opts.backfill_blocks,
                 now.saturating_add(self.config.chain.max_clock_ahead.as_millis() as i64),
+                &mut self.read_demotions,
             )
             .await;
             if let Some(e) = &followed.error {

@@ -10,8 +10,13 @@
 //!   center whose signing key is in the active schedule: after a key switch becomes active
 //!   the old data center, even if it is up and still holds its key, produces nothing (a
 //!   real chain would reject its blocks).
-//! - **Block ids.** Bytes 0..4 are the block number (big-endian); the rest is
-//!   `sha256(previous id ‖ slot ‖ producer ‖ fork salt)`, so ids are unique per fork.
+//! - **Block ids.** Real header hashes: each block has an Antelope [`BlockHeader`]
+//!   (timestamp, producer, `confirmed`, `previous`, merkle roots, `schedule_version`, legacy
+//!   `new_producers`, Savanna's finality extension) and its id is [`BlockHeader::id`], so
+//!   `BlockHeader::from_json` of a served `get_block` reproduces the served id. The merkle
+//!   roots are stand-ins: `transaction_mroot` hashes the block's transaction ids,
+//!   `action_mroot` hashes `previous ‖ slot ‖ producer ‖ fork salt`, so ids are unique per
+//!   fork.
 //! - **Schedule tick.** Like `onblock`: when `previous block slot - last update > tick`
 //!   (120 slots by default) the contract takes the producers table (genesis order; active
 //!   rows with a key; under Savanna only rows with an active finalizer key) and proposes it
@@ -52,9 +57,11 @@ use serde_json::Value;
 use crate::antelope::transaction::TransactionId;
 
 use super::system::{fake_bls_key, Account, Authority, Permission, ProducerRow, SystemState};
+use crate::antelope::block::{LegacyProducerKey, LegacyProducerSchedule};
+use crate::antelope::transaction::Extension;
 use crate::antelope::{
-    BlockId, BlockTimestamp, ChainId, Checksum256, Name, PackedTransaction, PrivateKey, PublicKey,
-    TimePoint, Transaction,
+    BlockHeader, BlockId, BlockTimestamp, ChainId, Checksum256, Name, PackedTransaction,
+    PrivateKey, PublicKey, TimePoint, Transaction,
 };
 
 /// Header `schedule_version` of every Savanna block (`proper_svnn_schedule_version`).
@@ -206,6 +213,11 @@ pub struct Block {
     /// Savanna: the block this block's QC claim points at.
     pub qc_block: u32,
     pub transactions: Vec<Arc<TxRecord>>,
+    /// Stand-in merkle roots (see the module docs).
+    pub transaction_mroot: Checksum256,
+    pub action_mroot: Checksum256,
+    /// Header extensions: Savanna's finality extension, none on legacy chains.
+    pub header_extensions: Vec<Extension>,
 }
 
 impl Block {
@@ -217,6 +229,50 @@ impl Block {
     pub fn ref_block_prefix(&self) -> u32 {
         self.id.tapos().1
     }
+
+    /// The block's header; its [`BlockHeader::id`] is [`Block::id`].
+    pub fn header(&self) -> BlockHeader {
+        BlockHeader {
+            timestamp: self.timestamp(),
+            producer: self.producer,
+            confirmed: self.confirmed,
+            previous: self.previous,
+            transaction_mroot: self.transaction_mroot,
+            action_mroot: self.action_mroot,
+            schedule_version: self.schedule_version,
+            new_producers: self.new_producers.as_ref().map(|s| LegacyProducerSchedule {
+                version: s.version,
+                producers: s
+                    .producers
+                    .iter()
+                    .map(|(n, a)| LegacyProducerKey {
+                        producer_name: *n,
+                        block_signing_key: a.keys.first().map_or(PublicKey::NULL, |(k, _)| *k),
+                    })
+                    .collect(),
+            }),
+            header_extensions: self.header_extensions.clone(),
+        }
+    }
+}
+
+/// Stand-in `transaction_mroot`: the hash of the transaction ids (zero without any).
+fn tx_mroot(txs: &[Arc<TxRecord>]) -> Checksum256 {
+    if txs.is_empty() {
+        return Checksum256::default();
+    }
+    let mut data = Vec::with_capacity(32 * txs.len());
+    for t in txs {
+        data.extend_from_slice(&t.id.0);
+    }
+    Checksum256::hash(&data)
+}
+
+/// Savanna `finality_extension`: `qc_claim{u32 block_num, bool strong}`, no policy diffs.
+fn finality_extension(qc_block: u32) -> Extension {
+    let mut data = qc_block.to_le_bytes().to_vec();
+    data.extend_from_slice(&[1, 0, 0]);
+    Extension { kind: 2, data }
 }
 
 /// Everything needed to build a chain.
@@ -464,12 +520,12 @@ impl Chain {
         let first = spec.first_block_num.max(2);
         let mut pre = [0u8; 32];
         pre.copy_from_slice(&Checksum256::hash(&spec.chain_id.0).0);
-        pre[..4].copy_from_slice(&(first - 1).to_be_bytes());
-        let pre_id = Checksum256(pre);
-        let genesis = Block {
+        pre[..4].copy_from_slice(&(first - 2).to_be_bytes());
+        let before_genesis = Checksum256(pre);
+        let mut genesis = Block {
             num: first - 1,
-            id: pre_id,
-            previous: BlockId::default(),
+            id: BlockId::default(),
+            previous: before_genesis,
             slot: start,
             producer: spec.producers.first().copied().unwrap_or(eosio),
             signer: PublicKey::NULL,
@@ -488,7 +544,14 @@ impl Chain {
             new_producers: None,
             qc_block: first - 1,
             transactions: Vec::new(),
+            transaction_mroot: Checksum256::default(),
+            action_mroot: Checksum256::hash(&before_genesis.0),
+            header_extensions: match spec.consensus {
+                Consensus::Savanna => vec![finality_extension(first - 1)],
+                Consensus::Legacy => Vec::new(),
+            },
         };
+        genesis.id = genesis.header().id();
         let last_schedule_size = genesis.schedules.active.producers.len();
         let mut legacy = LegacyFinality::default();
         for p in &spec.producers {
@@ -798,15 +861,14 @@ impl Chain {
         }
     }
 
-    fn block_id(&self, num: u32, previous: &BlockId, slot: u32, producer: Name) -> BlockId {
+    /// Stand-in `action_mroot`, distinct per fork.
+    fn action_mroot(&self, previous: &BlockId, slot: u32, producer: Name) -> Checksum256 {
         let mut data = Vec::with_capacity(52);
         data.extend_from_slice(&previous.0);
         data.extend_from_slice(&slot.to_le_bytes());
         data.extend_from_slice(&producer.as_u64().to_le_bytes());
         data.extend_from_slice(&self.fork_salt.to_le_bytes());
-        let mut id = Checksum256::hash(&data);
-        id.0[..4].copy_from_slice(&num.to_be_bytes());
-        id
+        Checksum256::hash(&data)
     }
 
     fn produce_slot(&mut self, slot: u32) {
@@ -913,12 +975,11 @@ impl Chain {
             }
         }
 
-        let id = self.block_id(num, &parent_id, slot, producer);
         let transactions = std::mem::take(&mut self.pending_txs);
         self.onblock_state = None;
-        let block = Block {
+        let mut block = Block {
             num,
-            id,
+            id: BlockId::default(),
             previous: parent_id,
             slot,
             producer,
@@ -937,8 +998,15 @@ impl Chain {
             },
             new_producers,
             qc_block,
+            transaction_mroot: tx_mroot(&transactions),
+            action_mroot: self.action_mroot(&parent_id, slot, producer),
+            header_extensions: match self.spec.consensus {
+                Consensus::Savanna => vec![finality_extension(qc_block)],
+                Consensus::Legacy => Vec::new(),
+            },
             transactions,
         };
+        block.id = block.header().id();
         self.blocks.push_back(block);
         if let Some((id, slot)) = self.block(self.lib).map(|b| (b.id, b.slot)) {
             self.lib_id = id;

@@ -77,6 +77,12 @@ pub enum Lie {
     SlowReads(Duration),
     /// Blocks of this producer are served as another producer's (same id and links).
     HideProducer(Name),
+    /// Blocks of this producer are served dated one turn (12 slots) later, with their real
+    /// ids and `previous` links, so its slots look missed (issue 10's first attack).
+    SkipSlots(Name),
+    /// Every block is served with a `previous` that is not its parent's id (the real one
+    /// with its last byte changed), keeping its own id: blocks that do not link.
+    Unlinked,
     /// The active schedule changes with every slot (a new version, the order rotated on
     /// odd slots); every endpoint with this lie serves the same one in the same slot. For
     /// soaking the observer's memory, not for correctness.
@@ -163,6 +169,10 @@ impl std::fmt::Display for Behavior {
                 Lie::HideProducer(p) => {
                     write!(f, "lies: serves {p}'s blocks as another producer's")
                 }
+                Lie::SkipSlots(p) => {
+                    write!(f, "lies: serves {p}'s blocks dated one turn later")
+                }
+                Lie::Unlinked => f.write_str("lies: serves blocks that do not link"),
                 Lie::SlowReads(d) => write!(
                     f,
                     "answers get_info at once and everything else {} ms late",
@@ -771,6 +781,33 @@ impl World {
                 if v["producer"].as_str() == Some(&p.to_string()) =>
             {
                 v["producer"] = Value::String("eosio".into());
+            }
+            (Lie::SkipSlots(p), "get_block_info" | "get_block")
+                if v["producer"].as_str() == Some(&p.to_string()) =>
+            {
+                let later = v["timestamp"]
+                    .as_str()
+                    .and_then(|t| t.parse::<crate::antelope::BlockTimestamp>().ok())
+                    .map(|t| {
+                        crate::antelope::BlockTimestamp(
+                            t.0.saturating_add(super::chain::REPETITIONS),
+                        )
+                    });
+                if let Some(t) = later {
+                    v["timestamp"] = Value::String(t.to_string());
+                }
+            }
+            (Lie::Unlinked, "get_block_info" | "get_block") => {
+                let other = v["previous"]
+                    .as_str()
+                    .and_then(|t| t.parse::<crate::antelope::Checksum256>().ok())
+                    .map(|mut id| {
+                        id.0[31] ^= 0xff;
+                        id
+                    });
+                if let Some(id) = other {
+                    v["previous"] = Value::String(id.to_string());
+                }
             }
             (Lie::FlapSchedule, "get_producer_schedule") => {
                 let slot = self.main.slot();

@@ -9,9 +9,11 @@
 //! - `get_producer_schedule`: fc form `authority: [0, {…}]`.
 //! - transaction traces: `jungle4_send_transaction_202_custom_permission_2024.json`.
 //!
-//! Not real: `producer_signature` is a valid K1 signature by the block's signing key, but
-//! over one fixed digest rather than the header digest ([`Chain::block_signature`]);
-//! merkle roots are stand-in hashes.
+//! Block ids are real header hashes: `BlockHeader::from_json` of a `get_block` body
+//! recomputes the served `id` (`get_block_info` lacks the header extensions, so for
+//! Savanna blocks it does not, as on a real node). Not real: `producer_signature` is a
+//! valid K1 signature by the block's signing key, but over one fixed digest rather than
+//! the header digest ([`Chain::block_signature`]); merkle roots are stand-in hashes.
 //!
 //! A [`View`] is a chain as one endpoint sees it: its head may be behind the real head
 //! (lagging or stale endpoints), and everything rendered is as of that head.
@@ -128,35 +130,25 @@ impl<'a> View<'a> {
         })
     }
 
+    /// The header fields of `b` ([`Block::header`], so that `BlockHeader::from_json` of
+    /// them reproduces `b.id`) plus `producer_signature`. Legacy chains print
+    /// `new_producers` (`null` when empty) and no `header_extensions`, as EOSIO/Leap
+    /// `get_block` does for blocks without extensions; Savanna chains print the raw
+    /// `header_extensions` and no `new_producers`.
     fn header_fields(&self, b: &Block) -> serde_json::Map<String, Value> {
-        let mut m = serde_json::Map::new();
-        m.insert("timestamp".into(), json!(b.timestamp().to_string()));
-        m.insert("producer".into(), json!(b.producer));
-        m.insert("confirmed".into(), json!(b.confirmed));
-        m.insert("previous".into(), json!(b.previous.to_string()));
-        m.insert(
-            "transaction_mroot".into(),
-            json!(tx_mroot(&b.transactions).to_string()),
-        );
-        m.insert(
-            "action_mroot".into(),
-            json!(Checksum256::hash(&[b.id.0, b.previous.0].concat()).to_string()),
-        );
-        m.insert("schedule_version".into(), json!(b.schedule_version));
+        let mut m = match b.header().to_json() {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
         match self.chain.consensus() {
             Consensus::Legacy => {
-                m.insert(
-                    "new_producers".into(),
-                    b.new_producers
-                        .as_ref()
-                        .map_or(Value::Null, |s| legacy_schedule_json(s)),
-                );
+                if b.header_extensions.is_empty() {
+                    m.remove("header_extensions");
+                }
+                m.entry("new_producers").or_insert(Value::Null);
             }
             Consensus::Savanna => {
-                // finality_extension: qc_claim{u32 block_num, bool strong}, no diffs.
-                let mut ext = b.qc_block.to_le_bytes().to_vec();
-                ext.extend_from_slice(&[1, 0, 0]);
-                m.insert("header_extensions".into(), json!([[2, hex::encode(ext)]]));
+                m.remove("new_producers");
             }
         }
         m.insert("producer_signature".into(), json!(self.signature(b)));
@@ -210,17 +202,6 @@ impl<'a> View<'a> {
     }
 }
 
-fn tx_mroot(txs: &[std::sync::Arc<TxRecord>]) -> Checksum256 {
-    if txs.is_empty() {
-        return Checksum256::default();
-    }
-    let mut data = Vec::with_capacity(32 * txs.len());
-    for t in txs {
-        data.extend_from_slice(&t.id.0);
-    }
-    Checksum256::hash(&data)
-}
-
 /// `get_producer_schedule` form of a schedule.
 pub fn schedule_json(s: &Schedule) -> Value {
     json!({
@@ -228,17 +209,6 @@ pub fn schedule_json(s: &Schedule) -> Value {
         "producers": s.producers.iter().map(|(n, a)| json!({
             "producer_name": n,
             "authority": a.to_fc_json(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// Header `new_producers` of a legacy block: the pre-WTMSIG `block_signing_key` form.
-fn legacy_schedule_json(s: &Schedule) -> Value {
-    json!({
-        "version": s.version,
-        "producers": s.producers.iter().map(|(n, a)| json!({
-            "producer_name": n,
-            "block_signing_key": a.keys.first().map(|(k, _)| k.to_legacy_string()),
         })).collect::<Vec<_>>(),
     })
 }
@@ -355,4 +325,98 @@ pub fn trace_json(t: &TxRecord, style: TraceStyle) -> Value {
             "error_code": null,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::chain::ChainSpec;
+    use super::super::system::Authority;
+    use super::*;
+    use crate::antelope::BlockHeader;
+
+    fn chain(n: usize, consensus: Consensus) -> Chain {
+        let mut spec = ChainSpec::new(n, 1_000_000);
+        spec.consensus = consensus;
+        spec.schedule_tick_slots = 24;
+        Chain::new(spec)
+    }
+
+    /// Every block `get_block` serves recomputes to the id it is served with, and links to
+    /// the previous block's; returns how many blocks carried `new_producers`.
+    fn assert_served_ids_recompute(c: &Chain) -> usize {
+        let view = View::live(c);
+        let mut with_schedule = 0;
+        let mut previous = None;
+        for b in c.blocks_from(c.oldest().num) {
+            let body = view.get_block(b);
+            let header = BlockHeader::from_json(&body).expect("get_block parses");
+            let served: Checksum256 = body["id"].as_str().unwrap().parse().unwrap();
+            assert_eq!(header.id(), served, "block {}", b.num);
+            assert_eq!(served, b.id);
+            if let Some(p) = previous {
+                assert_eq!(header.previous, p, "block {} links", b.num);
+            }
+            previous = Some(served);
+            if header.new_producers.is_some() {
+                with_schedule += 1;
+                assert!(body["new_producers"].is_object());
+            }
+            // get_block_info has no header extensions: it recomputes exactly when the
+            // block has none and no new_producers.
+            let info = BlockHeader::from_json(&view.get_block_info(b)).unwrap();
+            assert_eq!(
+                info.id() == b.id,
+                b.header_extensions.is_empty() && b.new_producers.is_none(),
+                "block {}",
+                b.num
+            );
+        }
+        with_schedule
+    }
+
+    #[test]
+    fn served_savanna_blocks_recompute_to_their_ids() {
+        let mut c = chain(4, Consensus::Savanna);
+        c.advance_to(c.slot() + 100);
+        assert_served_ids_recompute(&c);
+        assert!(!c.head().header_extensions.is_empty(), "finality extension");
+    }
+
+    #[test]
+    fn served_legacy_blocks_recompute_to_their_ids_including_new_producers() {
+        let mut c = chain(4, Consensus::Legacy);
+        let our = c.our_producer();
+        let backup = c.datacenters()[1].public_key();
+        let row = c.state_mut().producers.get_mut(&our).unwrap();
+        row.producer_key = backup;
+        row.producer_authority = Some(Authority::single(backup));
+        let mut found = 0;
+        for _ in 0..40 {
+            c.advance_to(c.slot() + 50);
+            found += assert_served_ids_recompute(&c);
+            if found > 0 {
+                break;
+            }
+        }
+        assert!(
+            found > 0,
+            "a block with new_producers was served and checked"
+        );
+    }
+
+    #[test]
+    fn forks_get_distinct_ids_for_the_same_slot_and_producer() {
+        let c = chain(4, Consensus::Savanna);
+        let (mut a, mut b) = (c.fork(1), c.fork(2));
+        a.advance_to(c.slot() + 1);
+        b.advance_to(c.slot() + 1);
+        let (ha, hb) = (a.head(), b.head());
+        assert_eq!(
+            (ha.num, ha.slot, ha.producer),
+            (hb.num, hb.slot, hb.producer)
+        );
+        assert_ne!(ha.id, hb.id);
+        assert_eq!(ha.header().id(), ha.id);
+        assert_eq!(hb.header().id(), hb.id);
+    }
 }
