@@ -704,34 +704,29 @@ impl Daemon {
             self.said.disagreeing.remove(&(label, about.to_string()));
         }
         for (endpoint, detail) in outliers {
-            if self
-                .said
-                .disagreeing
-                .insert((endpoint.clone(), about.to_string()))
-            {
-                self.log.emit(Event::EndpointDisagrees {
-                    endpoint: endpoint.clone(),
-                    about: about.to_string(),
-                    detail: detail.clone(),
-                });
-            }
+            self.report_outlier(endpoint, about, detail);
+        }
+    }
+
+    /// `endpoint_disagrees`, once until that endpoint agrees about `about` again.
+    fn report_outlier(&mut self, endpoint: &str, about: &str, detail: &str) {
+        if self
+            .said
+            .disagreeing
+            .insert((endpoint.to_string(), about.to_string()))
+        {
+            self.log.emit(Event::EndpointDisagrees {
+                endpoint: endpoint.to_string(),
+                about: about.to_string(),
+                detail: detail.to_string(),
+            });
         }
     }
 
     /// No majority for `about`: the decision holds (`endpoints_disagree`) until one forms.
     fn note_disagreement(&mut self, about: &str, d: crate::api::pool::Disagreement) {
         for endpoint in &d.outliers {
-            if self
-                .said
-                .disagreeing
-                .insert((endpoint.clone(), about.to_string()))
-            {
-                self.log.emit(Event::EndpointDisagrees {
-                    endpoint: endpoint.clone(),
-                    about: about.to_string(),
-                    detail: d.detail.clone(),
-                });
-            }
+            self.report_outlier(endpoint, about, &d.detail);
         }
         self.disagreement
             .insert(about.to_string(), format!("{about}: {}", d.detail));
