@@ -607,6 +607,16 @@ pub struct KeyUse {
     pub key_file: Option<PathBuf>,
 }
 
+impl KeyUse {
+    /// A command that never signs, with the config's own key settings.
+    pub fn read_only() -> Self {
+        KeyUse {
+            read_only: true,
+            key_file: None,
+        }
+    }
+}
+
 impl Findings {
     fn error(
         &mut self,

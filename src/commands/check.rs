@@ -1315,11 +1315,7 @@ pub fn config_failure(error: &config::ConfigError) -> CheckReport {
 
 /// `bp-failover check [-c CONFIG] [--json]`.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let key = config::KeyUse {
-        read_only: true,
-        key_file: None,
-    };
-    run_with(config_path, &key, json).await
+    run_with(config_path, &config::KeyUse::read_only(), json).await
 }
 
 /// As [`run`], with `--key-file`. A key that does not load is reported by the `key`

@@ -796,11 +796,7 @@ pub async fn gather(
 
 /// `bp-failover status [-c CONFIG] [--json]`.
 pub async fn run(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let key = config::KeyUse {
-        read_only: true,
-        key_file: None,
-    };
-    run_with(config_path, &key, json).await
+    run_with(config_path, &config::KeyUse::read_only(), json).await
 }
 
 /// As [`run`], with `--key-file` (status never needs the key itself).
