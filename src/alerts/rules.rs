@@ -320,7 +320,7 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
                     severity: Warning,
                     summary: format!("key change confirmed: {datacenter}'s key is in the active schedule"),
                     detail: format!(
-                        "{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger{}. Blocks come from {datacenter} from our producer's next turn: watch that it produces.",
+                        "{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger{}. {datacenter} is to sign our producer's next turn: a notice follows when its first block is seen.",
                         predicted_seconds_since_trigger.map_or(String::new(), |p| format!(" (forecast: {p:.0} s)"))
                     ),
                 },
@@ -329,6 +329,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             resolve("pending_overdue", format!("{datacenter}'s key is in the active schedule")),
             resolve("unknown_key", format!("the active schedule carries {datacenter}'s key")),
         ],
+        Event::KeyProducing {
+            datacenter,
+            block,
+            seconds_since_trigger,
+            ..
+        } => vec![notice(
+            "key_producing",
+            Info,
+            format!("blocks now come from {datacenter}"),
+            format!("block {block} is our producer's first signed with {datacenter}'s key, {seconds_since_trigger:.0} s after the trigger."),
+        )],
         Event::ScheduleActivated {
             our_key: Some(_),
             datacenter,
