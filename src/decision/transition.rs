@@ -644,3 +644,643 @@ impl Tx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The daemon's state machine, scenario by scenario, with an injected clock: the real
+    //! [`decide`](super::super::decide) where a decision matters, then the transition.
+
+    use super::*;
+    use crate::antelope::PrivateKey;
+    use crate::decision::{decide, EndpointView, Inputs, Policy, Readiness};
+    use crate::observer::schedule::ConsensusMode;
+    use crate::observer::stats::{Participation, ProducerStats};
+
+    /// 2026-12-01T12:00:00Z.
+    const T0: i64 = 1_796_126_400_000;
+    const COOLDOWN_MS: i64 = 180_000;
+
+    fn key(seed: u8) -> PublicKey {
+        PrivateKey::from_bytes(&[seed; 32]).unwrap().public_key()
+    }
+
+    fn dcs() -> Vec<DataCenter> {
+        ["primary", "backup", "backup2"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| DataCenter {
+                name: n.to_string(),
+                signing_key: key(i as u8 + 1),
+            })
+            .collect()
+    }
+
+    fn setup(dcs: &[DataCenter], dry_run: bool) -> Setup<'_> {
+        Setup {
+            producer: "ourproducer1".into(),
+            dcs,
+            cooldown_ms: COOLDOWN_MS,
+            dry_run,
+        }
+    }
+
+    fn step(m: &Machine, s: &Setup<'_>, now_ms: i64, step: Step) -> (Machine, Vec<Intent>) {
+        transition(
+            m,
+            &Input {
+                now_ms,
+                setup: s,
+                step,
+            },
+        )
+    }
+
+    fn decided(
+        m: &Machine,
+        s: &Setup<'_>,
+        now: i64,
+        decision: Decision,
+        observed: Observed,
+        manual: Option<ManualSwitch>,
+    ) -> (Machine, Vec<Intent>) {
+        let step_ = Step::Decided {
+            decision,
+            observed,
+            manual,
+            forecast: None,
+        };
+        step(m, s, now, step_)
+    }
+
+    fn observed(active: usize, table: usize) -> Observed {
+        Observed {
+            active_key: Some(key(active as u8 + 1)),
+            table_key: Some(key(table as u8 + 1)),
+            missed_now: 0,
+            our_block: None,
+        }
+    }
+
+    fn events(intents: &[Intent]) -> Vec<&Event> {
+        intents
+            .iter()
+            .filter_map(|i| match i {
+                Intent::Emit(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn names(intents: &[Intent]) -> Vec<&'static str> {
+        events(intents).iter().map(|e| e.name()).collect()
+    }
+
+    fn pushes(intents: &[Intent]) -> usize {
+        intents
+            .iter()
+            .filter(|i| matches!(i, Intent::Push { .. }))
+            .count()
+    }
+
+    /// What the real `decide` says with data center `active`'s key in force and our
+    /// producer down for two turns while the other 20 produce (the table holds `table`).
+    fn decide_down(state: &State, now: i64, active: usize, table: usize) -> Decision {
+        let stats = ProducerStats {
+            consecutive_missed: 24,
+            consecutive_key: Some(key(active as u8 + 1)),
+            others_produced_during_run: 240,
+            ..ProducerStats::default()
+        };
+        let part = Participation {
+            turns: 20,
+            turns_produced: 20,
+            ..Participation::default()
+        };
+        let run = Participation {
+            turns: 3,
+            turns_produced: 3,
+            ..Participation::default()
+        };
+        let readiness = vec![Readiness::Ready; 3];
+        let inputs = Inputs {
+            now_ms: now,
+            endpoints: EndpointView::Quorum,
+            mode: ConsensusMode::Savanna,
+            head_time_ms: now,
+            lib_advanced_at_ms: now,
+            schedule_len: 21,
+            active_key: Some(key(active as u8 + 1)),
+            table_key: Some(key(table as u8 + 1)),
+            stats: &stats,
+            unconfirmed_missed: 0,
+            participation: &part,
+            run_participation: &run,
+            readiness: &readiness,
+            primary_ready_since_ms: None,
+            next_proposal_slot: None,
+            all_endpoints_agree: true,
+        };
+        let d = decide(&inputs, &dcs(), &Policy::default(), state);
+        gate(d, state, now, false)
+    }
+
+    fn tx(n: u8) -> Checksum256 {
+        Checksum256([n; 32])
+    }
+
+    /// Primary down: the push, our transaction saved before it leaves, its outcome.
+    fn push_to_backup(m: &Machine, s: &Setup<'_>, now: i64) -> Machine {
+        let d = decide_down(&m.state, now, 0, 0);
+        assert!(
+            matches!(d, Decision::Switch { from: 0, to: 1, .. }),
+            "{d:?}"
+        );
+        let (m, out) = decided(m, s, now, d, observed(0, 0), None);
+        assert_eq!(names(&out), ["failover_triggered"]);
+        assert_eq!(
+            out.last(),
+            Some(&Intent::Push {
+                to: 1,
+                dry_run: false
+            })
+        );
+        let (m, out) = step(
+            &m,
+            s,
+            now,
+            Step::Signed {
+                to: 1,
+                tx_id: tx(7),
+                expires_ms: now + 60_000,
+            },
+        );
+        assert_eq!(out, [Intent::Save], "saved before the push");
+        let p = m.state.pending.clone().expect("pending before the push");
+        assert!(p.ours && p.to_key == key(2) && p.tx_id == Some(tx(7)));
+        let (m, out) = step(
+            &m,
+            s,
+            now,
+            Step::Pushed {
+                to: 1,
+                outcome: PushOutcome::Pushed {
+                    tx_id: tx(7),
+                    endpoint: "http://127.0.0.1:1".into(),
+                    latency_ms: 5,
+                    attempt: 1,
+                },
+            },
+        );
+        assert_eq!(names(&out), ["transaction_pushed"]);
+        m
+    }
+
+    #[test]
+    fn primary_down_pushes_then_the_table_and_the_schedule_confirm_it() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let m = push_to_backup(&Machine::default(), &s, T0);
+        // While our transaction may still land, the decision waits: no second push.
+        let d = decide_down(&m.state, T0 + 1_000, 0, 0);
+        assert!(
+            matches!(
+                d,
+                Decision::Hold {
+                    reason: HoldReason::PendingTransaction,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let (m, out) = decided(&m, &s, T0 + 1_000, d, observed(0, 0), None);
+        assert_eq!(pushes(&out), 0);
+        // The table holds the key: recorded once as our automatic switch.
+        let d = decide_down(&m.state, T0 + 3_000, 0, 1);
+        assert!(
+            matches!(
+                d,
+                Decision::Pending {
+                    to: 1,
+                    ours: true,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let (m, out) = decided(&m, &s, T0 + 3_000, d.clone(), observed(0, 1), None);
+        assert_eq!(names(&out), ["key_registered"]);
+        assert!(out.contains(&Intent::Save));
+        let r = m.state.last_switch().expect("recorded");
+        assert!(r.automatic && r.at_ms == T0 && r.tx_id == Some(tx(7)) && r.from == "primary");
+        let (m, out) = decided(&m, &s, T0 + 3_500, d, observed(0, 1), None);
+        assert!(out.is_empty(), "said once: {out:?}");
+        assert_eq!(m.state.switches.len(), 1);
+        // The schedule carries it: confirmed, nothing pending, and the cooldown follows
+        // from the record.
+        let (m, out) = decided(
+            &m,
+            &s,
+            T0 + 90_000,
+            Decision::Healthy {
+                current: 1,
+                warning: None,
+            },
+            observed(1, 1),
+            None,
+        );
+        assert_eq!(names(&out), ["key_change_confirmed"]);
+        assert!(m.state.pending.is_none() && out.contains(&Intent::Save));
+        let d = decide_down(&m.state, T0 + 100_000, 1, 1);
+        assert!(
+            matches!(
+                d,
+                Decision::Hold {
+                    reason: HoldReason::Cooldown,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        assert_eq!(m.state.automatic_switches_last_day(T0 + 100_000), 1);
+    }
+
+    #[test]
+    fn blocks_come_from_the_backup_only_once_a_block_under_its_key_is_seen() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let mut m = Machine::default();
+        m.state.pending = Some(PendingSwitch {
+            to: "backup".into(),
+            to_key: key(2),
+            since_ms: T0,
+            tx_id: Some(tx(1)),
+            expires_ms: Some(T0 + 60_000),
+            ours: true,
+        });
+        let healthy = Decision::Healthy {
+            current: 1,
+            warning: None,
+        };
+        let mut obs = observed(1, 1);
+        // The last block of ours was still the primary's.
+        obs.our_block = Some(OurBlock {
+            num: 100,
+            key: key(1),
+        });
+        let (m, out) = decided(&m, &s, T0 + 90_000, healthy.clone(), obs.clone(), None);
+        assert_eq!(names(&out), ["key_change_confirmed"]);
+        let (m, out) = decided(&m, &s, T0 + 95_000, healthy.clone(), obs.clone(), None);
+        assert!(names(&out).is_empty(), "no block under the new key yet");
+        obs.our_block = Some(OurBlock {
+            num: 300,
+            key: key(2),
+        });
+        let (m, out) = decided(&m, &s, T0 + 120_000, healthy.clone(), obs.clone(), None);
+        match events(&out)[..] {
+            [Event::KeyProducing {
+                key: k,
+                datacenter,
+                block: 300,
+                seconds_since_trigger,
+            }] => {
+                assert_eq!((*k, datacenter.as_str()), (key(2), "backup"));
+                assert_eq!(*seconds_since_trigger, 120.0);
+            }
+            ref other => panic!("{other:?}"),
+        }
+        let (_, out) = decided(&m, &s, T0 + 121_000, healthy, obs, None);
+        assert!(out.is_empty(), "said once");
+    }
+
+    #[test]
+    fn another_observer_winning_is_info_and_recorded_once() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let d = decide_down(&State::new(), T0, 0, 1);
+        assert!(
+            matches!(
+                d,
+                Decision::Pending {
+                    to: 1,
+                    ours: false,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let (m, out) = decided(&Machine::default(), &s, T0, d.clone(), observed(0, 1), None);
+        match events(&out)[..] {
+            [e @ Event::FailoverSuppressed {
+                reason: SuppressReason::AlreadySwitched,
+                ..
+            }] => assert_eq!(e.level(), crate::events::Level::Info),
+            ref other => panic!("{other:?}"),
+        }
+        assert_eq!(pushes(&out), 0);
+        let p = m.state.pending.as_ref().unwrap();
+        assert!(!p.ours && p.tx_id.is_none());
+        // Another observer's automatic switch counts against the shared flap budget (the
+        // observers run one policy), but is not ours.
+        let r = m.state.last_switch().unwrap();
+        assert!(r.automatic && r.reason == "observed on chain" && r.tx_id.is_none());
+        let (m, out) = decided(&m, &s, T0 + 500, d, observed(0, 1), None);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(m.state.switches.len(), 1);
+    }
+
+    #[test]
+    fn a_manual_switch_handed_over_is_manual_and_outside_the_flap_budget() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let manual = ManualSwitch {
+            at_ms: T0 - 5_000,
+            from: "primary".into(),
+            to: "backup".into(),
+            to_key: key(2),
+        };
+        let d = Decision::Pending {
+            to: 1,
+            ours: false,
+            overdue: false,
+            waited_secs: 0,
+        };
+        let (m, out) = decided(
+            &Machine::default(),
+            &s,
+            T0,
+            d.clone(),
+            observed(0, 1),
+            Some(manual.clone()),
+        );
+        assert!(out.contains(&Intent::ConsumeManual));
+        assert_eq!(m.state.switches.len(), 1, "{:?}", m.state.switches);
+        let r = m.state.last_switch().unwrap();
+        assert!(!r.automatic && r.at_ms == manual.at_ms, "{r:?}");
+        assert_eq!(m.state.automatic_switches_last_day(T0), 0);
+        // A stale record (a push that never landed) does not make a later switch manual.
+        let stale = ManualSwitch {
+            at_ms: T0 - MANUAL_FRESH_MS - 1,
+            ..manual
+        };
+        let (m, out) = decided(&Machine::default(), &s, T0, d, observed(0, 1), Some(stale));
+        assert!(out.contains(&Intent::ConsumeManual), "consumed anyway");
+        assert_eq!(m.state.automatic_switches_last_day(T0), 1);
+    }
+
+    #[test]
+    fn a_restart_mid_pending_neither_pushes_again_nor_records_twice() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let m = push_to_backup(&Machine::default(), &s, T0);
+        let d = decide_down(&m.state, T0 + 3_000, 0, 1);
+        let (m, _) = decided(&m, &s, T0 + 3_000, d, observed(0, 1), None);
+        // Restart: only the persisted state comes back.
+        let text = serde_json::to_string(&m.state).unwrap();
+        let reloaded = Machine::new(serde_json::from_str(&text).unwrap());
+        let now = T0 + 10_000;
+        let d = decide_down(&reloaded.state, now, 0, 1);
+        assert!(
+            matches!(
+                d,
+                Decision::Pending {
+                    to: 1,
+                    ours: true,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let (after, out) = decided(&reloaded, &s, now, d, observed(0, 1), None);
+        assert_eq!(pushes(&out), 0);
+        assert_eq!(names(&out), ["key_registered"], "ours, not someone else's");
+        assert_eq!(after.state.switches.len(), 1, "not recorded twice");
+        // Restarted before the table showed it: still no second push while it may land.
+        let m = push_to_backup(&Machine::default(), &s, T0);
+        let reloaded = Machine::new(m.state.clone());
+        let d = decide_down(&reloaded.state, T0 + 2_000, 0, 0);
+        let (_, out) = decided(&reloaded, &s, T0 + 2_000, d, observed(0, 0), None);
+        assert_eq!(pushes(&out), 0);
+        assert_eq!(names(&out), ["failover_suppressed"]);
+    }
+
+    #[test]
+    fn an_expired_transaction_of_ours_is_failed_and_cleared() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let m = push_to_backup(&Machine::default(), &s, T0);
+        let d = decide_down(&m.state, T0 + 61_000, 0, 0);
+        let (m, out) = decided(&m, &s, T0 + 61_000, d.clone(), observed(0, 0), None);
+        assert!(m.state.pending.is_none());
+        assert_eq!(
+            out.first().and_then(|i| match i {
+                Intent::Emit(e) => Some(e.name()),
+                _ => None,
+            }),
+            Some("transaction_failed"),
+            "reported before any re-push"
+        );
+        assert!(out.contains(&Intent::Save));
+        // The decision was taken on the old state (pending): the next round pushes again.
+        let d = decide_down(&m.state, T0 + 61_500, 0, 0);
+        assert!(matches!(d, Decision::Switch { to: 1, .. }), "{d:?}");
+    }
+
+    #[test]
+    fn a_refused_push_holds_a_persisted_cooldown() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let d = decide_down(&State::new(), T0, 0, 0);
+        let (m, _) = decided(&Machine::default(), &s, T0, d, observed(0, 0), None);
+        let (m, _) = step(
+            &m,
+            &s,
+            T0,
+            Step::Signed {
+                to: 1,
+                tx_id: tx(3),
+                expires_ms: T0 + 60_000,
+            },
+        );
+        let (m, out) = step(
+            &m,
+            &s,
+            T0,
+            Step::Pushed {
+                to: 1,
+                outcome: PushOutcome::Failed("missing authority".into()),
+            },
+        );
+        assert_eq!(names(&out), ["transaction_failed"]);
+        assert!(out.contains(&Intent::Save));
+        assert!(m.state.pending.is_none());
+        assert_eq!(m.state.hold_until_ms, Some(T0 + COOLDOWN_MS));
+        // Reloaded from disk, the hold is still there; it ends with the cooldown.
+        let reloaded = Machine::new(m.state.clone());
+        let d = decide_down(&reloaded.state, T0 + 10_000, 0, 0);
+        assert!(
+            matches!(
+                d,
+                Decision::Hold {
+                    reason: HoldReason::Cooldown,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let (_, out) = decided(&reloaded, &s, T0 + 10_000, d, observed(0, 0), None);
+        assert!(matches!(
+            events(&out)[..],
+            [Event::FailoverSuppressed {
+                reason: SuppressReason::Hold(HoldReason::Cooldown),
+                ..
+            }]
+        ));
+        let d = decide_down(&reloaded.state, T0 + COOLDOWN_MS, 0, 0);
+        assert!(matches!(d, Decision::Switch { to: 1, .. }), "{d:?}");
+    }
+
+    #[test]
+    fn the_flap_budget_counts_automatic_switches_only_and_holds() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let mut m = Machine::default();
+        let day = 24 * 3600 * 1000;
+        // Three automatic switches (ours, via the table), an hour apart.
+        for n in 0..3 {
+            let now = T0 - day / 2 + n * 3_600_000;
+            let (from, to) = if n % 2 == 0 { (0, 1) } else { (1, 0) };
+            let (next, _) = decided(
+                &m,
+                &s,
+                now,
+                Decision::Pending {
+                    to,
+                    ours: false,
+                    overdue: false,
+                    waited_secs: 0,
+                },
+                observed(from, to),
+                None,
+            );
+            let (next, _) = decided(
+                &next,
+                &s,
+                now + 60_000,
+                Decision::Healthy {
+                    current: to,
+                    warning: None,
+                },
+                observed(to, to),
+                None,
+            );
+            m = next;
+        }
+        assert_eq!(m.state.automatic_switches_last_day(T0), 3);
+        let m = Machine::new(m.state.clone());
+        let d = decide_down(&m.state, T0, 1, 1);
+        assert!(
+            matches!(
+                d,
+                Decision::Hold {
+                    reason: HoldReason::FlapBudget,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let (m2, out) = decided(&m, &s, T0, d.clone(), observed(1, 1), None);
+        assert_eq!(names(&out), ["failover_suppressed"]);
+        assert_eq!(pushes(&out), 0);
+        let (_, out) = decided(&m2, &s, T0 + 500, d, observed(1, 1), None);
+        assert!(out.is_empty(), "said once");
+        // Had one of them been manual, the budget would allow this switch.
+        let mut manual = m.state.clone();
+        manual.switches[0].automatic = false;
+        let d = decide_down(&manual, T0, 1, 1);
+        assert!(
+            matches!(
+                d,
+                Decision::Switch { from: 1, to: 0, .. } | Decision::Switch { from: 1, to: 2, .. }
+            ),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_rehearses_once_and_persists_no_switch() {
+        let dcs = dcs();
+        let s = setup(&dcs, true);
+        let d = decide_down(&State::new(), T0, 0, 0);
+        let (m, out) = decided(&Machine::default(), &s, T0, d, observed(0, 0), None);
+        match events(&out)[..] {
+            [Event::FailoverTriggered { dry_run: true, .. }] => {}
+            ref other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            out.last(),
+            Some(&Intent::Push {
+                to: 1,
+                dry_run: true
+            })
+        );
+        let (m, out) = step(
+            &m,
+            &s,
+            T0,
+            Step::Pushed {
+                to: 1,
+                outcome: PushOutcome::DryRun {
+                    tx_id: tx(9),
+                    body: serde_json::json!({}),
+                    validation: "ok".into(),
+                },
+            },
+        );
+        assert_eq!(names(&out), ["dry_run_transaction"]);
+        assert!(m.state.switches.is_empty() && m.state.pending.is_none());
+        assert_eq!(m.state.hold_until_ms, Some(T0 + COOLDOWN_MS));
+        // Not repeated during the cooldown; said as a rehearsal, not a real hold.
+        let d = gate(
+            decide_down(&m.state, T0 + 1_000, 0, 0),
+            &m.state,
+            T0 + 1_000,
+            true,
+        );
+        let (_, out) = decided(&m, &s, T0 + 1_000, d, observed(0, 0), None);
+        assert_eq!(pushes(&out), 0);
+        assert!(matches!(
+            events(&out)[..],
+            [Event::FailoverSuppressed {
+                reason: SuppressReason::DryRunRehearsed,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn the_state_is_saved_before_a_push_leaves() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        // An expired transaction of ours is cleared in the same round that pushes again.
+        let mut m = push_to_backup(&Machine::default(), &s, T0);
+        m.state.hold_until_ms = None;
+        let d = Decision::Switch {
+            from: 0,
+            to: 1,
+            trigger: Trigger::MissedBlocks {
+                missed: 24,
+                key: key(1),
+                solo: true,
+                before_proposal: None,
+            },
+        };
+        let (m, out) = decided(&m, &s, T0 + 61_000, d, observed(0, 0), None);
+        let save = out.iter().position(|i| *i == Intent::Save).expect("saved");
+        let push = out
+            .iter()
+            .position(|i| matches!(i, Intent::Push { .. }))
+            .expect("pushed");
+        assert!(save < push, "{out:?}");
+        assert!(m.state.pending.is_none());
+    }
+}
