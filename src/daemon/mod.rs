@@ -250,7 +250,8 @@ impl Daemon {
         &self.machine.state
     }
 
-    /// Runs until `shutdown` completes, then saves the state.
+    /// Runs until `shutdown` completes, then saves the state. A round under way when it
+    /// completes is finished first (never a push cut off, never a state write lost).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         self.log.emit(Event::ObserverStarted {
             producer: self.config.producer.account.to_string(),
@@ -262,9 +263,11 @@ impl Daemon {
         tokio::pin!(shutdown);
         let reason = loop {
             let started = tokio::time::Instant::now();
-            tokio::select! {
-                _ = &mut shutdown => break "shutdown requested",
-                _ = self.tick() => {}
+            // The round runs to its end, a push in progress and the state save included: a
+            // shutdown requested meanwhile is honoured right after it.
+            self.tick().await;
+            if futures_util::FutureExt::now_or_never(&mut shutdown).is_some() {
+                break "shutdown requested";
             }
             let next = started + self.opts.poll_interval;
             tokio::select! {
