@@ -112,7 +112,10 @@ async fn blocks_come_from_the_backup_once_it_has_signed_one() {
     assert_eq!(earlier_under_key, 0, "the first block under the new key");
     // Said once.
     assert_eq!(
-        events.iter().filter(|e| e.name() == "key_producing").count(),
+        events
+            .iter()
+            .filter(|e| e.name() == "key_producing")
+            .count(),
         1
     );
 }
