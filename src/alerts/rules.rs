@@ -446,6 +446,57 @@ mod tests {
     }
 
     #[test]
+    fn blocks_are_said_to_come_from_the_backup_only_on_its_first_block() {
+        let key = crate::antelope::PublicKey::NULL;
+        let text = |m: &[Mapped]| -> String {
+            m.iter()
+                .filter_map(|m| match &m.action {
+                    Action::Raise {
+                        summary, detail, ..
+                    }
+                    | Action::Notice {
+                        summary, detail, ..
+                    }
+                    | Action::ResolveOrNotice {
+                        summary, detail, ..
+                    } => Some(format!("{summary} {detail}")),
+                    Action::Resolve { .. } => None,
+                })
+                .collect()
+        };
+        let confirmed = map_event(
+            &Event::KeyChangeConfirmed {
+                key,
+                datacenter: "backup".into(),
+                seconds_since_trigger: 12.5,
+                predicted_seconds_since_trigger: None,
+            },
+            "bp",
+        );
+        assert!(
+            !text(&confirmed).to_lowercase().contains("come from"),
+            "{}",
+            text(&confirmed)
+        );
+        let producing = map_event(
+            &Event::KeyProducing {
+                key,
+                datacenter: "backup".into(),
+                block: 42,
+                seconds_since_trigger: 120.0,
+            },
+            "bp",
+        );
+        assert_eq!(producing.len(), 1);
+        assert_eq!(severity(&producing[0]), Some(Severity::Info));
+        let t = text(&producing);
+        assert!(
+            t.contains("blocks now come from backup") && t.contains("block 42"),
+            "{t}"
+        );
+    }
+
+    #[test]
     fn every_suppress_reason_has_its_own_sentence() {
         let all = SuppressReason::all();
         for (i, a) in all.iter().enumerate() {
