@@ -1,13 +1,17 @@
 //! Failover scenarios on the pure core: a synthetic chain produced slot by slot, fed
 //! through the real observer (tracker, schedule book, stats) into `decide`, with an
-//! injected clock. Each test asserts the decision and its reason.
+//! injected clock, and acted on through the daemon's own transition
+//! ([`bp_failover::decision::transition`]). Each test asserts the decision and its reason.
 
 use std::collections::HashSet;
 
 use bp_failover::antelope::{BlockTimestamp, Checksum256, Name, PrivateKey, PublicKey};
+use bp_failover::decision::transition::{
+    transition, Input, Intent, Machine, Observed, PushOutcome, Setup, Step,
+};
 use bp_failover::decision::{
-    decide, DataCenter, Decision, EndpointView, Failback, HoldReason, Inputs, PendingSwitch,
-    Policy, Readiness, State, SwitchRecord, Trigger,
+    decide, DataCenter, Decision, EndpointView, Failback, HoldReason, Inputs, Policy, Readiness,
+    Trigger,
 };
 use bp_failover::observer::schedule::{
     ConsensusMode, Schedule, ScheduleBook, ScheduledProducer, SAVANNA_SCHEDULE_VERSION,
@@ -32,7 +36,8 @@ struct Scenario {
     dcs: Vec<DataCenter>,
     readiness: Vec<Readiness>,
     policy: Policy,
-    state: State,
+    /// The daemon's persisted state and memory, stepped by the real transition.
+    machine: Machine,
     tracker: Tracker,
     book: ScheduleBook,
     version: u32,
@@ -98,7 +103,7 @@ impl Scenario {
             readiness: vec![Readiness::Ready; dcs.len()],
             dcs,
             policy: Policy::default(),
-            state: State::new(),
+            machine: Machine::default(),
             tracker: Tracker::new(4000),
             book: ScheduleBook::default(),
             version: 1,
@@ -258,45 +263,74 @@ impl Scenario {
             next_proposal_slot: self.next_proposal,
             all_endpoints_agree: self.endpoints == EndpointView::Quorum && !self.endpoint_outlier,
         };
-        decide(&inputs, &self.dcs, &self.policy, &self.state)
+        decide(&inputs, &self.dcs, &self.policy, &self.machine.state)
     }
 
-    /// The executor, simplified: a switch is included at once.
+    /// The daemon's act step: the real transition; its push goes through a simplified
+    /// executor (signed, accepted and in the producers table at once).
     fn act(&mut self, d: &Decision) {
-        match d {
-            Decision::Switch { from, to, trigger } => {
-                let now = self.now_ms();
-                self.state.record_switch(SwitchRecord {
-                    at_ms: now,
-                    from: self.dcs[*from].name.clone(),
-                    to: self.dcs[*to].name.clone(),
-                    to_key: self.dcs[*to].signing_key,
-                    automatic: true,
-                    reason: format!("{trigger:?}"),
-                    tx_id: None,
-                });
-                self.state.pending = Some(PendingSwitch {
-                    to: self.dcs[*to].name.clone(),
-                    to_key: self.dcs[*to].signing_key,
-                    since_ms: now,
-                    tx_id: None,
-                    expires_ms: Some(now + 60_000),
-                    ours: true,
-                });
-                self.table_key = self.dcs[*to].signing_key;
-                self.schedule_promotion();
-                self.switches.push((*from, *to));
-            }
-            Decision::Healthy { .. }
-                if self
-                    .state
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.to_key == self.active_key) =>
-            {
-                self.state.pending = None;
-            }
-            _ => {}
+        let now = self.now_ms();
+        let setup = Setup {
+            producer: OURS.into(),
+            dcs: &self.dcs,
+            cooldown_ms: self.policy.cooldown_secs as i64 * 1000,
+            dry_run: false,
+        };
+        let run = |m: &Machine, step: Step| {
+            transition(
+                m,
+                &Input {
+                    now_ms: now,
+                    setup: &setup,
+                    step,
+                },
+            )
+        };
+        let observed = Observed {
+            active_key: Some(self.active_key),
+            table_key: Some(self.table_key),
+            missed_now: 0,
+            our_block: None,
+        };
+        let (mut m, intents) = run(
+            &self.machine,
+            Step::Decided {
+                decision: d.clone(),
+                observed,
+                manual: None,
+                forecast: None,
+            },
+        );
+        let mut pushed = Vec::new();
+        for i in intents {
+            let Intent::Push { to, .. } = i else {
+                continue;
+            };
+            let tx_id = Checksum256([self.switches.len() as u8 + 1; 32]);
+            let signed = Step::Signed {
+                to,
+                tx_id,
+                expires_ms: now + 60_000,
+            };
+            let (next, _) = run(&m, signed);
+            let outcome = PushOutcome::Pushed {
+                tx_id,
+                endpoint: "simplified".into(),
+                latency_ms: 0,
+                attempt: 1,
+            };
+            let (next, _) = run(&next, Step::Pushed { to, outcome });
+            m = next;
+            pushed.push(to);
+        }
+        self.machine = m;
+        for to in pushed {
+            let Decision::Switch { from, .. } = d else {
+                panic!("a push without a switch: {d:?}");
+            };
+            self.table_key = self.dcs[to].signing_key;
+            self.schedule_promotion();
+            self.switches.push((*from, to));
         }
     }
 
@@ -542,7 +576,7 @@ fn primary_down_for_many_turns_switches_once_then_backup_produces() {
             ..
         }
     )));
-    assert!(s.state.pending.is_none(), "confirmed and cleared");
+    assert!(s.machine.state.pending.is_none(), "confirmed and cleared");
 }
 
 #[test]
@@ -801,9 +835,9 @@ fn restart_mid_failover_neither_repeats_nor_forgets() {
     // Our transaction is pushed but, at the restart, not yet in the table.
     s.table_key = key(1);
     s.promote_at = None;
-    bp_failover::decision::state::save(&path, &s.state).unwrap();
+    bp_failover::decision::state::save(&path, &s.machine.state).unwrap();
     // Restart: fresh observer memory, state from disk.
-    s.state = bp_failover::decision::state::load(&path).unwrap();
+    s.machine = Machine::new(bp_failover::decision::state::load(&path).unwrap());
     s.tracker = Tracker::new(4000);
     s.decisions.clear();
     s.run(40);

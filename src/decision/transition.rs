@@ -26,7 +26,7 @@ const MANUAL_FRESH_MS: i64 = 600_000;
 /// The persisted [`State`] and what has already been said, so each change is reported
 /// once. Only `state` survives a restart.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Machine {
+pub struct Machine {
     pub state: State,
     said: Said,
 }
@@ -54,7 +54,7 @@ struct Awaiting {
 }
 
 impl Machine {
-    pub(crate) fn new(state: State) -> Self {
+    pub fn new(state: State) -> Self {
         Machine {
             state,
             said: Said::default(),
@@ -64,7 +64,7 @@ impl Machine {
 
 /// What does not change between rounds.
 #[derive(Debug, Clone)]
-pub(crate) struct Setup<'a> {
+pub struct Setup<'a> {
     /// Our producer's account.
     pub producer: String,
     pub dcs: &'a [DataCenter],
@@ -75,14 +75,14 @@ pub(crate) struct Setup<'a> {
 /// Our producer's newest followed block, with the signing key the schedule in force at
 /// its slot gives our producer (the chain accepted the block, so it is signed with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct OurBlock {
+pub struct OurBlock {
     pub num: u32,
     pub key: PublicKey,
 }
 
 /// What the round observed, as far as the transition needs it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Observed {
+pub struct Observed {
     /// Our producer's key in the active schedule.
     pub active_key: Option<PublicKey>,
     /// Our producer's key in the producers table.
@@ -94,7 +94,7 @@ pub(crate) struct Observed {
 
 /// A finished push (or its dry-run rehearsal).
 #[derive(Debug, Clone)]
-pub(crate) enum PushOutcome {
+pub enum PushOutcome {
     Pushed {
         tx_id: Checksum256,
         endpoint: String,
@@ -113,7 +113,7 @@ pub(crate) enum PushOutcome {
 
 /// What the transition is told.
 #[derive(Debug, Clone)]
-pub(crate) enum Step {
+pub enum Step {
     /// The round's decision. `forecast`: when a switch decided now would take effect
     /// (activation, our slots lost, the current slot), if known.
     Decided {
@@ -140,7 +140,7 @@ pub(crate) enum Step {
     Pushed { to: usize, outcome: PushOutcome },
 }
 
-pub(crate) struct Input<'a> {
+pub struct Input<'a> {
     pub now_ms: i64,
     pub setup: &'a Setup<'a>,
     pub step: Step,
@@ -148,7 +148,7 @@ pub(crate) struct Input<'a> {
 
 /// What the daemon must do, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Intent {
+pub enum Intent {
     Emit(Event),
     /// Write the state file (it changed).
     Save,
@@ -166,7 +166,7 @@ pub(crate) enum Intent {
 
 /// The decision as acted on: a switch is held for the cooldown after a failed attempt
 /// or a dry-run rehearsal (persisted in `hold_until_ms`).
-pub(crate) fn gate(d: Decision, state: &State, now_ms: i64, dry_run: bool) -> Decision {
+pub fn gate(d: Decision, state: &State, now_ms: i64, dry_run: bool) -> Decision {
     match (&d, state.hold_until_ms) {
         (Decision::Switch { trigger, .. }, Some(until)) if now_ms < until => {
             let detail = if dry_run {
@@ -185,7 +185,7 @@ pub(crate) fn gate(d: Decision, state: &State, now_ms: i64, dry_run: bool) -> De
 }
 
 /// The pure transition: the new machine and what to do.
-pub(crate) fn transition(m: &Machine, input: &Input<'_>) -> (Machine, Vec<Intent>) {
+pub fn transition(m: &Machine, input: &Input<'_>) -> (Machine, Vec<Intent>) {
     let mut t = Tx {
         m: m.clone(),
         out: Vec::new(),
