@@ -584,9 +584,15 @@ impl Daemon {
                 self.former_keys.push(k);
             }
             // Persisted, so a restart books the misses it reads back to the right key.
-            let from = BlockTimestamp(head_slot).round_start();
-            if self.machine.state.observe_key(from, k) {
-                self.save_state();
+            let from_slot = BlockTimestamp(head_slot).round_start();
+            let step = Step::KeyInForce { from_slot, key: k };
+            for intent in self.advance(step, BlockTimestamp(head_slot).unix_ms()) {
+                match intent {
+                    Intent::Save => self.save_state(),
+                    other => {
+                        tracing::error!(target: "daemon", ?other, "unexpected intent for a key epoch")
+                    }
+                }
             }
         }
         let said = (active.version, our_key);

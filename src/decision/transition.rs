@@ -8,8 +8,8 @@
 //! the confirmation of a switch in flight, switches recorded as automatic or manual (only
 //! automatic ones count against the flap budget), another observer winning the race, the
 //! cooldown after a failed or rehearsed switch (persisted, so a restart does not retry at
-//! once), and the first block signed with the new key (only then do blocks come from the
-//! new data center).
+//! once), the key epochs (which key was in force from which slot), and the first block
+//! signed with the new key (only then do blocks come from the new data center).
 
 use crate::antelope::time::BLOCK_INTERVAL_MS;
 use crate::antelope::{BlockTimestamp, Checksum256, PublicKey};
@@ -138,6 +138,9 @@ pub enum Step {
     },
     /// The push (or dry run) to data center `to` finished.
     Pushed { to: usize, outcome: PushOutcome },
+    /// The active schedule gives our producer `key` from `from_slot` on: recorded (and
+    /// saved when new), so a restart books the misses it reads back to the key in force.
+    KeyInForce { from_slot: u32, key: PublicKey },
 }
 
 pub struct Input<'a> {
@@ -224,6 +227,9 @@ pub fn transition(m: &Machine, input: &Input<'_>) -> (Machine, Vec<Intent>) {
             retrying: *retrying,
         }),
         Step::Pushed { to, outcome } => t.pushed(*to, outcome),
+        Step::KeyInForce { from_slot, key } => {
+            t.m.state.observe_key(*from_slot, *key);
+        }
     }
     let saved = t.m.state != m.state;
     let Tx {
@@ -1255,6 +1261,22 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    #[test]
+    fn a_new_key_in_force_is_saved_once() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let seen =
+            |m: &Machine, from_slot, k| step(m, &s, T0, Step::KeyInForce { from_slot, key: k });
+        let (m, out) = seen(&Machine::default(), 120, key(1));
+        assert_eq!(out, [Intent::Save]);
+        let (m, out) = seen(&m, 132, key(1));
+        assert!(out.is_empty(), "the same key: nothing new");
+        let (m, out) = seen(&m, 240, key(2));
+        assert_eq!(out, [Intent::Save]);
+        assert_eq!(m.state.key_at(200), Some(key(1)));
+        assert_eq!(m.state.key_at(240), Some(key(2)));
     }
 
     #[test]
