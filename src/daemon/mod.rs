@@ -2,9 +2,10 @@
 //!
 //! Each round asks every endpoint for `get_info` (the pool's quorum view), follows the
 //! agreed chain block by block, polls the schedule, our producers row and the data
-//! centers' own nodes on their own cadences, runs the pure [`decide`], and acts through
-//! the [`executor::Executor`]. Every change is reported once as an [`Event`]; the
-//! persisted [`State`] is written before any push and whenever a switch progresses.
+//! centers' own nodes on their own cadences, runs the pure [`decide`] and then the pure
+//! [`transition`], and carries out its intents (events, state saves, the push through the
+//! [`executor::Executor`]). Every change is reported once as an [`Event`]; the persisted
+//! state is written before any push and whenever a switch progresses.
 
 pub mod executor;
 pub mod follow;
