@@ -38,6 +38,22 @@ struct Figures {
     push_to_first_backup_block_s: f64,
     lost: i64,
     lost_after_push: i64,
+    /// Our slots a push included in the block after T would have lost (T: the first block
+    /// after our 12th missed slot): the same as `lost` when both catch the same proposal.
+    minimum: i64,
+    /// Slots from T to the proposal a push at the threshold catches, and to the one the
+    /// daemon's push caught; from T to the daemon's push.
+    threshold_tick: i64,
+    push_tick: i64,
+    push_after_threshold: i64,
+    /// The daemon switched before the confirming turns were complete (early switch).
+    before_proposal: bool,
+    /// Waiting for the confirming turns would have missed the threshold's proposal.
+    waiting_misses_tick: bool,
+    /// The forecast minus the chain: proposal and activation slots, lost blocks.
+    proposal_error: i64,
+    active_error: i64,
+    lost_error: i64,
 }
 
 #[test]
@@ -68,8 +84,21 @@ fn realnode_scenarios() {
     if only("primary_down") {
         let f = primary_down(&net, &cfg);
         log(format!(
-            "FIGURES primary down: kill->push {:.1} s, push->active {:.1} s, push->first backup block {:.1} s, our slots lost {} (of which after the push, the chain's minimum for that push: {})",
-            f.kill_to_push_s, f.push_to_active_s, f.push_to_first_backup_block_s, f.lost, f.lost_after_push
+            "FIGURES primary down: kill->push {:.1} s, push->active {:.1} s, push->first backup block {:.1} s, our slots lost {} (after the push {}), minimum for a push at the threshold T {}; proposal caught at the threshold T+{} slots, by the daemon's push (at T+{}) T+{}; waiting for the confirming turns would miss it: {}; early switch: {}; forecast - chain: proposal {:+} slots, activation {:+} slots, lost blocks {:+}",
+            f.kill_to_push_s,
+            f.push_to_active_s,
+            f.push_to_first_backup_block_s,
+            f.lost,
+            f.lost_after_push,
+            f.minimum,
+            f.threshold_tick,
+            f.push_after_threshold,
+            f.push_tick,
+            f.waiting_misses_tick,
+            f.before_proposal,
+            f.proposal_error,
+            f.active_error,
+            f.lost_error,
         ));
         if only("both_down") {
             both_down(&net, &cfg);
@@ -446,6 +475,136 @@ fn missed_slots(blocks: &[Block]) -> i64 {
         .sum()
 }
 
+/// Slots in a producer's turn.
+const TURN: i64 = 12;
+/// The Antelope block-time epoch (2000-01-01) as a Unix-based slot ([`Block::slot`]):
+/// schedule positions count from it.
+const EPOCH_SLOT: i64 = 946_684_800_000 / 500;
+/// `onblock` proposes once the previous block is more than this past the last update.
+const TICK_SLOTS: i64 = 120;
+/// How far the forecast activation may be from the chain's, in slots. The forecast replays
+/// Leap's legacy promotion rule on every slot but ours produced; measured 0 (and +1 before
+/// `decision::cadence` checked a block's promotions against its own LIB rather than its
+/// parent's). A missed slot of another producer on the loaded test machine, or a
+/// `confirmed` count short of the rule, moves the real LIB, hence activation, by a block
+/// or two.
+const ACTIVE_TOLERANCE_SLOTS: i64 = 4;
+
+/// `eosio`'s `onblock` (eos-system-contracts `producer_pay.cpp`) replayed on the chain's
+/// blocks. It runs first in every block with the *previous* block's header; when that
+/// block's slot is more than 120 past `global.last_producer_schedule_update` it calls
+/// `update_elected_producers`, which sets the field to that slot and proposes the
+/// producers table as the next schedule. `blocks` are consecutive and the field was
+/// `last_update` after `blocks[0]`; returns the proposing blocks and the field after the
+/// last block.
+fn cadence_ticks(last_update: i64, blocks: &[Block]) -> (Vec<Block>, i64) {
+    let mut last = last_update;
+    let mut ticks = Vec::new();
+    for w in blocks.windows(2) {
+        if w[0].slot() - last > TICK_SLOTS {
+            last = w[0].slot();
+            ticks.push(w[1].clone());
+        }
+    }
+    (ticks, last)
+}
+
+/// The same rule on future slots: the first proposing slot after `after`, with the head
+/// at slot `head`, the field at `last`, and blocks in the slots where `produced` says so.
+fn next_tick(mut last: i64, head: i64, after: i64, produced: impl Fn(i64) -> bool) -> i64 {
+    let mut prev = head;
+    for s in head + 1..head + 10 * TICK_SLOTS {
+        if !produced(s) {
+            continue;
+        }
+        if prev - last > TICK_SLOTS {
+            if s > after {
+                return s;
+            }
+            last = prev;
+        }
+        prev = s;
+    }
+    panic!("no schedule proposal predicted within 1200 slots of {head}");
+}
+
+/// Whether a proposal `offset` slots after T (the first block after our 12th missed slot)
+/// is caught by a push at T but missed by one that waits for the default `confirm_turns`
+/// (3) turns of other producers: such a push lands at T + 37 at the earliest. (A push
+/// decided at T lands at T + 1 and is caught by a proposal from T + 2 on; the daemon's
+/// early switch acts 2–4 slots before the proposal, so from T + 4 on.)
+fn waiting_misses_tick(offset: i64) -> bool {
+    (4..=34).contains(&offset)
+}
+
+/// Where the primary-down outage falls in the contract's cadence.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    /// Our turn's first slot; the primary is killed just before it, so the 12th miss is
+    /// the turn's last slot and T the next producer's first block, at `turn + 12`.
+    turn: i64,
+    /// Slots from T to the proposal a push included in the block after T catches.
+    tick_after_threshold: i64,
+}
+
+/// Picks the outage from the chain's cadence: of our next three turns, the first where a
+/// push waiting for the confirming turns would miss the proposal a push at the threshold
+/// catches, so that the early switch is exercised (or, with
+/// `BP_FAILOVER_REALNODE_PHASE=late`, the first where it would not: the proposal at least
+/// 40 slots after T); the next turn when none is.
+fn plan_outage(net: &Net) -> Outage {
+    let late = std::env::var("BP_FAILOVER_REALNODE_PHASE").as_deref() == Ok("late");
+    let me = net.producer();
+    let sched = net.schedule("api1");
+    let prods = sched["active"]["producers"].as_array().unwrap();
+    let n = prods.len() as i64;
+    let index = prods
+        .iter()
+        .position(|p| p["producer_name"] == me.as_str())
+        .expect("our producer in the active schedule") as i64;
+    let rotation = n * TURN;
+    let (h, last) = net.schedule_update("api1");
+    let head = net.block("api1", h).slot();
+    let ours = move |s: i64| (s - EPOCH_SLOT).rem_euclid(rotation) / TURN == index;
+    // Far enough ahead to kill the primary before the turn begins.
+    let first = (head + 8..)
+        .find(|&s| ours(s) && !ours(s - 1))
+        .expect("our turn in the schedule");
+    let candidates: Vec<Outage> = (0..3)
+        .map(|k| {
+            let turn = first + k * rotation;
+            let t = turn + TURN;
+            let tick = next_tick(last, head, t + 1, |s| s < turn || !ours(s));
+            Outage {
+                turn,
+                tick_after_threshold: tick - t,
+            }
+        })
+        .collect();
+    log(format!(
+        "cadence: last update at slot {last} (head {h}); our next turns: {}",
+        candidates
+            .iter()
+            .map(|o| format!("{} (proposal T+{})", o.turn, o.tick_after_threshold))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    *candidates
+        .iter()
+        .find(|o| {
+            if late {
+                o.tick_after_threshold >= 40
+            } else {
+                waiting_misses_tick(o.tick_after_threshold)
+            }
+        })
+        .unwrap_or(&candidates[0])
+}
+
+fn slot_of(v: &serde_json::Value) -> i64 {
+    harness::parse_time_ms(v.as_str().expect("a block time")) / 500
+}
+
 fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     log("primary down: kill the primary node; expect one regproducer to the backup key");
     let me = net.producer();
@@ -461,16 +620,21 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
             (rounds >= 3).then_some(())
         },
     );
-    // Kill right after our turn began (our first block of a turn), the worst case.
+    // The kill is timed from the chain's cadence (see `plan_outage`); everything judged
+    // below is read from the chain again after the fact.
+    let (start, last_update) = net.schedule_update("api1");
+    let version_before = net.schedule("api1")["active"]["version"].as_u64().unwrap();
+    let outage = plan_outage(net);
+    log(format!(
+        "outage planned at our turn starting at slot {} (T + {} to the proposal a push at the threshold catches; waiting for the confirming turns would {})",
+        outage.turn,
+        outage.tick_after_threshold,
+        if waiting_misses_tick(outage.tick_after_threshold) { "miss it" } else { "not miss it" }
+    ));
     wait_for(
-        "our producer to start a turn",
-        Duration::from_secs(60),
-        || {
-            let h = net.head("api1");
-            let b = net.block("api1", h);
-            let prev = net.block("api1", h - 1);
-            (b.producer == me && prev.producer != me).then_some(())
-        },
+        "the turn before ours to end",
+        Duration::from_secs(120),
+        || (net.block("api1", net.head("api1")).slot() >= outage.turn - 4).then_some(()),
     );
     let from = net.head("api1");
     net.stop("primary");
@@ -493,17 +657,48 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         let sw = net.key_switches("api1", from, net.head("api1"));
         sw.first().map(|s| s.0)
     });
-    // The backup node signs our blocks once the schedule promotes the key.
+    // The backup node signs our blocks once the schedule promotes the key. Meanwhile the
+    // head's block header state tells which block made the new schedule pending (it is
+    // irreversible, and its header state gone, by the time the schedule is active).
+    let mut pending_num = None;
+    let mut next = push_num + 1;
     let first_backup_block = wait_for(
         "a block by our producer from the backup node",
         Duration::from_secs(420),
         || {
             let h = net.head("api1");
-            (push_num + 1..=h).find(|&n| net.block("api1", n).producer == me)
+            if pending_num.is_none() {
+                pending_num = net
+                    .pending_schedule("api1", h)
+                    .filter(|&(v, _)| v > version_before)
+                    .map(|(_, at)| at);
+            }
+            while next <= h {
+                if net.block("api1", next).producer == me {
+                    return Some(next);
+                }
+                next += 1;
+            }
+            None
         },
     );
+    let events = d.events();
     d.stop();
-    let blocks = net.blocks("api1", from, first_backup_block);
+    // The chain's cadence, checked against the contract's own record: the field replayed
+    // over every block since `start` equals the `global` row read now.
+    let (end, last_update_end) = net.schedule_update("api1");
+    let all = net.blocks("api1", start, end.max(first_backup_block));
+    let upto_end = &all[..=(end - start) as usize];
+    let (ticks, replayed) = cadence_ticks(last_update, upto_end);
+    assert_eq!(
+        replayed, last_update_end,
+        "the onblock rule replayed on blocks {start}..={end} disagrees with global.last_producer_schedule_update"
+    );
+    let blocks: Vec<Block> = all
+        .iter()
+        .filter(|b| b.num >= from && b.num <= first_backup_block)
+        .cloned()
+        .collect();
     let sw = net.key_switches("api1", from, first_backup_block);
     assert_eq!(
         sw.len(),
@@ -511,8 +706,8 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         "primary down: expected exactly one key switch, got {sw:?}"
     );
     assert_eq!(sw[0].2, backup, "switched to the wrong key");
-    let push_block = blocks.iter().find(|b| b.num == sw[0].0).unwrap().clone();
-    let version_before = blocks[0].schedule_version;
+    assert_eq!(sw[0].0, push_num);
+    let push_block = blocks.iter().find(|b| b.num == push_num).unwrap().clone();
     let activation = blocks
         .iter()
         .find(|b| b.schedule_version > version_before)
@@ -526,9 +721,78 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         .cloned()
         .collect();
     let lost_after_push = missed_slots(&after_push);
-    // The promotion allows no fewer: our slots between the push and the activation are
-    // lost whatever we do; the rest were lost to detection.
     assert!(lost >= lost_after_push);
+
+    // T: the first block after our 12th missed slot, when the threshold was knowable.
+    let mut missed = 0;
+    let threshold = blocks
+        .windows(2)
+        .find_map(|w| {
+            missed += w[1].slot() - w[0].slot() - 1;
+            (missed >= 12).then(|| w[1].clone())
+        })
+        .expect("12 missed slots before the backup's first block");
+    let tick_after = |num: u32| {
+        ticks
+            .iter()
+            .find(|b| b.num > num)
+            .unwrap_or_else(|| panic!("no proposal after block {num} in {ticks:?}"))
+            .clone()
+    };
+    // A push at the threshold lands in the block after T; the proposal after that block
+    // carries it (one in that very block runs `onblock` before the transaction).
+    let threshold_tick = tick_after(threshold.num + 1);
+    let push_tick = tick_after(push_num);
+    let pending_num = pending_num.expect("the new schedule seen pending in a head's header state");
+    assert!(
+        push_tick.num < pending_num && pending_num < activation.num,
+        "proposal {} < pending {pending_num} < active {} does not hold",
+        push_tick.num,
+        activation.num
+    );
+    let figures_so_far = format!(
+        "kill at block {from}, T = block {} (slot {}), push in block {push_num}, proposals {:?}, pending at {pending_num}, active at block {} (slot {}), lost {lost}",
+        threshold.num,
+        threshold.slot(),
+        ticks.iter().map(|b| (b.num, b.slot())).collect::<Vec<_>>(),
+        activation.num,
+        activation.slot()
+    );
+    log(format!("primary down, from the chain: {figures_so_far}"));
+    // Our loss is the chain's minimum for a push at the threshold iff both catch the same
+    // proposal: the promotion after it is then the same blocks.
+    assert_eq!(
+        push_tick.num, threshold_tick.num,
+        "the daemon's push missed the proposal a push at the threshold catches: {figures_so_far}"
+    );
+
+    // The forecast the daemon emitted with `failover_triggered`, against the chain.
+    let triggered = events
+        .iter()
+        .find(|e| e["event"] == "failover_triggered")
+        .expect("failover_triggered in the daemon's log");
+    let fc = &triggered["forecast"];
+    assert!(
+        fc.is_object(),
+        "failover_triggered without a forecast: {triggered}"
+    );
+    let proposal_error = slot_of(&fc["proposal_at"]) - push_tick.slot();
+    let active_error = slot_of(&fc["active_at"]) - activation.slot();
+    let expected_lost = fc["expected_lost_blocks"].as_i64().unwrap();
+    assert_eq!(
+        proposal_error, 0,
+        "forecast proposal {} vs the chain's: {figures_so_far}",
+        fc["proposal_at"]
+    );
+    assert!(
+        active_error.abs() <= ACTIVE_TOLERANCE_SLOTS,
+        "forecast activation {} is {active_error} slots off the chain's: {figures_so_far}",
+        fc["active_at"]
+    );
+    assert!(
+        (expected_lost - lost).abs() <= ACTIVE_TOLERANCE_SLOTS,
+        "forecast loss {expected_lost} vs the chain's {lost}: {figures_so_far}"
+    );
     let backup_block = blocks.last().unwrap();
     Figures {
         kill_to_push_s: (push_block.time_ms - kill_ms) as f64 / 1000.0,
@@ -536,6 +800,15 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         push_to_first_backup_block_s: (backup_block.time_ms - push_block.time_ms) as f64 / 1000.0,
         lost,
         lost_after_push,
+        minimum: lost,
+        threshold_tick: threshold_tick.slot() - threshold.slot(),
+        push_tick: push_tick.slot() - threshold.slot(),
+        push_after_threshold: push_block.slot() - threshold.slot(),
+        before_proposal: fc["before_proposal"].as_bool().unwrap_or(false),
+        waiting_misses_tick: waiting_misses_tick(threshold_tick.slot() - threshold.slot()),
+        proposal_error,
+        active_error,
+        lost_error: expected_lost - lost,
     }
 }
 

@@ -13,10 +13,10 @@
 //!   (LIB = head − 2). Normally rounds `R+1` and `R+2`; when our turn is the round after
 //!   the proposal and we are down, that round has no block and activation comes a round
 //!   later.
-//! - **Legacy DPoS.** A proposal becomes pending in the first block whose parent's LIB has
-//!   reached the proposing block, and active in the first block whose parent's LIB has
-//!   reached the block that made it pending. LIB follows the DPoS rule, replayed on the
-//!   predicted blocks (see `legacy_active`).
+//! - **Legacy DPoS.** A proposal becomes pending in the first block whose own LIB has
+//!   reached the proposing block, and active in the first block whose own LIB has reached
+//!   the block that made it pending (a block's LIB is computed before its promotions).
+//!   LIB follows the DPoS rule, replayed on the predicted blocks (see `legacy_active`).
 //!
 //! Production is what the caller says it is, for past and future slots alike (normally:
 //! every slot, but none of our producer's since the outage began); a slot without a block
@@ -165,22 +165,26 @@ fn legacy_active(
             continue;
         }
         num += 1;
-        // The LIB this block's parent carries decides the promotions.
+        // The LIB this block carries decides its promotions: Leap computes it first, with
+        // the producer's implied irreversible block set to its parent's proposal
+        // (`pending_block_header_state_legacy::next`, and `controller::start_block` for
+        // proposed → pending). The real node showed it: a rule on the parent's LIB
+        // activated one slot late.
+        let p = ((s % rotation) / PRODUCER_REPETITIONS) as usize;
+        implied[p] = proposed_irb;
+        lib = lib.max(calc(&implied)).min(num);
         match (proposal_num, pending_num) {
             // This block promotes the schedule, still signed under the old one: the new
             // schedule is in force from the next slot on.
-            (Some(_), Some(p)) if lib >= p => return s.checked_add(1),
+            (Some(_), Some(pending)) if lib >= pending => return s.checked_add(1),
             (Some(b), None) if lib >= b => pending_num = Some(num),
             _ => {}
         }
         if s == proposal_slot {
             proposal_num = Some(num);
         }
-        let p = ((s % rotation) / PRODUCER_REPETITIONS) as usize;
-        implied[p] = proposed_irb;
         last_produced[p] = num;
         proposed_irb = calc(&last_produced);
-        lib = lib.max(calc(&implied)).min(num);
     }
     None
 }

@@ -36,7 +36,8 @@
 //!   `(len-1)/3`-th smallest), which gives head − ≈340 blocks with 21 producers (real
 //!   chains show 325–336 because of `confirmed` counts, which are not modelled: `confirmed`
 //!   is 0). proposed → pending when LIB passes the proposing block (header
-//!   `new_producers`), pending → active when LIB passes the block that made it pending; a
+//!   `new_producers`), pending → active when LIB passes the block that made it pending,
+//!   each checked against the LIB the promoting block itself carries (as Leap does); a
 //!   proposal made while another waits is dropped (retried at the next tick).
 //!
 //! # Simplified or left out
@@ -871,6 +872,29 @@ impl Chain {
         Checksum256::hash(&data)
     }
 
+    /// Legacy: the LIB block `num` in `slot` would carry, its producer's implied
+    /// irreversible block set to the parent's proposal (as the block itself will set it).
+    fn legacy_lib_of(&self, num: u32, slot: u32, signing: &Schedule) -> u32 {
+        let Some(idx) = BlockTimestamp(slot).scheduled_index(signing.producers.len()) else {
+            return 0;
+        };
+        let producer = signing.producers[idx].0;
+        let l = &self.legacy;
+        let mut v: Vec<u32> = signing
+            .producers
+            .iter()
+            .map(|(n, _)| {
+                if *n == producer {
+                    l.proposed_irb
+                } else {
+                    l.last_implied_irb.get(n).copied().unwrap_or(0)
+                }
+            })
+            .collect();
+        v.sort_unstable();
+        v[(v.len() - 1) / 3].min(num)
+    }
+
     fn produce_slot(&mut self, slot: u32) {
         let parent = self.head();
         let (parent_num, parent_slot, parent_id, parent_lib, parent_producer) = (
@@ -905,8 +929,11 @@ impl Chain {
             }
             Consensus::Legacy => {
                 let signing = sched.active.clone();
+                // The LIB this block will carry decides its promotions: Leap computes it
+                // first (`pending_block_header_state_legacy::next`, `controller::start_block`).
+                let lib = self.legacy_lib_of(num, slot, &signing).max(parent_lib);
                 if let Some(p) = &sched.pending {
-                    if parent_lib >= p.pending_block {
+                    if lib >= p.pending_block {
                         sched.active = p.schedule.clone();
                         sched.pending = None;
                         changed = true;
@@ -914,7 +941,7 @@ impl Chain {
                 }
                 if sched.pending.is_none() {
                     if let Some(mut p) = sched.proposed.take() {
-                        if parent_lib >= p.proposed_block {
+                        if lib >= p.proposed_block {
                             p.pending_block = num;
                             new_producers = Some(p.schedule.clone());
                             sched.pending = Some(p);
@@ -1215,8 +1242,10 @@ mod tests {
             }
             if pending.is_none() {
                 if let Some(p) = &s.pending {
-                    assert!(c.block(p.pending_block - 1).unwrap().lib >= p.proposed_block);
+                    // The block's own LIB (computed before its promotions) passed it.
                     let b = c.block(p.pending_block).unwrap();
+                    assert!(b.lib >= p.proposed_block);
+                    assert!(c.block(p.pending_block - 1).unwrap().lib < p.proposed_block);
                     assert!(b.new_producers.is_some(), "the pending block carries it");
                     pending = Some(p.pending_block);
                 }
@@ -1232,8 +1261,8 @@ mod tests {
         let (p, q, a) = (proposed.unwrap(), pending.unwrap(), active.unwrap());
         assert!(p < q && q < a);
         assert!(
-            c.block(a - 1).unwrap().lib >= q,
-            "active once LIB passed the pending block"
+            c.block(a).unwrap().lib >= q && c.block(a - 1).unwrap().lib < q,
+            "active in the first block whose LIB passed the pending block"
         );
         // The header version moves to the new schedule's from the next block on.
         c.advance_to(c.slot() + 2);

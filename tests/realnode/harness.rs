@@ -422,6 +422,42 @@ impl Net {
         rows["rows"][0].clone()
     }
 
+    /// `global.last_producer_schedule_update` as a 500 ms slot (Unix-based, as
+    /// [`Block::slot`]), with the head block after which the node held it: the head is read
+    /// before and after the table, and the read repeated until both agree.
+    pub fn schedule_update(&self, node: &str) -> (u32, i64) {
+        wait_for(
+            &format!("the eosio global table from {node} at a steady head"),
+            Duration::from_secs(30),
+            || {
+                let before = self.head(node);
+                let rows = self.try_post(
+                    node,
+                    "/v1/chain/get_table_rows",
+                    json!({"json": true, "code": "eosio", "scope": "eosio", "table": "global"}),
+                )?;
+                let after = self.head(node);
+                let at = rows["rows"][0]["last_producer_schedule_update"].as_str()?;
+                (before == after && before > 0).then(|| (before, parse_time_ms(at) / 500))
+            },
+        )
+    }
+
+    /// The legacy block header state of block `num` (only reversible blocks have one):
+    /// its pending schedule's version and the block that made it pending.
+    pub fn pending_schedule(&self, node: &str, num: u32) -> Option<(u64, u32)> {
+        let s = self.try_post(
+            node,
+            "/v1/chain/get_block_header_state",
+            json!({ "block_num_or_id": num }),
+        )?;
+        let p = &s["pending_schedule"];
+        Some((
+            p["schedule"]["version"].as_u64()?,
+            u32::try_from(p["schedule_lib_num"].as_u64()?).ok()?,
+        ))
+    }
+
     pub fn schedule(&self, node: &str) -> Value {
         self.post(node, "/v1/chain/get_producer_schedule", json!({}))
     }
