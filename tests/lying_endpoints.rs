@@ -221,3 +221,46 @@ async fn a_single_endpoint_splicing_blocks_switches_nothing() {
     assert_eq!(run.net.push_requests(), 0);
     assert_names_liars(&run, 1, "single splicing endpoint");
 }
+
+/// Endpoints that acknowledge pushes (HTTP 200 with a transaction id) and drop them, 1 of
+/// 3 and 2 of 5, during a real outage: the switch lands once through the honest ones, and
+/// once it is on chain an `endpoint_disagrees` about `push` names each dropper, and no
+/// honest endpoint.
+#[tokio::test]
+async fn endpoints_that_acknowledge_and_drop_pushes_are_named() {
+    for (endpoints, liars) in [(3, 1), (5, 2)] {
+        let mut s = scenario("primary-down", 4);
+        s.spec.endpoints = vec![Behavior::Normal; endpoints];
+        let mut run = Run::start(s).await;
+        for i in endpoints - liars..endpoints {
+            run.net.set_endpoint(i, Behavior::Lie(Lie::DropPushes));
+        }
+        run.run_to_end().await;
+        assert_eq!(run.key_changes(), ["backup"], "{liars} of {endpoints}");
+        let about_push: Vec<String> = run.observers[0]
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::EndpointDisagrees {
+                    endpoint, about, ..
+                } if about == "push" => Some(endpoint),
+                _ => None,
+            })
+            .collect();
+        let urls = run.net.endpoint_urls();
+        let is = |url: &String, e: &String| url.starts_with(e.trim_end_matches('/'));
+        for liar in &urls[endpoints - liars..] {
+            assert!(
+                about_push.iter().any(|e| is(liar, e)),
+                "{liars} of {endpoints}: the dropper {liar} is not named: {about_push:?}"
+            );
+        }
+        for honest in &urls[..endpoints - liars] {
+            assert!(
+                !about_push.iter().any(|e| is(honest, e)),
+                "{liars} of {endpoints}: honest {honest} named as dropping pushes: {about_push:?}"
+            );
+        }
+        assert_eq!(about_push.len(), liars, "{about_push:?}");
+    }
+}

@@ -21,7 +21,7 @@ use crate::antelope::time::BLOCK_INTERVAL_MS;
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
-use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool};
+use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
 use crate::decision::cadence::{self, Activation, ChainTiming};
 use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
@@ -299,7 +299,7 @@ impl Daemon {
             .await;
         self.mark_forked(&mut view);
         self.report_view(&view);
-        let order = read_order(&view, false);
+        let order = self.pool.read_order(&view, false);
         let mut gaps = Vec::new();
         if let Some(q) = view.quorum().cloned() {
             match self.lib {
@@ -991,6 +991,17 @@ impl Daemon {
         now: i64,
         analysis: &Analysis,
     ) {
+        // Our switch is on chain: name the endpoints that acknowledged it and dropped it.
+        if self
+            .state
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.ours && self.table_key == Some(p.to_key))
+        {
+            for (endpoint, detail) in self.executor.audit_push(&self.pool).await {
+                self.report_outlier(&endpoint, "push", &detail);
+            }
+        }
         let missed_now = analysis.stats.consecutive_missed;
         let dc = |i: usize| self.dcs[i].name.clone();
         // A transaction of ours that expired without reaching the table failed.
