@@ -116,15 +116,49 @@ const DEMOTION_ROUNDS: u64 = 240;
 /// Blocks read at once.
 const BATCH: u32 = 16;
 
+/// Most follow rounds an endpoint whose block reads fail is left out (32 rounds: 8 s at
+/// the default 250 ms poll).
+const MAX_BACKOFF_ROUNDS: u64 = 32;
+
 /// Endpoints that served a block failing verification: tried last for block reads for
-/// [`DEMOTION_ROUNDS`] follow rounds.
+/// [`DEMOTION_ROUNDS`] follow rounds. Endpoints whose block reads fail: not asked for
+/// blocks for 1, 2, 4, … up to [`MAX_BACKOFF_ROUNDS`] rounds after each round with a
+/// failure (public endpoints ban clients that hammer them).
 #[derive(Debug, Default)]
 pub struct ReadDemotions {
     round: u64,
     until: HashMap<usize, u64>,
+    /// Per endpoint: (rounds in a row with a failed block read, the last such round, the
+    /// first round it is asked again).
+    failing: HashMap<usize, (u32, u64, u64)>,
 }
 
 impl ReadDemotions {
+    fn read_failed(&mut self, k: usize) {
+        let round = self.round;
+        let e = self.failing.entry(k).or_insert((0, u64::MAX, 0));
+        if e.1 != round {
+            e.0 = e.0.saturating_add(1);
+            e.1 = round;
+            let wait = (1u64 << e.0.saturating_sub(1).min(6)).min(MAX_BACKOFF_ROUNDS);
+            e.2 = round.saturating_add(wait);
+        }
+    }
+
+    fn read_ok(&mut self, k: usize) {
+        self.failing.remove(&k);
+    }
+
+    /// Whether `k` is left out of block reads this round (backing off after failures).
+    fn backing_off(&self, k: usize) -> bool {
+        self.failing.get(&k).is_some_and(|e| e.2 > self.round)
+    }
+
+    /// Whether the block reads of every endpoint in `order` have been failing.
+    fn all_failing(&self, order: &[usize]) -> bool {
+        order.iter().all(|k| self.failing.contains_key(k))
+    }
+
     fn demote(&mut self, k: usize) {
         self.until
             .insert(k, self.round.saturating_add(DEMOTION_ROUNDS));
@@ -153,7 +187,7 @@ impl ReadDemotions {
         let (ok, bad): (Vec<usize>, Vec<usize>) = order
             .iter()
             .copied()
-            .filter(|k| !excluded.contains(k))
+            .filter(|k| !excluded.contains(k) && !self.backing_off(*k))
             .partition(|&k| !self.is_demoted(k));
         let (mut good, slow): (Vec<usize>, Vec<usize>) =
             ok.into_iter().partition(|k| !slow.contains(k));
@@ -173,6 +207,12 @@ struct Read {
     header: BlockHeader,
 }
 
+/// What [`read_header`] got: the first usable header, and every failed read on the way.
+struct Outcome {
+    read: Option<Read>,
+    errors: Vec<(usize, String)>,
+}
+
 /// Reads the header of block `num` from the first of `candidates` to answer with one that
 /// parses, is for `num` and is not dated after `latest_ms`; the next candidate is asked
 /// too each [`HEDGE_AFTER`] without an answer, and at once when a read fails. Nothing is
@@ -182,7 +222,7 @@ async fn read_header(
     candidates: &[usize],
     num: u32,
     latest_ms: i64,
-) -> Result<Read, Vec<String>> {
+) -> Outcome {
     let ask =
         |k: usize| async move { (k, pool.timed(k, pool.client(k).get_block_header(num)).await) };
     let mut rest = candidates.iter().copied();
@@ -192,7 +232,7 @@ async fn read_header(
         if pending.is_empty() {
             match rest.next() {
                 Some(k) => pending.push(ask(k)),
-                None => return Err(errors),
+                None => return Outcome { read: None, errors },
             }
         }
         let next = match tokio::time::timeout(HEDGE_AFTER, pending.next()).await {
@@ -207,25 +247,31 @@ async fn read_header(
         };
         let Some((k, r)) = next else { continue };
         match r {
-            Ok(h) if h.timestamp.unix_ms() > latest_ms => errors.push(format!(
-                "{}: block {num} is dated {}, ahead of this machine's clock",
-                pool.client(k).label(),
-                h.timestamp
+            Ok(h) if h.timestamp.unix_ms() > latest_ms => errors.push((
+                k,
+                format!(
+                    "{}: block {num} is dated {}, ahead of this machine's clock",
+                    pool.client(k).label(),
+                    h.timestamp
+                ),
             )),
             Ok(h) => {
-                return Ok(Read {
-                    endpoint: k,
-                    header: BlockHeader {
-                        num: h.block_num(),
-                        id: h.id(),
-                        previous: h.previous,
-                        timestamp: h.timestamp,
-                        producer: h.producer,
-                        schedule_version: h.schedule_version,
-                    },
-                })
+                return Outcome {
+                    read: Some(Read {
+                        endpoint: k,
+                        header: BlockHeader {
+                            num: h.block_num(),
+                            id: h.id(),
+                            previous: h.previous,
+                            timestamp: h.timestamp,
+                            producer: h.producer,
+                            schedule_version: h.schedule_version,
+                        },
+                    }),
+                    errors,
+                }
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => errors.push((k, e.to_string())),
         }
         // A failed read: the next candidate at once.
         if let Some(k) = rest.next() {
@@ -272,13 +318,23 @@ async fn verify_down(
 ) -> Result<(), String> {
     while verified.low > to {
         let hi = verified.low - 1;
-        let lo = hi.saturating_sub(BATCH - 1).max(to);
+        // While every endpoint's block reads fail, one block at a time.
+        let batch = if demotions.all_failing(order) { 1 } else { BATCH };
+        let lo = hi.saturating_sub(batch - 1).max(to);
         let slow = pool.slow_readers(order);
         let reads = join_all((lo..=hi).rev().map(|n| {
             let candidates = demotions.candidates(order, n, &[], &slow);
             async move { read_header(pool, &candidates, n, latest_ms).await }
         }))
         .await;
+        for o in &reads {
+            for &(k, _) in &o.errors {
+                demotions.read_failed(k);
+            }
+            if let Some(r) = &o.read {
+                demotions.read_ok(r.endpoint);
+            }
+        }
         for (n, first) in (lo..=hi).rev().zip(reads) {
             let block = verify_one(
                 pool,
@@ -306,7 +362,7 @@ async fn verify_one(
     order: &[usize],
     expected: BlockId,
     n: u32,
-    first: Result<Read, Vec<String>>,
+    first: Outcome,
     latest_ms: i64,
     demotions: &mut ReadDemotions,
     out: &mut Followed,
@@ -315,9 +371,10 @@ async fn verify_one(
     let mut read = first;
     let mut errors = Vec::new();
     loop {
-        match read {
-            Ok(r) if r.header.id == expected => return Ok(r.header),
-            Ok(r) => {
+        errors.extend(read.errors.into_iter().map(|(_, e)| e));
+        match read.read {
+            Some(r) if r.header.id == expected => return Ok(r.header),
+            Some(r) => {
                 let label = pool.client(r.endpoint).label();
                 tracing::warn!(target: "daemon", endpoint = %label, num = n, "block header does not hash to the id the verified chain names; demoting the endpoint for reads");
                 out.outliers.push((
@@ -330,16 +387,16 @@ async fn verify_one(
                 demotions.demote(r.endpoint);
                 tried.push(r.endpoint);
             }
-            Err(e) => {
-                errors.extend(e);
-                break;
-            }
+            None => break,
         }
         let candidates = demotions.candidates(order, n, &tried, &pool.slow_readers(order));
         if candidates.is_empty() {
             break;
         }
         read = read_header(pool, &candidates, n, latest_ms).await;
+        for &(k, _) in &read.errors {
+            demotions.read_failed(k);
+        }
     }
     // No endpoint gave a header that hashes to the expected id: a majority of the
     // endpoints that could not give a header must agree. One whose header failed the hash
@@ -347,7 +404,7 @@ async fn verify_one(
     let others: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|k| !tried.contains(k))
+        .filter(|k| !tried.contains(k) && !demotions.backing_off(*k))
         .collect();
     let (block, outliers) = fetch(pool, &others, n, latest_ms).await.map_err(|e| {
         if errors.is_empty() {
@@ -475,6 +532,35 @@ pub async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failing_block_reads_back_off_exponentially_per_endpoint() {
+        let mut d = ReadDemotions::default();
+        let order = [0, 1, 2];
+        // Rounds in which endpoint 1 is asked while its reads keep failing.
+        let mut asked = Vec::new();
+        for _ in 0..200 {
+            d.next_round();
+            let c = d.candidates(&order, 0, &[], &[]);
+            if c.contains(&1) {
+                asked.push(d.round);
+                // Several failures in one round count once.
+                d.read_failed(1);
+                d.read_failed(1);
+            }
+            assert!(c.contains(&0) && c.contains(&2), "others are unaffected");
+        }
+        let gaps: Vec<u64> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(&gaps[..7], &[1, 2, 4, 8, 16, 32, 32]);
+        assert!(gaps.iter().all(|&g| g <= MAX_BACKOFF_ROUNDS));
+        assert!(!d.all_failing(&order));
+        d.read_failed(0);
+        d.read_failed(2);
+        assert!(d.all_failing(&order));
+        // One success and it is asked again at once.
+        d.read_ok(1);
+        assert!(d.candidates(&order, 0, &[], &[]).contains(&1));
+    }
 
     #[test]
     fn reads_rotate_over_endpoints_and_demoted_ones_go_last_until_they_expire() {
