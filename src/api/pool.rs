@@ -110,7 +110,7 @@ const READ_EWMA_ALPHA: f64 = 0.2;
 /// Added to the time a failed read took: an endpoint that fails fast is not fast.
 const READ_ERROR_PENALTY_MS: f64 = 500.0;
 /// An endpoint reads slowly when its average is above twice the fastest's plus this.
-const SLOW_READ_MARGIN_MS: f64 = 100.0;
+const SLOW_READ_MARGIN_MS: f64 = 50.0;
 
 /// Records a read's duration into an endpoint's average when dropped: when the read
 /// completes, and also when it is abandoned (a hedged or late read cut off), so that an
@@ -215,7 +215,7 @@ impl<C: ChainApi> EndpointPool<C> {
     }
 
     /// The endpoints of `order` whose reads are slow next to the fastest's (average above
-    /// twice the fastest plus 100 ms): asked only when the others cannot answer.
+    /// twice the fastest plus 50 ms): asked only when the others cannot answer.
     pub fn slow_readers(&self, order: &[usize]) -> Vec<usize> {
         let lat: Vec<(usize, f64)> = order
             .iter()
@@ -599,7 +599,9 @@ impl<C: ChainApi> EndpointPool<C> {
         }
     }
 
-    /// Tries `f` on the endpoints in `order` until one succeeds. Returns the index of the
+    /// Tries `f` on the endpoints in `order` until one succeeds: the next endpoint is asked
+    /// at once when one fails, and also when one has not answered within [`HEDGE_AFTER`]
+    /// (a slow endpoint costs that, not the request timeout). Returns the index of the
     /// endpoint that answered, or every `(endpoint, error)` on failure.
     pub async fn first_success<'a, T, F, Fut>(
         &'a self,
@@ -610,19 +612,41 @@ impl<C: ChainApi> EndpointPool<C> {
         F: Fn(&'a C) -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
+        let f = &f;
+        let ask = |k: usize, client: &'a C| async move { (k, self.timed(k, f(client)).await) };
+        let mut rest = order
+            .iter()
+            .filter_map(|&k| self.members.get(k).map(|(c, _)| (k, &**c)));
+        let mut pending = FuturesUnordered::new();
         let mut errors = Vec::new();
-        for &k in order {
-            let Some((client, _)) = self.members.get(k) else {
-                continue;
-            };
-            match self.timed(k, f(client)).await {
-                Ok(v) => return Ok((k, v)),
-                Err(e) => errors.push(e),
+        loop {
+            if pending.is_empty() {
+                match rest.next() {
+                    Some((k, c)) => pending.push(ask(k, c)),
+                    None => return Err(errors),
+                }
+            }
+            match tokio::time::timeout(HEDGE_AFTER, pending.next()).await {
+                Err(_) => {
+                    if let Some((k, c)) = rest.next() {
+                        pending.push(ask(k, c));
+                    }
+                }
+                Ok(None) => {}
+                Ok(Some((k, Ok(v)))) => return Ok((k, v)),
+                Ok(Some((_, Err(e)))) => {
+                    errors.push(e);
+                    if let Some((k, c)) = rest.next() {
+                        pending.push(ask(k, c));
+                    }
+                }
             }
         }
-        Err(errors)
     }
 }
+
+/// A read that has not answered by then is also asked of the next endpoint.
+const HEDGE_AFTER: Duration = Duration::from_millis(250);
 
 /// Endpoint indices in the order reads should try them: agreeing endpoints (fastest
 /// first), then healthy ones, then — only if `include_unverified` — any other endpoint

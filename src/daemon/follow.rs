@@ -319,7 +319,11 @@ async fn verify_down(
     while verified.low > to {
         let hi = verified.low - 1;
         // While every endpoint's block reads fail, one block at a time.
-        let batch = if demotions.all_failing(order) { 1 } else { BATCH };
+        let batch = if demotions.all_failing(order) {
+            1
+        } else {
+            BATCH
+        };
         let lo = hi.saturating_sub(batch - 1).max(to);
         let slow = pool.slow_readers(order);
         let reads = join_all((lo..=hi).rev().map(|n| {

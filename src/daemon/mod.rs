@@ -257,6 +257,14 @@ impl Daemon {
         self.last_view.as_ref()
     }
 
+    /// The order reads would try the endpoints in after the last round.
+    pub fn read_order(&self) -> Vec<usize> {
+        self.last_view
+            .as_ref()
+            .map(|v| self.pool.read_order(v, false))
+            .unwrap_or_default()
+    }
+
     pub fn state(&self) -> &State {
         &self.state
     }
