@@ -89,6 +89,8 @@ struct Analysis {
 /// What the reporting has already said, so each change is said once.
 #[derive(Debug, Default)]
 struct Said {
+    /// The round (head slot / 12) the schedule was last read for.
+    schedule_round: Option<u32>,
     quorum: Option<QuorumStatus>,
     endpoints_ok: Vec<Option<bool>>,
     mode: Option<ConsensusMode>,
@@ -366,12 +368,14 @@ impl Daemon {
             self.newest_head_slot = newest_slot;
             let round = newest_slot / 12;
             let last_round = self.tracker.head().map(|h| h.timestamp.slot() / 12);
+            // A new round is polled once, not every tick while blocks cannot be followed.
             if now - self.last_schedule_ms >= self.opts.schedule_every.as_millis() as i64
-                || last_round != Some(round)
+                || (last_round != Some(round) && self.said.schedule_round != Some(round))
                 || self.active.is_none()
             {
                 self.poll_schedule(&order, newest_slot.max(now_slot)).await;
                 self.last_schedule_ms = now;
+                self.said.schedule_round = Some(round);
             }
             let pending = self.state.pending.is_some();
             // A producer that is not registered is a setup error: asked again slowly.
