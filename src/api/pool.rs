@@ -6,10 +6,13 @@
 //! [`quorum::assess`](super::quorum::assess). Per-endpoint health (latency, error streak,
 //! request/error counts) is kept between rounds.
 //!
-//! Reads that need only one answer (schedule, tables) go through
-//! [`EndpointPool::first_success`], which tries endpoints in a given order (normally
-//! [`read_order`]: agreeing endpoints by latency first) and reports every failure as
-//! `endpoint => error`, as lighthouse's `beacon_node_fallback` does.
+//! Reads that need only one answer go through [`EndpointPool::first_success`], which tries
+//! endpoints in a given order (normally [`EndpointPool::read_order`]: agreeing endpoints,
+//! fastest reader first), asking the next one at once on a failure and after 250 ms of
+//! silence, and reports every failure as `endpoint => error`, as lighthouse's
+//! `beacon_node_fallback` does. Facts the decision uses are majority reads
+//! ([`EndpointPool::agreed`]). Every read but `get_info` feeds the endpoint's read-latency
+//! average ([`EndpointPool::timed`]), which orders reads and marks slow readers.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
