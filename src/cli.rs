@@ -175,6 +175,10 @@ pub struct BenchArgs {
     /// slot (memory must stay bounded).
     #[arg(long)]
     pub flap_schedule: bool,
+    /// Cost benchmark with every endpoint failing every block read (`get_info` and state
+    /// reads honest): measures the request rate under the observer's backoff.
+    #[arg(long)]
+    pub fail_block_reads: bool,
 }
 
 #[derive(Debug, Args)]

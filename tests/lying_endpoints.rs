@@ -221,3 +221,109 @@ async fn a_single_endpoint_splicing_blocks_switches_nothing() {
     assert_eq!(run.net.push_requests(), 0);
     assert_names_liars(&run, 1, "single splicing endpoint");
 }
+
+/// Endpoints that acknowledge pushes (HTTP 200 with a transaction id) and drop them, 1 of
+/// 3 and 2 of 5, during a real outage: the switch lands once through the honest ones, and
+/// once it is on chain an `endpoint_disagrees` about `push` names each dropper, and no
+/// honest endpoint.
+#[tokio::test]
+async fn endpoints_that_acknowledge_and_drop_pushes_are_named() {
+    for (endpoints, liars) in [(3, 1), (5, 2)] {
+        let mut s = scenario("primary-down", 4);
+        s.spec.endpoints = vec![Behavior::Normal; endpoints];
+        let mut run = Run::start(s).await;
+        for i in endpoints - liars..endpoints {
+            run.net.set_endpoint(i, Behavior::Lie(Lie::DropPushes));
+        }
+        run.run_to_end().await;
+        assert_eq!(run.key_changes(), ["backup"], "{liars} of {endpoints}");
+        let about_push: Vec<String> = run.observers[0]
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::EndpointDisagrees {
+                    endpoint, about, ..
+                } if about == "push" => Some(endpoint),
+                _ => None,
+            })
+            .collect();
+        let urls = run.net.endpoint_urls();
+        let is = |url: &String, e: &String| url.starts_with(e.trim_end_matches('/'));
+        for liar in &urls[endpoints - liars..] {
+            assert!(
+                about_push.iter().any(|e| is(liar, e)),
+                "{liars} of {endpoints}: the dropper {liar} is not named: {about_push:?}"
+            );
+        }
+        for honest in &urls[..endpoints - liars] {
+            assert!(
+                !about_push.iter().any(|e| is(honest, e)),
+                "{liars} of {endpoints}: honest {honest} named as dropping pushes: {about_push:?}"
+            );
+        }
+        assert_eq!(about_push.len(), liars, "{about_push:?}");
+    }
+}
+
+/// Endpoint 0 answers `get_info` at once and every other read 400 ms late; the two others
+/// answer everything 30 ms late (so by `get_info` latency endpoint 0 is the fastest):
+/// ordered by read latency, it ends last, and it is not the first asked for blocks.
+#[tokio::test]
+async fn an_endpoint_fast_on_get_info_and_slow_on_reads_is_read_last() {
+    let mut s = scenario("healthy", 4);
+    s.spec.endpoints = vec![Behavior::Normal; 3];
+    let mut run = Run::start(s).await;
+    run.net
+        .set_endpoint(0, Behavior::Lie(Lie::SlowReads(Duration::from_millis(400))));
+    for i in [1, 2] {
+        run.net
+            .set_endpoint(i, Behavior::Slow(Duration::from_millis(30)));
+    }
+    for _ in 0..24 {
+        run.step().await;
+    }
+    let blocks_before: Vec<u64> = (0..3).map(|i| run.net.requests(i, "get_block")).collect();
+    for _ in 0..24 {
+        run.step().await;
+    }
+    let order = run.observers[0].daemon().read_order();
+    assert_eq!(order.len(), 3, "{order:?}");
+    assert_eq!(order.last(), Some(&0), "read order {order:?}");
+    let blocks: Vec<u64> = (0..3)
+        .map(|i| run.net.requests(i, "get_block") - blocks_before[i])
+        .collect();
+    // 24 new blocks: the honest endpoints take them; the slow one at most a stray one.
+    assert!(
+        blocks[0] * 4 < blocks[1] + blocks[2],
+        "block reads per endpoint: {blocks:?}"
+    );
+}
+
+/// Endpoint 0 answers `get_info` at once and hangs on every other call (beyond the 1.5 s
+/// request timeout): no round after the first takes more than one and a half request
+/// timeouts (they take milliseconds: the probe stage has a deadline, state reads close
+/// after a majority, block and single reads are hedged, and the endpoint soon reads last),
+/// and the healthy producer is left alone.
+#[tokio::test]
+async fn an_endpoint_hanging_on_every_read_never_stalls_a_round() {
+    const REQUEST_TIMEOUT: Duration = Duration::from_millis(1_500);
+    let mut s = scenario("healthy", 4);
+    s.spec.endpoints = vec![Behavior::Normal; 3];
+    let mut run = Run::start(s).await;
+    run.net
+        .set_endpoint(0, Behavior::Lie(Lie::SlowReads(Duration::from_secs(60))));
+    let mut took = Vec::new();
+    for _ in 0..40 {
+        let t = std::time::Instant::now();
+        run.step().await;
+        took.push(t.elapsed());
+    }
+    // The first round backfills 600 blocks (CPU, not waiting): left out.
+    let worst = took[1..].iter().max().copied().unwrap_or_default();
+    assert!(
+        worst < REQUEST_TIMEOUT * 3 / 2,
+        "a round took {worst:?} (request timeout {REQUEST_TIMEOUT:?}); all: {took:?}"
+    );
+    assert!(run.key_changes().is_empty());
+    assert_eq!(run.net.push_requests(), 0);
+}

@@ -6,15 +6,17 @@
 //! [`quorum::assess`](super::quorum::assess). Per-endpoint health (latency, error streak,
 //! request/error counts) is kept between rounds.
 //!
-//! Reads that need only one answer (schedule, tables) go through
-//! [`EndpointPool::first_success`], which tries endpoints in a given order (normally
-//! [`read_order`]: agreeing endpoints by latency first) and reports every failure as
-//! `endpoint => error`, as lighthouse's `beacon_node_fallback` does.
+//! Reads that need only one answer go through [`EndpointPool::first_success`], which tries
+//! endpoints in a given order (normally [`EndpointPool::read_order`]: agreeing endpoints,
+//! fastest reader first), asking the next one at once on a failure and after 250 ms of
+//! silence, and reports every failure as `endpoint => error`, as lighthouse's
+//! `beacon_node_fallback` does. Facts the decision uses are majority reads
+//! ([`EndpointPool::agreed`]). Every read but `get_info` feeds the endpoint's read-latency
+//! average ([`EndpointPool::timed`]), which orders reads and marks slow readers.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::client::{http_client, ChainClient, ClientOptions};
@@ -106,10 +108,42 @@ fn backoff_ms(errors: u32) -> i64 {
         .min(MAX_BACKOFF_MS)
 }
 
+/// Weight of a new sample in the read-latency average.
+const READ_EWMA_ALPHA: f64 = 0.2;
+/// Added to the time a failed read took: an endpoint that fails fast is not fast.
+const READ_ERROR_PENALTY_MS: f64 = 500.0;
+/// An endpoint reads slowly when its average is above twice the fastest's plus this.
+const SLOW_READ_MARGIN_MS: f64 = 50.0;
+
+/// Records a read's duration into an endpoint's average when dropped: when the read
+/// completes, and also when it is abandoned (a hedged or late read cut off), so that an
+/// endpoint that is only ever cut off still shows at least the time it was given.
+struct ReadTimer<'a> {
+    ewma: &'a std::sync::Mutex<Option<f64>>,
+    started: Instant,
+    penalty_ms: f64,
+}
+
+impl Drop for ReadTimer<'_> {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0 + self.penalty_ms;
+        if let Ok(mut e) = self.ewma.lock() {
+            *e = Some(match *e {
+                None => ms,
+                Some(old) => old + READ_EWMA_ALPHA * (ms - old),
+            });
+        }
+    }
+}
+
 /// Configured endpoints with their health.
 pub struct EndpointPool<C = ChainClient> {
     members: Vec<(std::sync::Arc<C>, EndpointHealth)>,
+    /// Per endpoint: the moving average (ms) of every read but `get_info`.
+    read_ms: Vec<std::sync::Mutex<Option<f64>>>,
     policy: QuorumPolicy,
+    /// Longest a probe stage of a round may take (the request timeout).
+    stage_timeout: Duration,
 }
 
 impl EndpointPool<ChainClient> {
@@ -125,7 +159,9 @@ impl EndpointPool<ChainClient> {
             .iter()
             .map(|u| ChainClient::new(http.clone(), u.clone(), opts.clone()))
             .collect();
-        Ok(EndpointPool::new(clients, chain.quorum_policy()))
+        let mut pool = EndpointPool::new(clients, chain.quorum_policy());
+        pool.stage_timeout = chain.request_timeout;
+        Ok(pool)
     }
 }
 
@@ -134,12 +170,73 @@ impl<C: ChainApi> EndpointPool<C> {
     pub fn new(clients: Vec<C>, mut policy: QuorumPolicy) -> Self {
         policy.configured = clients.len();
         EndpointPool {
+            read_ms: clients.iter().map(|_| Default::default()).collect(),
             members: clients
                 .into_iter()
                 .map(|c| (std::sync::Arc::new(c), EndpointHealth::default()))
                 .collect(),
             policy,
+            stage_timeout: ClientOptions::default().timeout,
         }
+    }
+
+    /// Sets the longest a probe stage may take (normally `request_timeout_ms`).
+    pub fn with_stage_timeout(mut self, timeout: Duration) -> Self {
+        self.stage_timeout = timeout;
+        self
+    }
+
+    /// Runs read `fut` on endpoint `k`, adding its duration to the endpoint's read-latency
+    /// average (also when the read is dropped unfinished; a failure adds a penalty).
+    pub async fn timed<T>(
+        &self,
+        k: usize,
+        fut: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let Some(ewma) = self.read_ms.get(k) else {
+            return fut.await;
+        };
+        let mut timer = ReadTimer {
+            ewma,
+            started: Instant::now(),
+            penalty_ms: 0.0,
+        };
+        let r = fut.await;
+        if r.is_err() {
+            timer.penalty_ms = READ_ERROR_PENALTY_MS;
+        }
+        drop(timer);
+        r
+    }
+
+    /// The moving average of endpoint `k`'s reads other than `get_info` (ms), once it has
+    /// made one.
+    pub fn read_latency_ms(&self, k: usize) -> Option<f64> {
+        self.read_ms
+            .get(k)
+            .and_then(|m| m.lock().ok().and_then(|e| *e))
+    }
+
+    /// The endpoints of `order` whose reads are slow next to the fastest's (average above
+    /// twice the fastest plus 50 ms): asked only when the others cannot answer.
+    pub fn slow_readers(&self, order: &[usize]) -> Vec<usize> {
+        let lat: Vec<(usize, f64)> = order
+            .iter()
+            .filter_map(|&k| self.read_latency_ms(k).map(|l| (k, l)))
+            .collect();
+        let fastest = lat.iter().map(|l| l.1).fold(f64::INFINITY, f64::min);
+        lat.into_iter()
+            .filter(|&(_, l)| l > 2.0 * fastest + SLOW_READ_MARGIN_MS)
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// [`read_order`], each class ordered by read latency (every read but `get_info`,
+    /// see [`Self::read_latency_ms`]; `get_info` latency until an endpoint has read).
+    pub fn read_order(&self, view: &QuorumView, include_unverified: bool) -> Vec<usize> {
+        read_order_by(view, include_unverified, |k, get_info_ms| {
+            self.read_latency_ms(k).unwrap_or(get_info_ms as f64)
+        })
     }
 
     pub fn policy(&self) -> &QuorumPolicy {
@@ -301,13 +398,13 @@ impl<C: ChainApi> EndpointPool<C> {
         // about the block at that height), the next lower candidates.
         let candidates = candidate_heights(&obs, &self.policy);
         let mut first: Option<QuorumView> = None;
+        // The whole probe stage (every height tried) takes at most one request timeout.
+        let stage_deadline = tokio::time::Instant::now() + self.stage_timeout;
         for &height in candidates.iter().take(MAX_HEIGHTS_TRIED) {
             let need = probes_needed(&obs, &self.policy, height);
-            let probes = join_all(need.iter().map(|&k| {
-                let client = &self.members[k].0;
-                async move { (k, client.get_block_info(height).await) }
-            }))
-            .await;
+            let probes = self
+                .probe(&need, height, stage_deadline, grace, required, obs.len())
+                .await;
             for o in obs.iter_mut() {
                 o.probe = None;
             }
@@ -338,6 +435,63 @@ impl<C: ChainApi> EndpointPool<C> {
         view
     }
 
+    /// Block `height`'s id from each endpoint in `need`, concurrently, until
+    /// `stage_deadline`; in a fast round (`grace` set), the stage closes `grace` after
+    /// enough endpoints have answered for a majority at that height (those not probed
+    /// vouch with their own head). Endpoints cut off get an error.
+    async fn probe(
+        &self,
+        need: &[usize],
+        height: u32,
+        stage_deadline: tokio::time::Instant,
+        grace: Option<Duration>,
+        required: usize,
+        endpoints: usize,
+    ) -> Vec<(usize, Result<BlockInfo, ApiError>)> {
+        let mut pending: FuturesUnordered<_> = need
+            .iter()
+            .map(|&k| {
+                let client = &self.members[k].0;
+                async move { (k, self.timed(k, client.get_block_info(height)).await) }
+            })
+            .collect();
+        let mut out = Vec::with_capacity(need.len());
+        let unprobed = endpoints.saturating_sub(need.len());
+        let mut ok = 0usize;
+        let mut deadline = stage_deadline;
+        loop {
+            match tokio::time::timeout_at(deadline, pending.next()).await {
+                Ok(Some((k, r))) => {
+                    ok += usize::from(r.is_ok());
+                    out.push((k, r));
+                    if let Some(g) = grace {
+                        if unprobed + ok >= required {
+                            deadline = deadline.min(tokio::time::Instant::now() + g);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => break,
+            }
+        }
+        drop(pending);
+        for &k in need {
+            if !out.iter().any(|(j, _)| *j == k) {
+                out.push((
+                    k,
+                    Err(ApiError::new(
+                        self.members[k].0.label(),
+                        "get_block_info",
+                        ApiErrorKind::Transport(format!(
+                            "no answer for block {height} before the round's probe stage closed"
+                        )),
+                    )),
+                ));
+            }
+        }
+        out
+    }
+
     /// A state read that a strict majority of the **configured** endpoints must answer
     /// identically (compared by `key`, a projection of the fields that matter). Every
     /// endpoint in `order` is asked at once; the read closes `grace` after a majority has
@@ -360,7 +514,7 @@ impl<C: ChainApi> EndpointPool<C> {
             .iter()
             .filter_map(|&k| self.members.get(k).map(|(c, _)| (k, c)))
             .map(|(k, c)| {
-                let fut = f(c);
+                let fut = self.timed(k, f(c));
                 async move { (k, fut.await) }
             })
             .collect();
@@ -448,7 +602,9 @@ impl<C: ChainApi> EndpointPool<C> {
         }
     }
 
-    /// Tries `f` on the endpoints in `order` until one succeeds. Returns the index of the
+    /// Tries `f` on the endpoints in `order` until one succeeds: the next endpoint is asked
+    /// at once when one fails, and also when one has not answered within [`HEDGE_AFTER`]
+    /// (a slow endpoint costs that, not the request timeout). Returns the index of the
     /// endpoint that answered, or every `(endpoint, error)` on failure.
     pub async fn first_success<'a, T, F, Fut>(
         &'a self,
@@ -459,25 +615,58 @@ impl<C: ChainApi> EndpointPool<C> {
         F: Fn(&'a C) -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
+        let f = &f;
+        let ask = |k: usize, client: &'a C| async move { (k, self.timed(k, f(client)).await) };
+        let mut rest = order
+            .iter()
+            .filter_map(|&k| self.members.get(k).map(|(c, _)| (k, &**c)));
+        let mut pending = FuturesUnordered::new();
         let mut errors = Vec::new();
-        for &k in order {
-            let Some((client, _)) = self.members.get(k) else {
-                continue;
-            };
-            match f(client).await {
-                Ok(v) => return Ok((k, v)),
-                Err(e) => errors.push(e),
+        loop {
+            if pending.is_empty() {
+                match rest.next() {
+                    Some((k, c)) => pending.push(ask(k, c)),
+                    None => return Err(errors),
+                }
+            }
+            match tokio::time::timeout(HEDGE_AFTER, pending.next()).await {
+                Err(_) => {
+                    if let Some((k, c)) = rest.next() {
+                        pending.push(ask(k, c));
+                    }
+                }
+                Ok(None) => {}
+                Ok(Some((k, Ok(v)))) => return Ok((k, v)),
+                Ok(Some((_, Err(e)))) => {
+                    errors.push(e);
+                    if let Some((k, c)) = rest.next() {
+                        pending.push(ask(k, c));
+                    }
+                }
             }
         }
-        Err(errors)
     }
 }
+
+/// A read that has not answered by then is also asked of the next endpoint.
+const HEDGE_AFTER: Duration = Duration::from_millis(250);
 
 /// Endpoint indices in the order reads should try them: agreeing endpoints (fastest
 /// first), then healthy ones, then — only if `include_unverified` — any other endpoint
 /// that answered, except one on the wrong chain. Blind or split observers should not trust
 /// reads; callers decide.
 pub fn read_order(view: &QuorumView, include_unverified: bool) -> Vec<usize> {
+    read_order_by(view, include_unverified, |_, get_info_ms| {
+        get_info_ms as f64
+    })
+}
+
+/// [`read_order`] with each class ordered by `latency(index, get_info latency)`.
+fn read_order_by(
+    view: &QuorumView,
+    include_unverified: bool,
+    latency: impl Fn(usize, u64) -> f64,
+) -> Vec<usize> {
     let rank = |v: &Verdict| match v {
         Verdict::Agrees => Some(0),
         Verdict::Healthy => Some(1),
@@ -485,13 +674,13 @@ pub fn read_order(view: &QuorumView, include_unverified: bool) -> Vec<usize> {
         Verdict::Excluded(_) if include_unverified => Some(2),
         Verdict::Excluded(_) => None,
     };
-    let mut order: Vec<(usize, u64, usize)> = view
+    let mut order: Vec<(usize, f64, usize)> = view
         .endpoints
         .iter()
         .filter(|e| e.head.is_some() || matches!(e.verdict, Verdict::Agrees | Verdict::Healthy))
-        .filter_map(|e| rank(&e.verdict).map(|r| (r, e.latency_ms, e.index)))
+        .filter_map(|e| rank(&e.verdict).map(|r| (r, latency(e.index, e.latency_ms), e.index)))
         .collect();
-    order.sort();
+    order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
     order.into_iter().map(|(_, _, i)| i).collect()
 }
 

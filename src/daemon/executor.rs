@@ -114,10 +114,24 @@ pub fn describe(e: &ApiError) -> String {
     }
 }
 
+/// The last transaction pushed, kept to check afterwards that every endpoint that
+/// acknowledged it really took it ([`Executor::audit_push`]).
+struct InFlight {
+    body: PackedTransaction,
+    /// Endpoints (indices) that answered the push with an acceptance, filled in by the
+    /// push tasks as they finish.
+    acked: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    audited: bool,
+}
+
 /// Signs and pushes key switches; caches the chain's ABI.
 pub struct Executor {
     key: PrivateKey,
     abi: Option<Abi>,
+    in_flight: Option<InFlight>,
+    /// Endpoints caught acknowledging pushes they dropped: their acceptance alone does not
+    /// count as the push being accepted.
+    push_demoted: std::collections::HashSet<usize>,
     /// Seconds from head block time to expiration.
     pub expire_secs: u32,
     /// Builds tried before giving up on one switch.
@@ -129,6 +143,8 @@ impl Executor {
         Executor {
             key,
             abi: None,
+            in_flight: None,
+            push_demoted: Default::default(),
             expire_secs: 60,
             max_attempts: 3,
         }
@@ -408,15 +424,21 @@ impl Executor {
                 .await?;
             before_push(&tx, expires_ms).map_err(|e| ExecError::Rejected(format!("{e:#}")))?;
             let started = Instant::now();
-            match push_all(pool, order, &body).await {
+            let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            match push_all(pool, order, &body, &self.push_demoted, acked.clone()).await {
                 Ok(endpoint) => {
+                    self.in_flight = Some(InFlight {
+                        body: body.clone(),
+                        acked,
+                        audited: false,
+                    });
                     return Ok(SwitchOutcome::Pushed {
                         tx_id: tx.id(),
                         expires_ms,
                         endpoint,
                         latency_ms: started.elapsed().as_millis() as u64,
                         attempt,
-                    })
+                    });
                 }
                 Err(errs) => {
                     let again = errs.iter().any(retryable) && attempt < self.max_attempts;
@@ -429,6 +451,50 @@ impl Executor {
             }
         }
         Err(ExecError::Rejected(last_error))
+    }
+
+    /// Once the switch is on chain (a majority's producers row holds the new key), sends
+    /// the same signed transaction again to every endpoint that acknowledged it. A node
+    /// that took it answers `tx_duplicate` (nodeos keeps the ids of unexpired
+    /// transactions); one that acknowledges it again never applied it: it dropped the
+    /// push. Returns `(endpoint, what it did)` for each such endpoint, demoted for pushes
+    /// from then on (its acceptance alone no longer counts). Runs once per push; every
+    /// re-send is bounded by the request timeout and they run concurrently.
+    pub async fn audit_push(&mut self, pool: &EndpointPool) -> Vec<(String, String)> {
+        let Some(f) = self.in_flight.as_mut().filter(|f| !f.audited) else {
+            return Vec::new();
+        };
+        f.audited = true;
+        let acked: Vec<usize> = f.acked.lock().map(|a| a.clone()).unwrap_or_default();
+        let body = &f.body;
+        let answers = futures_util::future::join_all(
+            acked
+                .iter()
+                .map(|&k| async move { (k, pool.client(k).send(body).await) }),
+        )
+        .await;
+        let mut dropped = Vec::new();
+        for (k, r) in answers {
+            let label = pool.client(k).endpoint().to_string();
+            match r {
+                Ok(_) => {
+                    tracing::warn!(target: "executor", endpoint = %label, "acknowledged a transaction already on chain as new: it dropped our push; demoted for pushes");
+                    self.push_demoted.insert(k);
+                    dropped.push((
+                        label,
+                        "acknowledged the key switch (HTTP 200 with a transaction id), and                          acknowledged it again as new once a majority showed it on chain:                          it never applied the push (dropped it)"
+                            .to_string(),
+                    ));
+                }
+                Err(e) if is_duplicate(&e) => {
+                    self.push_demoted.remove(&k);
+                }
+                Err(e) => {
+                    tracing::debug!(target: "executor", endpoint = %label, error = %describe(&e), "push audit inconclusive");
+                }
+            }
+        }
+        dropped
     }
 }
 
@@ -477,34 +543,48 @@ pub fn row_key(row: &ProducerRow) -> Option<PublicKey> {
 }
 
 /// Pushes to every endpoint in `order` at once; the first acceptance (or a duplicate,
-/// meaning an identical transaction is already in) is returned, and the pushes to the
-/// other endpoints carry on in the background: one endpoint that acknowledges a push and
-/// drops it cannot keep the transaction off the chain.
+/// meaning an identical transaction is already in) from an endpoint not in `demoted` is
+/// returned, and the pushes to the other endpoints carry on in the background: one
+/// endpoint that acknowledges a push and drops it cannot keep the transaction off the
+/// chain. A demoted endpoint's acceptance counts only when no other endpoint accepts.
+/// Every endpoint that acknowledges is added to `acked` (also after the return).
 async fn push_all(
     pool: &EndpointPool,
     order: &[usize],
     body: &PackedTransaction,
+    demoted: &std::collections::HashSet<usize>,
+    acked: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
 ) -> Result<String, Vec<ApiError>> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(order.len().max(1));
     for &k in order {
         let client: std::sync::Arc<ChainClient> = pool.shared_client(k);
         let body = body.clone();
         let tx = tx.clone();
+        let acked = acked.clone();
         tokio::spawn(async move {
             let r = client.send(&body).await;
-            let _ = tx.send((client.endpoint().to_string(), r)).await;
+            if r.is_ok() {
+                if let Ok(mut a) = acked.lock() {
+                    a.push(k);
+                }
+            }
+            let _ = tx.send((k, client.endpoint().to_string(), r)).await;
         });
     }
     drop(tx);
     let mut errors = Vec::new();
-    while let Some((endpoint, r)) = rx.recv().await {
+    let mut held: Option<String> = None;
+    while let Some((k, endpoint, r)) = rx.recv().await {
         match r {
+            Ok(_) if demoted.contains(&k) => {
+                held.get_or_insert(endpoint);
+            }
             Ok(_) => return Ok(endpoint),
             Err(e) if is_duplicate(&e) => return Ok(endpoint),
             Err(e) => errors.push(e),
         }
     }
-    Err(errors)
+    held.ok_or(errors)
 }
 
 fn join_errors(errs: &[ApiError]) -> String {

@@ -22,7 +22,7 @@ use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::antelope::{BlockTimestamp, Name};
-use crate::api::{BlockId, BlockInfo, ChainApi, EndpointPool};
+use crate::api::{ApiError, ApiErrorKind, BlockId, BlockInfo, ChainApi, EndpointPool};
 use crate::observer::tracker::{BlockHeader, Pushed, TrackError, Tracker};
 
 /// How a follow round went.
@@ -67,97 +67,46 @@ fn content(b: &BlockInfo) -> (u32, BlockId, BlockId, BlockTimestamp, Name, u32, 
     )
 }
 
-/// Reads block `num` from every endpoint in `order` at once and believes it when a strict
-/// majority of the configured endpoints (`required`) return the same header; no single
-/// endpoint's block is ever taken on its word. Answers for another height or dated later
-/// than `latest_ms` (our clock plus the allowed skew) count as that endpoint's error.
-/// Endpoints that served a different header are returned as outliers.
+/// Reads block `num` from every endpoint in `order` at once ([`EndpointPool::agreed`])
+/// and believes it when a strict majority of the configured endpoints return the same
+/// header; no single endpoint's block is ever taken on its word. An answer dated later
+/// than `latest_ms` (our clock plus the allowed skew) counts as that endpoint's error
+/// (one for another height already is, in the client). Endpoints that served a
+/// different header are returned as outliers.
 async fn fetch(
     pool: &EndpointPool,
     order: &[usize],
     num: u32,
     latest_ms: i64,
-    required: usize,
 ) -> Result<(BlockHeader, Vec<(String, String)>), String> {
-    let mut pending: FuturesUnordered<_> = order
-        .iter()
-        .map(|&k| async move { (k, pool.client(k).get_block_info(num).await) })
-        .collect();
-    let mut groups: Vec<(BlockInfo, Vec<usize>)> = Vec::new();
-    let mut errors = Vec::new();
-    let mut deadline: Option<tokio::time::Instant> = None;
-    let mut agreed: Option<usize> = None;
-    loop {
-        let next = match deadline {
-            None => pending.next().await,
-            Some(d) => tokio::time::timeout_at(d, pending.next())
-                .await
-                .ok()
-                .flatten(),
-        };
-        let Some((k, r)) = next else { break };
-        let label = pool.client(k).label();
-        match r {
-            Ok(b) if b.block_num != num => errors.push(format!(
-                "{label}: asked for block {num}, got {}",
-                b.block_num
-            )),
-            Ok(b) if b.timestamp.unix_ms() > latest_ms => errors.push(format!(
-                "{label}: block {num} is dated {}, ahead of this machine's clock",
-                b.timestamp
-            )),
-            Ok(b) => {
-                let c = content(&b);
-                match groups.iter_mut().find(|(g, _)| content(g) == c) {
-                    Some((_, members)) => members.push(k),
-                    None => groups.push((b, vec![k])),
+    let agreed = pool
+        .agreed(
+            order,
+            OUTLIER_GRACE,
+            |c| async move {
+                let b = c.get_block_info(num).await?;
+                if b.timestamp.unix_ms() > latest_ms {
+                    return Err(ApiError::new(
+                        c.label(),
+                        "get_block_info",
+                        ApiErrorKind::Malformed(format!(
+                            "block {num} is dated {}, ahead of this machine's clock",
+                            b.timestamp
+                        )),
+                    ));
                 }
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-        if agreed.is_none() {
-            agreed = groups.iter().position(|(_, m)| m.len() >= required);
-            if agreed.is_some() {
-                // A moment more for the others, to name any that served another block.
-                deadline = Some(tokio::time::Instant::now() + OUTLIER_GRACE);
-            }
-        }
-    }
-    if let Some(pos) = agreed {
-        {
-            let (block, _) = groups.swap_remove(pos);
-            let outliers = groups
-                .iter()
-                .flat_map(|(b, members)| {
-                    members.iter().map(move |&k| {
-                        (
-                            pool.client(k).label(),
-                            format!(
-                                "block {num}: served id {} dated {} by {}, the majority's is {} dated {} by {}",
-                                b.id, b.timestamp, b.producer, block.id, block.timestamp, block.producer
-                            ),
-                        )
-                    })
-                })
-                .collect();
-            return Ok((header(block), outliers));
-        }
-    }
-    let mut parts: Vec<String> = groups
-        .iter()
-        .map(|(b, m)| {
-            let names: Vec<String> = m.iter().map(|&k| pool.client(k).label()).collect();
-            format!("{} served id {}", names.join(", "), b.id)
-        })
+                Ok(b)
+            },
+            content,
+        )
+        .await
+        .map_err(|d| format!("block {num}: {}", d.detail))?;
+    let outliers = agreed
+        .outliers
+        .into_iter()
+        .map(|(endpoint, said)| (endpoint, format!("block {num}: {said}, not the majority's")))
         .collect();
-    parts.extend(errors);
-    if parts.is_empty() {
-        parts.push("no endpoint to ask".into());
-    }
-    Err(format!(
-        "block {num}: no {required} endpoints served the same header: {}",
-        parts.join("; ")
-    ))
+    Ok((header(agreed.value), outliers))
 }
 
 /// Another endpoint is asked for the same block when the first has not answered by then.
@@ -167,15 +116,49 @@ const DEMOTION_ROUNDS: u64 = 240;
 /// Blocks read at once.
 const BATCH: u32 = 16;
 
+/// Most follow rounds an endpoint whose block reads fail is left out (32 rounds: 8 s at
+/// the default 250 ms poll).
+const MAX_BACKOFF_ROUNDS: u64 = 32;
+
 /// Endpoints that served a block failing verification: tried last for block reads for
-/// [`DEMOTION_ROUNDS`] follow rounds.
+/// [`DEMOTION_ROUNDS`] follow rounds. Endpoints whose block reads fail: not asked for
+/// blocks for 1, 2, 4, … up to [`MAX_BACKOFF_ROUNDS`] rounds after each round with a
+/// failure (public endpoints ban clients that hammer them).
 #[derive(Debug, Default)]
 pub struct ReadDemotions {
     round: u64,
     until: HashMap<usize, u64>,
+    /// Per endpoint: (rounds in a row with a failed block read, the last such round, the
+    /// first round it is asked again).
+    failing: HashMap<usize, (u32, u64, u64)>,
 }
 
 impl ReadDemotions {
+    fn read_failed(&mut self, k: usize) {
+        let round = self.round;
+        let e = self.failing.entry(k).or_insert((0, u64::MAX, 0));
+        if e.1 != round {
+            e.0 = e.0.saturating_add(1);
+            e.1 = round;
+            let wait = (1u64 << e.0.saturating_sub(1).min(6)).min(MAX_BACKOFF_ROUNDS);
+            e.2 = round.saturating_add(wait);
+        }
+    }
+
+    fn read_ok(&mut self, k: usize) {
+        self.failing.remove(&k);
+    }
+
+    /// Whether `k` is left out of block reads this round (backing off after failures).
+    fn backing_off(&self, k: usize) -> bool {
+        self.failing.get(&k).is_some_and(|e| e.2 > self.round)
+    }
+
+    /// Whether the block reads of every endpoint in `order` have been failing.
+    fn all_failing(&self, order: &[usize]) -> bool {
+        order.iter().all(|k| self.failing.contains_key(k))
+    }
+
     fn demote(&mut self, k: usize) {
         self.until
             .insert(k, self.round.saturating_add(DEMOTION_ROUNDS));
@@ -191,18 +174,28 @@ impl ReadDemotions {
         self.until.retain(|_, u| *u > round);
     }
 
-    /// `order` with demoted endpoints moved last, rotated by `num` among the others so
-    /// that consecutive blocks go to different endpoints.
-    fn candidates(&self, order: &[usize], num: u32, excluded: &[usize]) -> Vec<usize> {
-        let (mut good, bad): (Vec<usize>, Vec<usize>) = order
+    /// `order` with demoted endpoints moved last and `slow` readers (see
+    /// [`EndpointPool::slow_readers`]) just before them, rotated by `num` among the others
+    /// so that consecutive blocks go to different endpoints.
+    fn candidates(
+        &self,
+        order: &[usize],
+        num: u32,
+        excluded: &[usize],
+        slow: &[usize],
+    ) -> Vec<usize> {
+        let (ok, bad): (Vec<usize>, Vec<usize>) = order
             .iter()
             .copied()
-            .filter(|k| !excluded.contains(k))
+            .filter(|k| !excluded.contains(k) && !self.backing_off(*k))
             .partition(|&k| !self.is_demoted(k));
+        let (mut good, slow): (Vec<usize>, Vec<usize>) =
+            ok.into_iter().partition(|k| !slow.contains(k));
         if !good.is_empty() {
             let shift = num as usize % good.len();
             good.rotate_left(shift);
         }
+        good.extend(slow);
         good.extend(bad);
         good
     }
@@ -214,50 +207,77 @@ struct Read {
     header: BlockHeader,
 }
 
+/// What [`read_header`] got: the first usable header, and every failed read on the way.
+struct Outcome {
+    read: Option<Read>,
+    errors: Vec<(usize, String)>,
+}
+
 /// Reads the header of block `num` from the first of `candidates` to answer with one that
 /// parses, is for `num` and is not dated after `latest_ms`; the next candidate is asked
-/// too each [`HEDGE_AFTER`] without an answer. Nothing is verified here.
+/// too each [`HEDGE_AFTER`] without an answer, and at once when a read fails. Nothing is
+/// verified here.
 async fn read_header(
     pool: &EndpointPool,
     candidates: &[usize],
     num: u32,
     latest_ms: i64,
-) -> Result<Read, Vec<String>> {
-    let mut pending: FuturesUnordered<_> = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, &k)| async move {
-            if i > 0 {
-                tokio::time::sleep(HEDGE_AFTER * i as u32).await;
-            }
-            (k, pool.client(k).get_block_header(num).await)
-        })
-        .collect();
+) -> Outcome {
+    let ask =
+        |k: usize| async move { (k, pool.timed(k, pool.client(k).get_block_header(num)).await) };
+    let mut rest = candidates.iter().copied();
+    let mut pending = FuturesUnordered::new();
     let mut errors = Vec::new();
-    while let Some((k, r)) = pending.next().await {
+    loop {
+        if pending.is_empty() {
+            match rest.next() {
+                Some(k) => pending.push(ask(k)),
+                None => return Outcome { read: None, errors },
+            }
+        }
+        let next = match tokio::time::timeout(HEDGE_AFTER, pending.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                // Silent so far: ask the next candidate too.
+                if let Some(k) = rest.next() {
+                    pending.push(ask(k));
+                }
+                continue;
+            }
+        };
+        let Some((k, r)) = next else { continue };
         match r {
-            Ok(h) if h.timestamp.unix_ms() > latest_ms => errors.push(format!(
-                "{}: block {num} is dated {}, ahead of this machine's clock",
-                pool.client(k).label(),
-                h.timestamp
+            Ok(h) if h.timestamp.unix_ms() > latest_ms => errors.push((
+                k,
+                format!(
+                    "{}: block {num} is dated {}, ahead of this machine's clock",
+                    pool.client(k).label(),
+                    h.timestamp
+                ),
             )),
             Ok(h) => {
-                return Ok(Read {
-                    endpoint: k,
-                    header: BlockHeader {
-                        num: h.block_num(),
-                        id: h.id(),
-                        previous: h.previous,
-                        timestamp: h.timestamp,
-                        producer: h.producer,
-                        schedule_version: h.schedule_version,
-                    },
-                })
+                return Outcome {
+                    read: Some(Read {
+                        endpoint: k,
+                        header: BlockHeader {
+                            num: h.block_num(),
+                            id: h.id(),
+                            previous: h.previous,
+                            timestamp: h.timestamp,
+                            producer: h.producer,
+                            schedule_version: h.schedule_version,
+                        },
+                    }),
+                    errors,
+                }
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => errors.push((k, e.to_string())),
+        }
+        // A failed read: the next candidate at once.
+        if let Some(k) = rest.next() {
+            pending.push(ask(k));
         }
     }
-    Err(errors)
 }
 
 /// Blocks verified so far in one follow call: a contiguous run ending at the agreed head,
@@ -298,12 +318,27 @@ async fn verify_down(
 ) -> Result<(), String> {
     while verified.low > to {
         let hi = verified.low - 1;
-        let lo = hi.saturating_sub(BATCH - 1).max(to);
+        // While every endpoint's block reads fail, one block at a time.
+        let batch = if demotions.all_failing(order) {
+            1
+        } else {
+            BATCH
+        };
+        let lo = hi.saturating_sub(batch - 1).max(to);
+        let slow = pool.slow_readers(order);
         let reads = join_all((lo..=hi).rev().map(|n| {
-            let candidates = demotions.candidates(order, n, &[]);
+            let candidates = demotions.candidates(order, n, &[], &slow);
             async move { read_header(pool, &candidates, n, latest_ms).await }
         }))
         .await;
+        for o in &reads {
+            for &(k, _) in &o.errors {
+                demotions.read_failed(k);
+            }
+            if let Some(r) = &o.read {
+                demotions.read_ok(r.endpoint);
+            }
+        }
         for (n, first) in (lo..=hi).rev().zip(reads) {
             let block = verify_one(
                 pool,
@@ -331,7 +366,7 @@ async fn verify_one(
     order: &[usize],
     expected: BlockId,
     n: u32,
-    first: Result<Read, Vec<String>>,
+    first: Outcome,
     latest_ms: i64,
     demotions: &mut ReadDemotions,
     out: &mut Followed,
@@ -340,9 +375,10 @@ async fn verify_one(
     let mut read = first;
     let mut errors = Vec::new();
     loop {
-        match read {
-            Ok(r) if r.header.id == expected => return Ok(r.header),
-            Ok(r) => {
+        errors.extend(read.errors.into_iter().map(|(_, e)| e));
+        match read.read {
+            Some(r) if r.header.id == expected => return Ok(r.header),
+            Some(r) => {
                 let label = pool.client(r.endpoint).label();
                 tracing::warn!(target: "daemon", endpoint = %label, num = n, "block header does not hash to the id the verified chain names; demoting the endpoint for reads");
                 out.outliers.push((
@@ -355,35 +391,32 @@ async fn verify_one(
                 demotions.demote(r.endpoint);
                 tried.push(r.endpoint);
             }
-            Err(e) => {
-                errors.extend(e);
-                break;
-            }
+            None => break,
         }
-        let candidates = demotions.candidates(order, n, &tried);
+        let candidates = demotions.candidates(order, n, &tried, &pool.slow_readers(order));
         if candidates.is_empty() {
             break;
         }
         read = read_header(pool, &candidates, n, latest_ms).await;
+        for &(k, _) in &read.errors {
+            demotions.read_failed(k);
+        }
     }
     // No endpoint gave a header that hashes to the expected id: a majority of the
     // endpoints that could not give a header must agree. One whose header failed the hash
     // does not count: its claimed id would vouch for content it altered.
-    let required = pool.policy().required();
     let others: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|k| !tried.contains(k))
+        .filter(|k| !tried.contains(k) && !demotions.backing_off(*k))
         .collect();
-    let (block, outliers) = fetch(pool, &others, n, latest_ms, required)
-        .await
-        .map_err(|e| {
-            if errors.is_empty() {
-                e
-            } else {
-                format!("{e}; full headers: {}", errors.join("; "))
-            }
-        })?;
+    let (block, outliers) = fetch(pool, &others, n, latest_ms).await.map_err(|e| {
+        if errors.is_empty() {
+            e
+        } else {
+            format!("{e}; full headers: {}", errors.join("; "))
+        }
+    })?;
     out.outliers.extend(outliers);
     if block.id != expected {
         return Err(format!(
@@ -505,20 +538,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn failing_block_reads_back_off_exponentially_per_endpoint() {
+        let mut d = ReadDemotions::default();
+        let order = [0, 1, 2];
+        // Rounds in which endpoint 1 is asked while its reads keep failing.
+        let mut asked = Vec::new();
+        for _ in 0..200 {
+            d.next_round();
+            let c = d.candidates(&order, 0, &[], &[]);
+            if c.contains(&1) {
+                asked.push(d.round);
+                // Several failures in one round count once.
+                d.read_failed(1);
+                d.read_failed(1);
+            }
+            assert!(c.contains(&0) && c.contains(&2), "others are unaffected");
+        }
+        let gaps: Vec<u64> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(&gaps[..7], &[1, 2, 4, 8, 16, 32, 32]);
+        assert!(gaps.iter().all(|&g| g <= MAX_BACKOFF_ROUNDS));
+        assert!(!d.all_failing(&order));
+        d.read_failed(0);
+        d.read_failed(2);
+        assert!(d.all_failing(&order));
+        // One success and it is asked again at once.
+        d.read_ok(1);
+        assert!(d.candidates(&order, 0, &[], &[]).contains(&1));
+    }
+
+    #[test]
     fn reads_rotate_over_endpoints_and_demoted_ones_go_last_until_they_expire() {
         let mut d = ReadDemotions::default();
         d.next_round();
         let order = [0, 1, 2];
-        assert_eq!(d.candidates(&order, 0, &[]), vec![0, 1, 2]);
-        assert_eq!(d.candidates(&order, 1, &[]), vec![1, 2, 0]);
-        assert_eq!(d.candidates(&order, 5, &[2]), vec![1, 0]);
+        assert_eq!(d.candidates(&order, 0, &[], &[]), vec![0, 1, 2]);
+        assert_eq!(d.candidates(&order, 1, &[], &[]), vec![1, 2, 0]);
+        assert_eq!(d.candidates(&order, 5, &[2], &[]), vec![1, 0]);
+        // A slow reader is never asked first, whatever the block.
+        assert_eq!(d.candidates(&order, 0, &[], &[0]), vec![1, 2, 0]);
+        assert_eq!(d.candidates(&order, 1, &[], &[0]), vec![2, 1, 0]);
         d.demote(1);
-        assert_eq!(d.candidates(&order, 0, &[]), vec![0, 2, 1]);
-        assert_eq!(d.candidates(&order, 1, &[]), vec![2, 0, 1]);
-        assert_eq!(d.candidates(&order, 1, &[1]), vec![2, 0]);
+        assert_eq!(d.candidates(&order, 0, &[], &[]), vec![0, 2, 1]);
+        assert_eq!(d.candidates(&order, 1, &[], &[]), vec![2, 0, 1]);
+        assert_eq!(d.candidates(&order, 1, &[1], &[]), vec![2, 0]);
+        assert_eq!(d.candidates(&order, 1, &[], &[2]), vec![0, 2, 1]);
         for _ in 0..DEMOTION_ROUNDS {
             d.next_round();
         }
-        assert_eq!(d.candidates(&order, 1, &[]), vec![1, 2, 0]);
+        assert_eq!(d.candidates(&order, 1, &[], &[]), vec![1, 2, 0]);
     }
 }

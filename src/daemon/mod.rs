@@ -21,7 +21,7 @@ use futures_util::future::join_all;
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
-use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool};
+use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
 use crate::decision::cadence::{self, Activation, ChainTiming};
 use crate::decision::state;
@@ -90,6 +90,8 @@ struct Analysis {
 /// What the reporting has already said, so each change is said once.
 #[derive(Debug, Default)]
 struct Said {
+    /// The round (head slot / 12) the schedule was last read for.
+    schedule_round: Option<u32>,
     quorum: Option<QuorumStatus>,
     endpoints_ok: Vec<Option<bool>>,
     mode: Option<ConsensusMode>,
@@ -247,6 +249,14 @@ impl Daemon {
         self.last_view.as_ref()
     }
 
+    /// The order reads would try the endpoints in after the last round.
+    pub fn read_order(&self) -> Vec<usize> {
+        self.last_view
+            .as_ref()
+            .map(|v| self.pool.read_order(v, false))
+            .unwrap_or_default()
+    }
+
     pub fn state(&self) -> &crate::decision::State {
         &self.machine.state
     }
@@ -292,7 +302,7 @@ impl Daemon {
             .await;
         self.mark_forked(&mut view);
         self.report_view(&view);
-        let order = read_order(&view, false);
+        let order = self.pool.read_order(&view, false);
         let mut gaps = Vec::new();
         if let Some(q) = view.quorum().cloned() {
             match self.lib {
@@ -351,12 +361,14 @@ impl Daemon {
             self.newest_head_slot = newest_slot;
             let round = newest_slot / 12;
             let last_round = self.tracker.head().map(|h| h.timestamp.slot() / 12);
+            // A new round is polled once, not every tick while blocks cannot be followed.
             if now - self.last_schedule_ms >= self.opts.schedule_every.as_millis() as i64
-                || last_round != Some(round)
+                || (last_round != Some(round) && self.said.schedule_round != Some(round))
                 || self.active.is_none()
             {
                 self.poll_schedule(&order, newest_slot.max(now_slot)).await;
                 self.last_schedule_ms = now;
+                self.said.schedule_round = Some(round);
             }
             let pending = self.machine.state.pending.is_some();
             // A producer that is not registered is a setup error: asked again slowly.
@@ -1012,6 +1024,18 @@ impl Daemon {
         now: i64,
         analysis: &Analysis,
     ) {
+        // Our switch is on chain: name the endpoints that acknowledged it and dropped it.
+        if self
+            .machine
+            .state
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.ours && self.table_key == Some(p.to_key))
+        {
+            for (endpoint, detail) in self.executor.audit_push(&self.pool).await {
+                self.report_outlier(&endpoint, "push", &detail);
+            }
+        }
         let forecast = match d {
             Decision::Switch { .. } => self.forecast(now, analysis),
             _ => None,

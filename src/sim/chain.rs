@@ -788,6 +788,11 @@ impl Chain {
         self.known_txs.contains_key(id)
     }
 
+    /// Forgets every accepted transaction id (a copy that never saw them).
+    pub fn forget_txs(&mut self) {
+        self.known_txs.clear();
+    }
+
     /// The block number and slot the next accepted transaction goes into.
     pub fn pending_block(&self) -> (u32, u32) {
         (self.head().num + 1, self.slot + 1)

@@ -71,7 +71,8 @@ pub enum Lie {
     ScheduleWithout(Name),
     /// `get_abi` for `eosio` lays out `regproducer` with its fields reversed.
     WrongAbi,
-    /// Pushes are acknowledged as executed and never applied.
+    /// Pushes are acknowledged as executed and never applied (nor remembered: the same
+    /// transaction is acknowledged again, as by a node that never saw it).
     DropPushes,
     /// `get_info` answers at once, everything else this late.
     SlowReads(Duration),
@@ -87,6 +88,9 @@ pub enum Lie {
     /// odd slots); every endpoint with this lie serves the same one in the same slot. For
     /// soaking the observer's memory, not for correctness.
     FlapSchedule,
+    /// Every block read (`get_block`, `get_block_info`, `get_block_header`) fails with
+    /// `unknown_block_exception`, the rest is honest. For measuring the observer's backoff.
+    FailBlockReads,
 }
 
 /// How time moves.
@@ -166,6 +170,7 @@ impl std::fmt::Display for Behavior {
                 }
                 Lie::DropPushes => f.write_str("lies: acknowledges pushes and drops them"),
                 Lie::FlapSchedule => f.write_str("serves a schedule that changes every slot"),
+                Lie::FailBlockReads => f.write_str("fails every block read"),
                 Lie::HideProducer(p) => {
                     write!(f, "lies: serves {p}'s blocks as another producer's")
                 }
@@ -740,10 +745,19 @@ impl World {
         let method = path.strip_prefix("/v1/chain/").unwrap_or("");
         if *lie == Lie::DropPushes && is_push(path) {
             // Executed on a copy of the chain: a real-looking trace, nothing applied.
+            // It keeps no record either: the same transaction is acknowledged again.
             let saved = self.main.clone();
+            self.main.forget_txs();
             let answer = self.answer(target, &Behavior::Normal, path, body);
             self.main = saved;
             return answer;
+        }
+        if *lie == Lie::FailBlockReads
+            && matches!(method, "get_block" | "get_block_info" | "get_block_header")
+        {
+            return Err(NodeError::unknown_block(
+                "(this endpoint fails every block read)",
+            ));
         }
         let (status, mut v) = self.answer(target, &Behavior::Normal, path, body)?;
         match (lie, method) {
