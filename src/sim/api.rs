@@ -211,6 +211,19 @@ fn get_table_rows(
     let code = str_param(body, "code").unwrap_or("");
     let table = str_param(body, "table").unwrap_or("");
     let scope = str_param(body, "scope").unwrap_or("");
+    if code == "eosio.msig" {
+        let as_json = bool_param(body, "json");
+        let rows = scope
+            .parse::<Name>()
+            .ok()
+            .and_then(|scope| state.msig_rows(table, scope, as_json));
+        let Some(rows) = rows else {
+            return Err(NodeError::table_query(format!(
+                "Table {table} is not specified in the ABI"
+            )));
+        };
+        return select_rows(rows, body);
+    }
     if code != "eosio" {
         return Err(NodeError::table_query(format!(
             "Table {table} is not specified in the ABI of {code}"
@@ -238,18 +251,6 @@ fn get_table_rows(
         }
     }
     let as_json = bool_param(body, "json");
-    let show_payer = bool_param(body, "show_payer");
-    let reverse = bool_param(body, "reverse");
-    let lower = parse_bound(body.get("lower_bound"))?.unwrap_or(0);
-    let upper = parse_bound(body.get("upper_bound"))?.unwrap_or(u64::MAX);
-    let limit = body
-        .get("limit")
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(10) as usize;
-
     let rows: Vec<(u64, Name, Value)> = if scope != "eosio" {
         Vec::new()
     } else {
@@ -297,6 +298,23 @@ fn get_table_rows(
             _ => Vec::new(),
         }
     };
+    select_rows(rows, body)
+}
+
+/// Bounds, order, limit and `show_payer` applied to `(primary key, payer, row)` rows.
+fn select_rows(rows: Vec<(u64, Name, Value)>, body: &Value) -> Result<Value, NodeError> {
+    let show_payer = bool_param(body, "show_payer");
+    let reverse = bool_param(body, "reverse");
+    let lower = parse_bound(body.get("lower_bound"))?.unwrap_or(0);
+    let upper = parse_bound(body.get("upper_bound"))?.unwrap_or(u64::MAX);
+    let limit = body
+        .get("limit")
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(10) as usize;
+
     let mut selected: Vec<&(u64, Name, Value)> = rows
         .iter()
         .filter(|(k, _, _)| *k >= lower && *k <= upper)
