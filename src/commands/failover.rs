@@ -78,6 +78,7 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     let config = loaded.config;
+    config.refuse_msig("failover")?;
     let Some(target) = config
         .datacenters
         .iter()
