@@ -47,6 +47,14 @@ fn abi_json() -> &'static Value {
     })
 }
 
+/// The bundled `eosio.msig` ABI document, as `get_abi` returns it.
+fn msig_abi_json() -> &'static Value {
+    static ABI: OnceLock<Value> = OnceLock::new();
+    ABI.get_or_init(|| {
+        serde_json::from_str(include_str!("../../abi/eosio.msig.abi.json")).unwrap_or(Value::Null)
+    })
+}
+
 fn str_param<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
@@ -102,6 +110,10 @@ pub fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) ->
             match name.parse::<Name>().ok() {
                 Some(n) if n == Name::literal("eosio") => {
                     ok(json!({"account_name": "eosio", "abi": abi_json()}))
+                }
+                // eosio.msig is deployed on every simulated chain (see sim::msig).
+                Some(n) if n == crate::antelope::msig::MSIG_ACCOUNT => {
+                    ok(json!({"account_name": n, "abi": msig_abi_json()}))
                 }
                 Some(n) if chain.state().accounts.contains_key(&n) => {
                     ok(json!({"account_name": n}))
