@@ -276,7 +276,8 @@ pub enum Event {
         datacenter: String,
         seconds_since_trigger: f64,
     },
-    /// The active schedule carries the new key: blocks come from the new data center.
+    /// The active schedule carries the new key: the new data center is to sign our
+    /// producer's next turn ([`Event::KeyProducing`] says when it did).
     KeyChangeConfirmed {
         key: PublicKey,
         datacenter: String,
@@ -284,6 +285,15 @@ pub enum Event {
         /// What `failover_triggered`'s forecast said this would be.
         #[serde(skip_serializing_if = "Option::is_none")]
         predicted_seconds_since_trigger: Option<f64>,
+    },
+    /// Our producer's first block since the key change, signed with the new key (the key
+    /// the schedule in force at its slot gives our producer): blocks now come from the new
+    /// data center.
+    KeyProducing {
+        key: PublicKey,
+        datacenter: String,
+        block: u32,
+        seconds_since_trigger: f64,
     },
     ScheduleActivated {
         version: u32,
@@ -321,7 +331,7 @@ pub enum Event {
 
 impl Event {
     /// Every event name, in the order of the README's event table.
-    pub const NAMES: [&'static str; 25] = [
+    pub const NAMES: [&'static str; 26] = [
         "observer_started",
         "observer_stopped",
         "quorum_changed",
@@ -341,6 +351,7 @@ impl Event {
         "transaction_failed",
         "key_registered",
         "key_change_confirmed",
+        "key_producing",
         "schedule_activated",
         "pending_overdue",
         "stale_key_signing",
@@ -370,6 +381,7 @@ impl Event {
             Event::TransactionFailed { .. } => "transaction_failed",
             Event::KeyRegistered { .. } => "key_registered",
             Event::KeyChangeConfirmed { .. } => "key_change_confirmed",
+            Event::KeyProducing { .. } => "key_producing",
             Event::ScheduleActivated { .. } => "schedule_activated",
             Event::PendingOverdue { .. } => "pending_overdue",
             Event::StaleKeySigning { .. } => "stale_key_signing",
@@ -698,6 +710,12 @@ mod tests {
                 seconds_since_trigger: 0.0,
                 predicted_seconds_since_trigger: None,
             },
+            Event::KeyProducing {
+                key: k,
+                datacenter: s(),
+                block: 0,
+                seconds_since_trigger: 0.0,
+            },
             Event::ScheduleActivated {
                 version: 1,
                 producers: 1,
@@ -745,6 +763,7 @@ mod tests {
                 | Event::TransactionFailed { .. }
                 | Event::KeyRegistered { .. }
                 | Event::KeyChangeConfirmed { .. }
+                | Event::KeyProducing { .. }
                 | Event::ScheduleActivated { .. }
                 | Event::PendingOverdue { .. }
                 | Event::StaleKeySigning { .. }

@@ -320,7 +320,7 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
                     severity: Warning,
                     summary: format!("key change confirmed: {datacenter}'s key is in the active schedule"),
                     detail: format!(
-                        "{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger{}. Blocks come from {datacenter} from our producer's next turn: watch that it produces.",
+                        "{key} is in the active schedule, {seconds_since_trigger:.0} s after the trigger{}. {datacenter} is to sign our producer's next turn: a notice follows when its first block is seen.",
                         predicted_seconds_since_trigger.map_or(String::new(), |p| format!(" (forecast: {p:.0} s)"))
                     ),
                 },
@@ -329,6 +329,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             resolve("pending_overdue", format!("{datacenter}'s key is in the active schedule")),
             resolve("unknown_key", format!("the active schedule carries {datacenter}'s key")),
         ],
+        Event::KeyProducing {
+            datacenter,
+            block,
+            seconds_since_trigger,
+            ..
+        } => vec![notice(
+            "key_producing",
+            Info,
+            format!("blocks now come from {datacenter}"),
+            format!("block {block} is our producer's first signed with {datacenter}'s key, {seconds_since_trigger:.0} s after the trigger."),
+        )],
         Event::ScheduleActivated {
             our_key: Some(_),
             datacenter,
@@ -432,6 +443,57 @@ mod tests {
             q(QuorumStatus::Agreed)[0].action,
             Action::Resolve { .. }
         ));
+    }
+
+    #[test]
+    fn blocks_are_said_to_come_from_the_backup_only_on_its_first_block() {
+        let key = crate::antelope::PublicKey::NULL;
+        let text = |m: &[Mapped]| -> String {
+            m.iter()
+                .filter_map(|m| match &m.action {
+                    Action::Raise {
+                        summary, detail, ..
+                    }
+                    | Action::Notice {
+                        summary, detail, ..
+                    }
+                    | Action::ResolveOrNotice {
+                        summary, detail, ..
+                    } => Some(format!("{summary} {detail}")),
+                    Action::Resolve { .. } => None,
+                })
+                .collect()
+        };
+        let confirmed = map_event(
+            &Event::KeyChangeConfirmed {
+                key,
+                datacenter: "backup".into(),
+                seconds_since_trigger: 12.5,
+                predicted_seconds_since_trigger: None,
+            },
+            "bp",
+        );
+        assert!(
+            !text(&confirmed).to_lowercase().contains("come from"),
+            "{}",
+            text(&confirmed)
+        );
+        let producing = map_event(
+            &Event::KeyProducing {
+                key,
+                datacenter: "backup".into(),
+                block: 42,
+                seconds_since_trigger: 120.0,
+            },
+            "bp",
+        );
+        assert_eq!(producing.len(), 1);
+        assert_eq!(severity(&producing[0]), Some(Severity::Info));
+        let t = text(&producing);
+        assert!(
+            t.contains("blocks now come from backup") && t.contains("block 42"),
+            "{t}"
+        );
     }
 
     #[test]

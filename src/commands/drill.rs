@@ -740,6 +740,7 @@ impl Narrator {
                 | Event::TransactionFailed { .. }
                 | Event::KeyRegistered { .. }
                 | Event::KeyChangeConfirmed { .. }
+                | Event::KeyProducing { .. }
                 | Event::PendingOverdue { .. }
         );
         if let Event::TransactionPushed { id, .. } = e {
@@ -996,7 +997,16 @@ impl Narrator {
                 ..
             } => format!(
                 "switch confirmed: the active schedule carries {datacenter}'s key \
-                 ({seconds_since_trigger:.1} s after the trigger); {datacenter} signs {our}'s next turn"
+                 ({seconds_since_trigger:.1} s after the trigger); {datacenter} is to sign {our}'s next turn"
+            ),
+            Event::KeyProducing {
+                datacenter,
+                block,
+                seconds_since_trigger,
+                ..
+            } => format!(
+                "block #{block} is {our}'s first signed with {datacenter}'s key \
+                 ({seconds_since_trigger:.1} s after the trigger): blocks now come from {datacenter}"
             ),
             Event::PendingOverdue { to, waited_secs } => format!(
                 "the key change to {to} is overdue: still not in the active schedule after {waited_secs} s"

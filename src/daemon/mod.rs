@@ -17,18 +17,18 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::antelope::time::BLOCK_INTERVAL_MS;
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::quorum::{QuorumState, QuorumView, Verdict};
 use crate::api::readiness::node_readiness;
 use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
 use crate::decision::cadence::{self, Activation, ChainTiming};
-use crate::decision::state::{self, PendingSwitch, State, SwitchRecord};
-use crate::decision::{
-    decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,
+use crate::decision::state;
+use crate::decision::transition::{
+    gate, transition, Input, Intent, Machine, Observed, OurBlock, PushOutcome, Setup, Step,
 };
-use crate::events::{Event, EventLog, Forecast, QuorumStatus, SuppressReason};
+use crate::decision::{decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness};
+use crate::events::{Event, EventLog, QuorumStatus};
 use crate::metrics::Metrics;
 use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
 use crate::observer::stats::{
@@ -92,12 +92,6 @@ struct Said {
     quorum: Option<QuorumStatus>,
     endpoints_ok: Vec<Option<bool>>,
     mode: Option<ConsensusMode>,
-    suppressed: Option<(HoldReason, u32)>,
-    confirming: Option<(u32, u32)>,
-    missing_run: Option<u32>,
-    not_scheduled: bool,
-    overdue: Option<PublicKey>,
-    registered: Option<PublicKey>,
     active_version: Option<(u32, Option<PublicKey>)>,
     readiness: Vec<Option<bool>>,
     last_turn_summarized: Option<u32>,
@@ -137,11 +131,11 @@ pub struct Daemon {
     lib: Option<(u32, i64)>,
     readiness: Vec<Readiness>,
     primary_ready_since: Option<i64>,
-    state: State,
+    /// The persisted state and what has been reported ([`transition`]).
+    machine: Machine,
     last_schedule_ms: i64,
     last_table_ms: i64,
     last_readiness_ms: i64,
-    hold_until: Option<i64>,
     said: Said,
     _lock: state::StateLock,
     abi_ready: bool,
@@ -156,9 +150,6 @@ pub struct Daemon {
     /// `global.last_producer_schedule_update` (slot) and when it was last read.
     schedule_update: Option<u32>,
     last_global_ms: i64,
-    /// The forecast of the switch in flight: its target key and expected seconds from the
-    /// trigger to the schedule in force.
-    forecast: Option<(PublicKey, f64)>,
 }
 
 impl Daemon {
@@ -228,8 +219,7 @@ impl Daemon {
             last_schedule_ms: i64::MIN / 2,
             last_table_ms: i64::MIN / 2,
             last_readiness_ms: i64::MIN / 2,
-            hold_until: state.hold_until_ms,
-            state,
+            machine: Machine::new(state),
             _lock: lock,
             abi_ready: false,
             abi_checked_ms: i64::MIN / 2,
@@ -239,7 +229,6 @@ impl Daemon {
             last_decision: None,
             schedule_update: None,
             last_global_ms: i64::MIN / 2,
-            forecast: None,
         })
     }
 
@@ -257,11 +246,12 @@ impl Daemon {
         self.last_view.as_ref()
     }
 
-    pub fn state(&self) -> &State {
-        &self.state
+    pub fn state(&self) -> &crate::decision::State {
+        &self.machine.state
     }
 
-    /// Runs until `shutdown` completes, then saves the state.
+    /// Runs until `shutdown` completes, then saves the state. A round under way when it
+    /// completes is finished first (never a push cut off, never a state write lost).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         self.log.emit(Event::ObserverStarted {
             producer: self.config.producer.account.to_string(),
@@ -273,9 +263,11 @@ impl Daemon {
         tokio::pin!(shutdown);
         let reason = loop {
             let started = tokio::time::Instant::now();
-            tokio::select! {
-                _ = &mut shutdown => break "shutdown requested",
-                _ = self.tick() => {}
+            // The round runs to its end, a push in progress and the state save included: a
+            // shutdown requested meanwhile is honoured right after it.
+            self.tick().await;
+            if futures_util::FutureExt::now_or_never(&mut shutdown).is_some() {
+                break "shutdown requested";
             }
             let next = started + self.opts.poll_interval;
             tokio::select! {
@@ -283,7 +275,7 @@ impl Daemon {
                 _ = tokio::time::sleep_until(next) => {}
             }
         };
-        state::save(&self.config.state.path, &self.state)?;
+        state::save(&self.config.state.path, &self.machine.state)?;
         self.log.emit(Event::ObserverStopped {
             reason: reason.to_string(),
         });
@@ -365,7 +357,7 @@ impl Daemon {
                 self.poll_schedule(&order, newest_slot.max(now_slot)).await;
                 self.last_schedule_ms = now;
             }
-            let pending = self.state.pending.is_some();
+            let pending = self.machine.state.pending.is_some();
             // A producer that is not registered is a setup error: asked again slowly.
             let table_every = if self.said.not_registered {
                 NOT_REGISTERED_RETRY_MS
@@ -419,12 +411,12 @@ impl Daemon {
         let decision = self.decide(&view, now, &analysis);
         if let Some(d) = decision {
             self.metrics.set_decision(&d);
-            self.handle(d.clone(), &view, &order, now, &analysis).await;
+            self.act(d.clone(), &view, &order, now, &analysis).await;
             self.last_decision = Some(d);
         }
         self.update_gauges(&view, now, &analysis);
         // After the decision, and never while a switch is under way: it informs only.
-        let switching = self.state.pending.is_some()
+        let switching = self.machine.state.pending.is_some()
             || matches!(
                 self.last_decision,
                 Some(
@@ -483,7 +475,8 @@ impl Daemon {
         m.set_consecutive_missed(analysis.stats.consecutive_missed);
         m.set_participation(analysis.participation.ratio());
         m.set_pending_age(
-            self.state
+            self.machine
+                .state
                 .pending
                 .as_ref()
                 .map(|p| (now - p.since_ms) as f64 / 1000.0),
@@ -592,7 +585,7 @@ impl Daemon {
             }
             // Persisted, so a restart books the misses it reads back to the right key.
             let from = BlockTimestamp(head_slot).round_start();
-            if self.state.observe_key(from, k) {
+            if self.machine.state.observe_key(from, k) {
                 self.save_state();
             }
         }
@@ -785,6 +778,7 @@ impl Daemon {
                     .is_some_and(|b| b.id != info.head_block_id);
                 let former = self.former_keys.contains(&dc_key)
                     || self
+                        .machine
                         .state
                         .switches
                         .iter()
@@ -871,7 +865,7 @@ impl Daemon {
                     key = if self.book.keys_known(slot, *version) {
                         p.key()
                     } else {
-                        self.state.key_at(slot)
+                        self.machine.state.key_at(slot)
                     };
                 }
             }
@@ -931,7 +925,7 @@ impl Daemon {
             all_endpoints_agree: view.endpoints.len() == view.configured
                 && view.endpoints.iter().all(|e| e.verdict == Verdict::Agrees),
         };
-        let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.state);
+        let mut d = decide(&inputs, &self.dcs, &self.config.policy, &self.machine.state);
         // A fact read without a majority: never act (nor record a switch) on it.
         if let Some(why) = self.disagreement.values().next() {
             if let Decision::Switch { trigger, .. } = &d {
@@ -941,7 +935,7 @@ impl Daemon {
                     trigger: Some(trigger.clone()),
                 };
             } else if matches!(&d, Decision::Pending { ours: false, .. })
-                && self.state.pending.is_none()
+                && self.machine.state.pending.is_none()
             {
                 d = Decision::Hold {
                     reason: HoldReason::EndpointsDisagree,
@@ -950,40 +944,60 @@ impl Daemon {
                 };
             }
         }
-        if let (Decision::Switch { trigger, .. }, Some(until)) = (&d, self.hold_until) {
-            if now < until {
-                let detail = if self.opts.dry_run {
-                    "dry run: the switch was rehearsed; not repeating it during the cooldown"
-                } else {
-                    "the last attempt to switch failed; not retrying during the cooldown"
-                };
-                d = Decision::Hold {
-                    reason: HoldReason::Cooldown,
-                    detail: detail.into(),
-                    trigger: Some(trigger.clone()),
-                };
-            }
-        }
-        Some(d)
-    }
-
-    /// No automatic switch for a cooldown; persisted, so a restart does not retry at once.
-    fn hold_for_cooldown(&mut self, now: i64) {
-        let until = now + self.config.policy.cooldown_secs as i64 * 1000;
-        self.hold_until = Some(until);
-        self.state.hold_until_ms = Some(until);
-        self.save_state();
+        Some(gate(d, &self.machine.state, now, self.opts.dry_run))
     }
 
     fn save_state(&self) {
-        if let Err(e) = state::save(&self.config.state.path, &self.state) {
+        if let Err(e) = state::save(&self.config.state.path, &self.machine.state) {
             tracing::error!(target: "daemon", error = %e, "cannot save the state file");
         }
     }
 
-    /// `analysis`: this round's window (our current run of misses is reported with an
-    /// `unknown_key` hold, which has no trigger; a switch's forecast starts from it).
-    async fn handle(
+    fn setup(&self) -> Setup<'_> {
+        Setup {
+            producer: self.config.producer.account.to_string(),
+            dcs: &self.dcs,
+            cooldown_ms: self.config.policy.cooldown_secs as i64 * 1000,
+            dry_run: self.opts.dry_run,
+        }
+    }
+
+    /// Our producer's newest followed block and the key the schedule in force at its slot
+    /// gives our producer (the chain accepted the block, so it is signed with that key).
+    fn our_newest_block(&self) -> Option<OurBlock> {
+        let me = self.config.producer.account;
+        let b = self.tracker.blocks().rev().find(|b| b.producer == me)?;
+        let slot = b.timestamp.slot();
+        if !self.book.keys_known(slot, b.schedule_version) {
+            return None;
+        }
+        let key = self
+            .book
+            .resolve(slot, b.schedule_version)?
+            .scheduled_at(slot)
+            .filter(|p| p.name == me)?
+            .key()?;
+        Some(OurBlock { num: b.num, key })
+    }
+
+    /// Runs the pure transition on `step` and keeps its new state; returns its intents.
+    fn advance(&mut self, step: Step, now: i64) -> Vec<Intent> {
+        let setup = self.setup();
+        let (next, intents) = transition(
+            &self.machine,
+            &Input {
+                now_ms: now,
+                setup: &setup,
+                step,
+            },
+        );
+        self.machine = next;
+        intents
+    }
+
+    /// After the decision: the transition, then its intents, in order. `analysis`: this
+    /// round's window (a switch's forecast starts from our current run of misses).
+    async fn act(
         &mut self,
         d: Decision,
         view: &QuorumView,
@@ -991,316 +1005,115 @@ impl Daemon {
         now: i64,
         analysis: &Analysis,
     ) {
-        let missed_now = analysis.stats.consecutive_missed;
-        let dc = |i: usize| self.dcs[i].name.clone();
-        // A transaction of ours that expired without reaching the table failed.
-        if let Some(p) = self.state.pending.clone() {
-            let in_table = self.table_key == Some(p.to_key);
-            // Reported as soon as the decision stops waiting for it, so before any re-push.
-            if p.ours && !in_table && p.expires_ms.is_some_and(|e| now > e) {
-                self.log.emit(Event::TransactionFailed {
-                    id: p.tx_id,
-                    reason: format!(
-                        "expired at {} without appearing in the producers table",
-                        p.expires_ms.unwrap_or(0)
-                    ),
-                    retrying: false,
-                });
-                self.state.pending = None;
-                self.save_state();
-            }
-        }
-        // The active schedule carries the pending key: the switch is complete.
-        if let Some(p) = self.state.pending.clone() {
-            if self.active_key() == Some(p.to_key) {
-                self.log.emit(Event::KeyChangeConfirmed {
-                    key: p.to_key,
-                    datacenter: p.to.clone(),
-                    seconds_since_trigger: (now - p.since_ms) as f64 / 1000.0,
-                    predicted_seconds_since_trigger: self
-                        .forecast
-                        .take()
-                        .filter(|(k, _)| *k == p.to_key)
-                        .map(|(_, secs)| secs),
-                });
-                self.state.pending = None;
-                self.said.overdue = None;
-                self.save_state();
-            }
-        }
-        if !matches!(d, Decision::Hold { .. }) {
-            self.said.suppressed = None;
-        }
-        if !matches!(d, Decision::Confirming { .. }) {
-            self.said.confirming = None;
-        }
-        match d {
-            Decision::NotScheduled => {
-                if !self.said.not_scheduled {
-                    self.said.not_scheduled = true;
-                    self.log.emit(Event::NotScheduled {
-                        producer: self.config.producer.account.to_string(),
-                    });
-                }
-            }
-            Decision::Healthy { current, warning } => {
-                self.said.not_scheduled = false;
-                match warning {
-                    Some(w) if self.said.missing_run.is_none() => {
-                        self.said.missing_run = Some(self.tracker.head().map_or(0, |h| h.num));
-                        self.log.emit(Event::PrimaryMissing {
-                            datacenter: dc(current),
-                            detail: w,
-                        });
-                    }
-                    Some(_) => {}
-                    None => self.said.missing_run = None,
-                }
-            }
-            Decision::Pending {
-                to,
-                ours,
-                overdue,
-                waited_secs,
-            } => {
-                let to_key = self.dcs[to].signing_key;
-                let known = self
-                    .state
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.to_key == to_key);
-                if !known {
-                    // Someone else (another observer, an operator) changed the key. An
-                    // operator's `failover` left its record for us: book it as manual.
-                    if let Some(m) = state::take_manual(&self.config.state.path) {
-                        // A stale record (a push that never landed) does not count.
-                        if m.to_key == to_key && now - m.at_ms < 600_000 {
-                            self.state.record_manual(&m, None);
-                        }
-                    }
-                    self.state.pending = Some(PendingSwitch {
-                        to: dc(to),
-                        to_key,
-                        since_ms: now,
-                        tx_id: None,
-                        expires_ms: None,
-                        ours: false,
-                    });
-                    self.log.emit(Event::FailoverSuppressed {
-                        reason: SuppressReason::AlreadySwitched,
-                        detail: format!("the producers table already holds {}'s key: another observer or an operator switched; waiting for the schedule", dc(to)),
-                        missed: 0,
-                    });
-                }
-                if self.said.registered != Some(to_key) {
-                    self.said.registered = Some(to_key);
-                    let since = self.state.pending.as_ref().map_or(now, |p| p.since_ms);
-                    // Recorded once, even across restarts (the record is persisted).
-                    let recorded = self.state.switches.last().is_some_and(|r| {
-                        r.to_key == to_key
-                            && (r.at_ms == since
-                                || !r.automatic && (0..600_000).contains(&(since - r.at_ms)))
-                    });
-                    if !recorded {
-                        self.state.record_switch(SwitchRecord {
-                            at_ms: since,
-                            from: self
-                                .active_key()
-                                .and_then(|k| self.dc_name(&k))
-                                .unwrap_or_default(),
-                            to: dc(to),
-                            to_key,
-                            automatic: true,
-                            reason: if ours {
-                                "ours".into()
-                            } else {
-                                "observed on chain".into()
-                            },
-                            tx_id: self.state.pending.as_ref().and_then(|p| p.tx_id),
-                        });
-                        self.save_state();
-                    }
-                    if ours || known {
-                        self.log.emit(Event::KeyRegistered {
-                            key: to_key,
-                            datacenter: dc(to),
-                            seconds_since_trigger: (now - since) as f64 / 1000.0,
-                        });
+        let forecast = match d {
+            Decision::Switch { .. } => self.forecast(now, analysis),
+            _ => None,
+        };
+        // Only a key change seen in the table can be an operator's: the file is read then.
+        let manual = match d {
+            Decision::Pending { .. } => state::peek_manual(&self.config.state.path),
+            _ => None,
+        };
+        let observed = Observed {
+            active_key: self.active_key(),
+            table_key: self.table_key,
+            missed_now: analysis.stats.consecutive_missed,
+            our_block: self.our_newest_block(),
+        };
+        let step = Step::Decided {
+            decision: d,
+            observed,
+            manual,
+            forecast,
+        };
+        let mut intents: std::collections::VecDeque<Intent> = self.advance(step, now).into();
+        while let Some(intent) = intents.pop_front() {
+            match intent {
+                Intent::Emit(e) => self.log.emit(e),
+                Intent::Save => self.save_state(),
+                Intent::TableHolds(key) => self.table_key = Some(key),
+                Intent::ConsumeManual => state::remove_manual(&self.config.state.path),
+                Intent::Push { to, dry_run } => {
+                    let outcome = self.push(to, dry_run, view, order, now).await;
+                    let more = self.advance(Step::Pushed { to, outcome }, now);
+                    for i in more.into_iter().rev() {
+                        intents.push_front(i);
                     }
                 }
-                if overdue && self.said.overdue != Some(to_key) {
-                    self.said.overdue = Some(to_key);
-                    self.log.emit(Event::PendingOverdue {
-                        to: dc(to),
-                        waited_secs,
-                    });
-                }
-            }
-            Decision::Confirming {
-                missed,
-                turns_seen,
-                turns_needed,
-                ..
-            } => {
-                if self.said.confirming != Some((missed.min(1), turns_seen)) {
-                    self.said.confirming = Some((missed.min(1), turns_seen));
-                    self.log.emit(Event::FailoverConfirming {
-                        missed,
-                        turns_seen,
-                        turns_needed,
-                    });
-                }
-            }
-            Decision::Hold {
-                reason,
-                detail,
-                trigger,
-            } => {
-                let missed = match &trigger {
-                    Some(Trigger::MissedBlocks { missed, .. }) => *missed,
-                    _ if reason == HoldReason::UnknownKey => missed_now,
-                    _ => 0,
-                };
-                let quiet = matches!(
-                    reason,
-                    HoldReason::ObserverBlind | HoldReason::EndpointsDisagree
-                ) && trigger.is_none();
-                // Under a foreign key, each further full turn missed is reported again.
-                let new_turn_missed = |said: (HoldReason, u32)| {
-                    reason == HoldReason::UnknownKey && missed / 12 > said.1 / 12
-                };
-                let changed = match self.said.suppressed {
-                    Some(said) => said.0 != reason || new_turn_missed(said),
-                    None => true,
-                };
-                if !quiet && changed {
-                    self.said.suppressed = Some((reason, missed));
-                    // The cooldown after a dry-run rehearsal is not a real hold.
-                    let rehearsed = self.opts.dry_run
-                        && reason == HoldReason::Cooldown
-                        && self.hold_until.is_some_and(|until| now < until);
-                    self.log.emit(Event::FailoverSuppressed {
-                        reason: if rehearsed {
-                            SuppressReason::DryRunRehearsed
-                        } else {
-                            SuppressReason::Hold(reason)
-                        },
-                        detail,
-                        missed,
-                    });
-                }
-            }
-            Decision::Switch { from, to, trigger } => {
-                let forecast = self.forecast(now, analysis);
-                self.switch(from, to, trigger, view, order, now, forecast)
-                    .await;
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn switch(
+    /// Builds, signs and pushes the key switch to data center `to` (or rehearses it). The
+    /// transaction is in the state file before it is pushed.
+    async fn push(
         &mut self,
-        from: usize,
         to: usize,
-        trigger: Trigger,
+        dry_run: bool,
         view: &QuorumView,
         order: &[usize],
         now: i64,
-        forecast: Option<(Activation, u32, u32)>,
-    ) {
+    ) -> PushOutcome {
         let Some(q) = view.quorum().cloned() else {
-            return;
+            return PushOutcome::Failed("no quorum of endpoints to push to".into());
         };
-        let (reason, missed) = match &trigger {
-            Trigger::MissedBlocks { missed, solo, .. } => (
-                format!(
-                    "{} consecutive slots missed{}",
-                    missed,
-                    if *solo {
-                        " while the rest of the network produced"
-                    } else {
-                        ""
-                    }
-                ),
-                *missed,
-            ),
-            Trigger::Failback { ready_secs } => (
-                format!("failback: the primary has been ready for {ready_secs} s"),
-                0,
-            ),
-        };
-        let before_proposal = matches!(
-            trigger,
-            Trigger::MissedBlocks {
-                before_proposal: Some(_),
-                ..
-            }
-        );
-        let forecast = forecast.map(|(a, lost, now_slot)| {
-            let at = |slot: u32| BlockTimestamp(slot).to_string();
-            let in_secs = f64::from(a.active_slot.saturating_sub(now_slot))
-                * BLOCK_INTERVAL_MS as f64
-                / 1000.0;
-            Forecast {
-                proposal_at: at(a.proposal_slot),
-                active_at: at(a.active_slot),
-                active_in_secs: in_secs,
-                expected_lost_blocks: lost,
-                before_proposal,
-            }
-        });
-        self.forecast = forecast
-            .as_ref()
-            .map(|f| (self.dcs[to].signing_key, f.active_in_secs));
-        self.log.emit(Event::FailoverTriggered {
-            from: self.dcs[from].name.clone(),
-            to: self.dcs[to].name.clone(),
-            reason: if before_proposal {
-                format!("{reason}; decided before the confirming turns were complete to make the next schedule proposal")
-            } else {
-                reason
-            },
-            missed,
-            dry_run: self.opts.dry_run,
-            forecast,
-        });
         let target = self.config.datacenters[to].clone();
-        let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
-        if self.opts.dry_run {
+        if dry_run {
+            let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
             let r = self
                 .executor
                 .dry_run(&self.pool, order, &self.config, &target, &q, head_ms)
                 .await;
-            match r {
+            return match r {
                 Ok(SwitchOutcome::DryRun {
                     tx_id,
                     body,
                     validation,
-                }) => {
-                    self.log.emit(Event::DryRunTransaction {
-                        id: tx_id,
-                        to: target.name.clone(),
-                        body: serde_json::to_value(&body).unwrap_or_default(),
-                        validation,
-                    });
+                }) => PushOutcome::DryRun {
+                    tx_id,
+                    body: serde_json::to_value(&body).unwrap_or_default(),
+                    validation,
+                },
+                Ok(SwitchOutcome::AlreadySwitched) => PushOutcome::AlreadySwitched,
+                Ok(other) => {
+                    tracing::error!(target: "daemon", ?other, "dry run produced a push");
+                    PushOutcome::AlreadySwitched
                 }
-                Ok(SwitchOutcome::AlreadySwitched) => {}
-                Ok(other) => tracing::error!(target: "daemon", ?other, "dry run produced a push"),
-                Err(e) => self.log.emit(Event::TransactionFailed {
-                    id: None,
-                    reason: e.to_string(),
-                    retrying: false,
-                }),
-            }
-            self.hold_for_cooldown(now);
-            return;
+                Err(e) => PushOutcome::Failed(e.to_string()),
+            };
         }
         let path = self.config.state.path.clone();
-        let to_name = target.name.clone();
-        let to_key = target.signing_key;
-        let state = &mut self.state;
         let log = self.log.clone();
+        let setup = Setup {
+            producer: self.config.producer.account.to_string(),
+            dcs: &self.dcs,
+            cooldown_ms: self.config.policy.cooldown_secs as i64 * 1000,
+            dry_run,
+        };
+        // Both callbacks step the machine; it is put back once the push is over.
+        let machine = std::sync::Mutex::new(std::mem::take(&mut self.machine));
+        let step = |step: Step| {
+            let mut m = machine.lock().unwrap_or_else(|e| e.into_inner());
+            let (next, intents) = transition(
+                &m,
+                &Input {
+                    now_ms: now,
+                    setup: &setup,
+                    step,
+                },
+            );
+            *m = next;
+            for i in intents {
+                match i {
+                    Intent::Emit(e) => log.emit(e),
+                    Intent::Save => state::save(&path, &m.state)?,
+                    other => {
+                        tracing::error!(target: "daemon", ?other, "unexpected intent during a push")
+                    }
+                }
+            }
+            anyhow::Ok(())
+        };
         let r = self
             .executor
             .switch(
@@ -1311,26 +1124,24 @@ impl Daemon {
                 &q,
                 self.clock.as_ref(),
                 |tx, expires_ms| {
-                    state.pending = Some(PendingSwitch {
-                        to: to_name.clone(),
-                        to_key,
-                        since_ms: now,
-                        tx_id: Some(tx.id()),
-                        expires_ms: Some(expires_ms),
-                        ours: true,
-                    });
-                    state::save(&path, state)?;
-                    Ok(())
+                    step(Step::Signed {
+                        to,
+                        tx_id: tx.id(),
+                        expires_ms,
+                    })
                 },
                 |tx, why, retrying| {
-                    log.emit(Event::TransactionFailed {
-                        id: Some(tx.id()),
-                        reason: why.to_string(),
+                    if let Err(e) = step(Step::AttemptFailed {
+                        tx_id: tx.id(),
+                        why: why.to_string(),
                         retrying,
-                    })
+                    }) {
+                        tracing::error!(target: "daemon", error = %e, "cannot save the state file");
+                    }
                 },
             )
             .await;
+        self.machine = machine.into_inner().unwrap_or_else(|e| e.into_inner());
         match r {
             Ok(SwitchOutcome::Pushed {
                 tx_id,
@@ -1338,38 +1149,16 @@ impl Daemon {
                 latency_ms,
                 attempt,
                 ..
-            }) => {
-                self.log.emit(Event::TransactionPushed {
-                    id: tx_id,
-                    endpoint,
-                    latency_ms,
-                    attempt,
-                });
+            }) => PushOutcome::Pushed {
+                tx_id,
+                endpoint,
+                latency_ms,
+                attempt,
+            },
+            Ok(SwitchOutcome::AlreadySwitched | SwitchOutcome::DryRun { .. }) => {
+                PushOutcome::AlreadySwitched
             }
-            Ok(SwitchOutcome::AlreadySwitched) => {
-                self.table_key = Some(to_key);
-            }
-            Ok(SwitchOutcome::DryRun { .. }) => {}
-            Err(e) => {
-                // Nothing of ours is in flight any more: a pending entry without an
-                // accepted transaction would block the next decision until it expires.
-                if self
-                    .state
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.ours && p.to_key == to_key)
-                {
-                    self.state.pending = None;
-                    self.save_state();
-                }
-                self.log.emit(Event::TransactionFailed {
-                    id: None,
-                    reason: e.to_string(),
-                    retrying: false,
-                });
-                // Do not hammer the chain with a switch it refuses: wait a cooldown.
-                self.hold_for_cooldown(now);
-            }
+            Err(e) => PushOutcome::Failed(e.to_string()),
         }
     }
 }

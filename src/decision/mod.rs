@@ -5,6 +5,7 @@ pub mod cadence;
 pub mod decide;
 pub mod policy;
 pub mod state;
+pub(crate) mod transition;
 
 pub use decide::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,

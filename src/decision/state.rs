@@ -300,16 +300,30 @@ pub fn write_manual(path: &Path, m: &ManualSwitch) -> Result<(), StateError> {
 /// Takes (reads and removes) a manual switch left by `failover`, if any. An unreadable
 /// file is reported and removed, never fatal.
 pub fn take_manual(path: &Path) -> Option<ManualSwitch> {
+    let m = peek_manual(path);
+    remove_manual(path);
+    m
+}
+
+/// Reads a manual switch left by `failover` without removing it (the daemon removes it
+/// once it has booked it, so a restart in between does not lose it). An unreadable file
+/// is reported and removed, never fatal.
+pub fn peek_manual(path: &Path) -> Option<ManualSwitch> {
     let p = manual_path(path);
     let text = std::fs::read_to_string(&p).ok()?;
-    let _ = std::fs::remove_file(&p);
     match serde_json::from_str(&text) {
         Ok(m) => Some(m),
         Err(e) => {
             tracing::warn!(target: "state", file = %p.display(), error = %e, "ignoring an unreadable manual switch record");
+            remove_manual(path);
             None
         }
     }
+}
+
+/// Removes the manual switch record, if any.
+pub fn remove_manual(path: &Path) {
+    let _ = std::fs::remove_file(manual_path(path));
 }
 
 impl State {

@@ -227,6 +227,11 @@ impl Run {
         crashed
     }
 
+    /// Takes observer `i`'s daemon out of the run (to drive it with [`Daemon::run`]).
+    pub fn take_daemon(&mut self, i: usize) -> Option<Daemon> {
+        self.observers[i].daemon.take()
+    }
+
     /// Stops observer `i`'s daemon without letting it save anything more.
     pub fn crash(&mut self, i: usize) {
         self.observers[i].daemon = None;
