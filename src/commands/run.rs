@@ -21,7 +21,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(target: "config", "{w}");
     }
     let config = loaded.config;
-    config.refuse_msig("run")?;
     let key = config
         .producer
         .key

@@ -8,6 +8,7 @@
 
 pub mod executor;
 pub mod follow;
+mod msig;
 pub mod preflight;
 pub(crate) mod selfcheck;
 
@@ -135,6 +136,8 @@ pub struct Daemon {
     machine: Machine,
     last_schedule_ms: i64,
     last_table_ms: i64,
+    /// When `[msig]` mode last followed the incident's proposal ([`msig`]).
+    last_msig_ms: i64,
     last_readiness_ms: i64,
     said: Said,
     _lock: state::StateLock,
@@ -218,6 +221,7 @@ impl Daemon {
             primary_ready_since: None,
             last_schedule_ms: i64::MIN / 2,
             last_table_ms: i64::MIN / 2,
+            last_msig_ms: i64::MIN / 2,
             last_readiness_ms: i64::MIN / 2,
             machine: Machine::new(state),
             _lock: lock,
@@ -370,6 +374,13 @@ impl Daemon {
             {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
+                if self.config.msig.is_some()
+                    && !self.opts.dry_run
+                    && now - self.last_msig_ms >= self.opts.table_every.as_millis() as i64
+                {
+                    self.last_msig_ms = now;
+                    self.follow_msig(&q, &order, now).await;
+                }
             }
             // The contract's cadence: re-read once the next update is due (it moves every
             // ~60.5 s), and at least every 30 s.
@@ -1057,6 +1068,9 @@ impl Daemon {
         let Some(q) = view.quorum().cloned() else {
             return PushOutcome::Failed("no quorum of endpoints to push to".into());
         };
+        if self.config.msig.is_some() && !dry_run {
+            return self.push_msig(to, &q, order, now).await;
+        }
         let target = self.config.datacenters[to].clone();
         if dry_run {
             let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
@@ -1126,7 +1140,7 @@ impl Daemon {
                 |tx, expires_ms| {
                     step(Step::Signed {
                         to,
-                        tx_id: tx.id(),
+                        tx_id: Some(tx.id()),
                         expires_ms,
                     })
                 },
