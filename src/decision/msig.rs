@@ -144,3 +144,168 @@ fn judge(
         observers.iter().filter(|o| a.has_approved(**o)).count(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::antelope::bytes::{Pack, Writer};
+    use crate::antelope::msig::{proposed_transaction, Approval};
+    use crate::antelope::{TimePoint, TimePointSec};
+
+    /// 2026-12-01T12:00:00Z.
+    const NOW: i64 = 1_796_126_400_000;
+
+    fn level(actor: &str) -> PermissionLevel {
+        PermissionLevel {
+            actor: Name::literal(actor),
+            permission: Name::literal("active"),
+        }
+    }
+
+    fn observers() -> Vec<PermissionLevel> {
+        ["obs1", "obs2", "obs3"].map(level).to_vec()
+    }
+
+    fn regproducer(data: u8) -> Vec<Action> {
+        vec![Action {
+            account: Name::literal("eosio"),
+            name: Name::literal("regproducer"),
+            authorization: vec![PermissionLevel {
+                actor: Name::literal("ourproducer1"),
+                permission: Name::literal("failover"),
+            }],
+            data: vec![data; 8],
+        }]
+    }
+
+    fn found(proposer: &str, actions: Vec<Action>, secs: i64, approved: &[&str]) -> Found {
+        let trx = proposed_transaction(
+            TimePointSec::from_unix_secs(((NOW / 1000) + secs) as u32),
+            actions,
+        );
+        let mut w = Writer::new();
+        trx.pack(&mut w);
+        let name = Name::literal("bpf123451234");
+        let entry = |l: PermissionLevel, t: i64| Approval {
+            level: l,
+            time: TimePoint(t),
+        };
+        Found {
+            proposer: Name::literal(proposer),
+            proposal: Proposal {
+                proposal_name: name,
+                packed_transaction: w.into_bytes(),
+            },
+            approvals: Some(Approvals {
+                version: 1,
+                proposal_name: name,
+                requested_approvals: observers()
+                    .into_iter()
+                    .filter(|o| !approved.contains(&o.actor.to_string().as_str()))
+                    .map(|o| entry(o, 0))
+                    .collect(),
+                provided_approvals: approved.iter().map(|a| entry(level(a), NOW)).collect(),
+            }),
+        }
+    }
+
+    fn run(me: &str, found: &[Found]) -> (Plan, Vec<Rejected>) {
+        plan(level(me), 2, &observers(), &regproducer(1), found, NOW)
+    }
+
+    #[test]
+    fn nothing_found_proposes() {
+        assert_eq!(run("obs1", &[]), (Plan::Propose, vec![]));
+    }
+
+    #[test]
+    fn the_exact_switch_is_approved_and_the_kth_approval_executes() {
+        let f = found("obs1", regproducer(1), 1800, &[]);
+        let (p, rej) = run("obs2", std::slice::from_ref(&f));
+        assert!(rej.is_empty());
+        assert_eq!(
+            p,
+            Plan::Approve {
+                proposer: Name::literal("obs1"),
+                hash: f.proposal.hash(),
+                exec: false,
+                provided: 0
+            }
+        );
+        let f = found("obs1", regproducer(1), 1800, &["obs1"]);
+        let (p, _) = run("obs2", std::slice::from_ref(&f));
+        assert!(
+            matches!(
+                p,
+                Plan::Approve {
+                    exec: true,
+                    provided: 1,
+                    ..
+                }
+            ),
+            "{p:?}"
+        );
+        // Our approval in and k reached (two proposed at once): execute.
+        let f = found("obs1", regproducer(1), 1800, &["obs1", "obs2"]);
+        assert_eq!(
+            run("obs2", &[f]).0,
+            Plan::Exec {
+                proposer: Name::literal("obs1")
+            }
+        );
+        let f = found("obs1", regproducer(1), 1800, &["obs1"]);
+        assert_eq!(
+            run("obs1", &[f]).0,
+            Plan::Wait {
+                proposer: Name::literal("obs1"),
+                provided: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_foreign_proposal_is_rejected_and_never_approved() {
+        let foreign = found("obs3", regproducer(9), 1800, &["obs3"]);
+        let (p, rej) = run("obs1", &[foreign.clone()]);
+        assert_eq!(p, Plan::Propose, "ours goes in our own scope");
+        assert_eq!(rej.len(), 1);
+        assert_eq!(rej[0].proposer, Name::literal("obs3"));
+        assert!(rej[0].reason.contains("action 0"), "{}", rej[0].reason);
+        // Under our own scope (our key is stolen): we can neither approve nor propose.
+        let mut mine = foreign;
+        mine.proposer = Name::literal("obs1");
+        assert_eq!(run("obs1", &[mine]).0, Plan::Blocked);
+        // Expiring too far ahead is not ours either.
+        let far = found("obs2", regproducer(1), MAX_PROPOSAL_SECS + 60, &[]);
+        let (p, rej) = run("obs1", &[far]);
+        assert_eq!((p, rej.len()), (Plan::Propose, 1));
+    }
+
+    #[test]
+    fn observers_converge_on_one_proposal() {
+        // obs1 and obs3 proposed at once, each with its own approval: both obs2 and obs3
+        // pick obs1's (a tie goes to the earlier configured proposer).
+        let a = found("obs1", regproducer(1), 1800, &["obs1"]);
+        let c = found("obs3", regproducer(1), 1800, &["obs3"]);
+        for me in ["obs2", "obs3"] {
+            let (p, _) = run(me, &[c.clone(), a.clone()]);
+            assert!(
+                matches!(p, Plan::Approve { proposer, exec: true, .. } if proposer == Name::literal("obs1")),
+                "{me}: {p:?}"
+            );
+        }
+        // The one with more approvals wins whatever the order.
+        let c2 = found("obs3", regproducer(1), 1800, &["obs3", "obs2"]);
+        let (p, _) = run("obs1", &[a, c2]);
+        assert!(
+            matches!(p, Plan::Approve { proposer, .. } if proposer == Name::literal("obs3")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn an_expired_proposal_is_ignored() {
+        let old = found("obs1", regproducer(1), -1, &["obs1"]);
+        assert_eq!(run("obs1", &[old]), (Plan::Propose, vec![]));
+    }
+}

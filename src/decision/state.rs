@@ -450,6 +450,26 @@ mod tests {
     }
 
     #[test]
+    fn the_msig_record_round_trips_and_older_files_have_none() {
+        let p = Path::new("/x/state.json");
+        let s = parse(r#"{"version": 2, "switches": [], "pending": null}"#, p).unwrap();
+        assert_eq!(s.msig, None);
+        assert!(!serde_json::to_string(&s).unwrap().contains("msig"));
+        let mut s = State::new();
+        s.msig = Some(MsigRecord {
+            proposer: crate::antelope::Name::literal("obs1"),
+            proposal_name: crate::antelope::Name::literal("bpf123451234"),
+            to_key: PublicKey::NULL,
+            ours: true,
+            approved: true,
+            executed: false,
+            expires_ms: 1_800_000,
+        });
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(parse(&text, p).unwrap(), s);
+    }
+
+    #[test]
     fn key_epochs_answer_which_key_was_in_force() {
         let a = PublicKey::NULL;
         let b: PublicKey = "PUB_K1_6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeACcSRFs"
