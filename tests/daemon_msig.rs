@@ -212,3 +212,34 @@ async fn a_restart_after_approving_does_not_approve_again() {
     run.run_until(400, |r| !r.key_changes().is_empty()).await;
     assert_eq!(run.key_changes(), ["backup"]);
 }
+
+#[tokio::test]
+async fn a_dry_run_shows_the_proposal_and_pushes_nothing() {
+    let opts = bp_failover::daemon::Options {
+        dry_run: true,
+        ..Default::default()
+    };
+    let mut run = Run::start_with(scenario("three-observers", 4), opts).await;
+    make_msig(&mut run);
+    run.crash(1);
+    run.crash(2);
+    run.run_until_event(0, "dry_run_transaction", 400).await;
+    let events = run.observers[0].events();
+    let validation = events
+        .iter()
+        .find_map(|e| match e {
+            bp_failover::events::Event::DryRunTransaction { validation, .. } => {
+                Some(validation.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        validation.contains("[msig] would propose obs1/")
+            && validation.contains("1 of 2 approvals"),
+        "{validation}"
+    );
+    assert_eq!(count(&events, "msig_approved"), 0);
+    assert!(approvals(&run, "obs1").await.is_none(), "nothing proposed");
+    assert_eq!(run.key_changes(), Vec::<String>::new());
+}

@@ -1068,8 +1068,12 @@ impl Daemon {
         let Some(q) = view.quorum().cloned() else {
             return PushOutcome::Failed("no quorum of endpoints to push to".into());
         };
-        if self.config.msig.is_some() && !dry_run {
-            return self.push_msig(to, &q, order, now).await;
+        if self.config.msig.is_some() {
+            return if dry_run {
+                self.dry_run_msig(to, &q, order, now).await
+            } else {
+                self.push_msig(to, &q, order, now).await
+            };
         }
         let target = self.config.datacenters[to].clone();
         if dry_run {

@@ -211,6 +211,42 @@ fn plan_actions(
     })
 }
 
+/// What `plan` does, in words.
+fn describe_plan(plan: &Plan, msig: &MsigConfig, name: Name) -> String {
+    let k = msig.threshold;
+    match plan {
+        Plan::Propose => format!(
+            "would propose {}/{name} (requesting {}) and approve it: 1 of {k} approvals",
+            msig.observer.actor,
+            msig.observers
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Plan::Approve {
+            proposer,
+            exec,
+            provided,
+            ..
+        } => format!(
+            "would approve {proposer}/{name}: {} of {k} approvals{}",
+            provided + 1,
+            if *exec { ", and execute it" } else { "" }
+        ),
+        Plan::Exec { proposer } => {
+            format!("would execute {proposer}/{name} ({k} of {k} approvals)")
+        }
+        Plan::Wait { proposer, provided } => {
+            format!("already approved {proposer}/{name}: {provided} of {k} approvals, waiting")
+        }
+        Plan::Blocked => format!(
+            "{}/{name} is not the switch this observer would send and blocks ours",
+            msig.observer.actor
+        ),
+    }
+}
+
 /// A signed transaction of `actions` pushed to every agreeing endpoint.
 struct Pushed {
     tx_id: crate::antelope::Checksum256,
@@ -361,6 +397,61 @@ impl Daemon {
                     attempt: 1,
                 }
             }
+            Err(e) => PushOutcome::Failed(e.to_string()),
+        }
+    }
+
+    /// `[msig]` mode's dry run: reads the incident's proposals, plans, builds and signs the
+    /// transaction this observer would push (propose + approve, approve, approve + exec)
+    /// and shows it; nothing is pushed.
+    pub(super) async fn dry_run_msig(
+        &mut self,
+        to: usize,
+        q: &Quorum,
+        order: &[usize],
+        now: i64,
+    ) -> PushOutcome {
+        let Some(msig) = self.msig_config() else {
+            return PushOutcome::Failed("no [msig] section".into());
+        };
+        let target = self.config.datacenters[to].clone();
+        let head_ms = q.head.time.map_or(now, |t| t.unix_ms());
+        let version = self.schedule_version();
+        let surveyed = survey(
+            &mut self.executor,
+            &self.pool,
+            order,
+            &self.config,
+            &msig,
+            &target,
+            version,
+            head_ms,
+        )
+        .await;
+        let (round, expected) = match surveyed {
+            Ok(Some(s)) => s,
+            Ok(None) => return PushOutcome::AlreadySwitched,
+            Err(e) => return PushOutcome::Failed(e.to_string()),
+        };
+        self.report_rejected(&round);
+        let name = round.proposal_name;
+        let expires = round.proposal_expires_ms.unwrap_or(head_ms);
+        let what = describe_plan(&round.plan, &msig, name);
+        let actions = match plan_actions(&round.plan, &msig, name, expected, expires) {
+            Ok(a) if a.is_empty() => return PushOutcome::Failed(format!("dry run: {what}")),
+            Ok(a) => a,
+            Err(e) => return PushOutcome::Failed(e.to_string()),
+        };
+        let expires_ms = head_ms + i64::from(self.executor.expire_secs) * 1000;
+        match self.executor.sign(actions, q, &q.lib.id, expires_ms) {
+            Ok((tx, body)) => PushOutcome::DryRun {
+                tx_id: tx.id(),
+                body: serde_json::to_value(&body).unwrap_or_default(),
+                validation: format!(
+                    "[msig] {what}; built and signed with {}, not pushed",
+                    msig.observer
+                ),
+            },
             Err(e) => PushOutcome::Failed(e.to_string()),
         }
     }
