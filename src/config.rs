@@ -353,12 +353,12 @@ pub struct MsigConfig {
 }
 
 impl Config {
-    /// Refuses `[msig]` for a command that would switch the key: this build reads and checks
-    /// the k-of-n setup (`check`) but does not yet propose, approve or execute.
+    /// Refuses `[msig]` for a command that cannot switch through `eosio.msig` yet (`failover`;
+    /// `check` and `run` support it).
     pub fn refuse_msig(&self, command: &str) -> anyhow::Result<()> {
         if self.msig.is_some() {
             anyhow::bail!(
-                "`{command}` does not support [msig] (k-of-n observers) yet: this build only checks the setup (`bp-failover check`); remove [msig] to run with a single observer key"
+                "`{command}` does not support [msig] (k-of-n observers) yet: in this build only `check` and `run` support it; remove [msig] to switch with a single observer key"
             );
         }
         Ok(())

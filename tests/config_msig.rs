@@ -65,15 +65,15 @@ fn a_valid_msig_section_loads_with_this_observers_key() {
 }
 
 #[test]
-fn commands_that_switch_refuse_msig_until_it_is_built() {
+fn failover_refuses_msig_until_it_is_built() {
     let c = load(&text(false, MSIG)).unwrap().config;
-    let e = c.refuse_msig("run").unwrap_err().to_string();
-    assert!(e.contains("`run` does not support [msig]"), "{e}");
-    assert!(e.contains("bp-failover check"), "{e}");
+    let e = c.refuse_msig("failover").unwrap_err().to_string();
+    assert!(e.contains("`failover` does not support [msig]"), "{e}");
+    assert!(e.contains("only `check` and `run` support it"), "{e}");
     assert!(load(&text(true, ""))
         .unwrap()
         .config
-        .refuse_msig("run")
+        .refuse_msig("failover")
         .is_ok());
 }
 
