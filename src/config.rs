@@ -352,19 +352,6 @@ pub struct MsigConfig {
     pub observers: Vec<PermissionLevel>,
 }
 
-impl Config {
-    /// Refuses `[msig]` for a command that cannot switch through `eosio.msig` yet (`failover`;
-    /// `check` and `run` support it).
-    pub fn refuse_msig(&self, command: &str) -> anyhow::Result<()> {
-        if self.msig.is_some() {
-            anyhow::bail!(
-                "`{command}` does not support [msig] (k-of-n observers) yet: in this build only `check` and `run` support it; remove [msig] to switch with a single observer key"
-            );
-        }
-        Ok(())
-    }
-}
-
 /// At most this many observers in `[msig] observers`.
 pub const MAX_MSIG_OBSERVERS: usize = 32;
 

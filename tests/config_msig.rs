@@ -65,19 +65,6 @@ fn a_valid_msig_section_loads_with_this_observers_key() {
 }
 
 #[test]
-fn failover_refuses_msig_until_it_is_built() {
-    let c = load(&text(false, MSIG)).unwrap().config;
-    let e = c.refuse_msig("failover").unwrap_err().to_string();
-    assert!(e.contains("`failover` does not support [msig]"), "{e}");
-    assert!(e.contains("only `check` and `run` support it"), "{e}");
-    assert!(load(&text(true, ""))
-        .unwrap()
-        .config
-        .refuse_msig("failover")
-        .is_ok());
-}
-
-#[test]
 fn each_mistake_names_the_key_and_the_fix() {
     let cases: &[(&str, bool, &str, &[&str])] = &[
         (

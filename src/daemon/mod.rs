@@ -8,7 +8,7 @@
 
 pub mod executor;
 pub mod follow;
-mod msig;
+pub(crate) mod msig;
 pub mod preflight;
 pub(crate) mod selfcheck;
 

@@ -103,6 +103,8 @@ pub(crate) struct MsigRound {
     pub proposal_name: Name,
     /// The proposal's expiration (ours if we propose), Unix ms.
     pub proposal_expires_ms: Option<i64>,
+    /// The configured observers that approved the chosen proposal so far.
+    pub approved_by: Vec<PermissionLevel>,
 }
 
 /// Reads the incident's proposals and plans. `Ok(None)`: the table already holds the key.
@@ -154,12 +156,29 @@ async fn survey(
         Plan::Propose => Some(head_ms + i64::from(PROPOSAL_SECS) * 1000),
         Plan::Blocked => None,
     };
+    let chosen = match &plan {
+        Plan::Approve { proposer, .. } | Plan::Exec { proposer } | Plan::Wait { proposer, .. } => {
+            found.iter().find(|f| f.proposer == *proposer)
+        }
+        Plan::Propose | Plan::Blocked => None,
+    };
+    let approved_by = msig
+        .observers
+        .iter()
+        .filter(|o| {
+            chosen
+                .and_then(|f| f.approvals.as_ref())
+                .is_some_and(|a| a.has_approved(**o))
+        })
+        .copied()
+        .collect();
     Ok(Some((
         MsigRound {
             plan,
             rejected,
             proposal_name: name,
             proposal_expires_ms,
+            approved_by,
         },
         expected,
     )))
@@ -245,6 +264,109 @@ fn describe_plan(plan: &Plan, msig: &MsigConfig, name: Name) -> String {
             msig.observer.actor
         ),
     }
+}
+
+/// What `failover --to D` did (or would do) in `[msig]` mode.
+pub(crate) struct Manual {
+    /// The plan in words.
+    pub description: String,
+    /// `proposer/name`.
+    pub proposal: String,
+    pub rejected: Vec<Rejected>,
+    /// Approvals still needed after ours, and the observers that have not approved.
+    pub still_needed: usize,
+    pub waiting_for: Vec<PermissionLevel>,
+    pub executed: bool,
+    /// The transaction: pushed (`endpoint`, `latency_ms`) or, in a dry run, only signed.
+    pub tx_id: Option<crate::antelope::Checksum256>,
+    pub body: Option<crate::antelope::PackedTransaction>,
+    pub endpoint: Option<(String, u64)>,
+}
+
+/// `bp-failover failover --to D` in `[msig]` mode: the same reads and plan as the daemon;
+/// pushes the transaction (propose + approve, approve, or approve + exec) unless `dry_run`,
+/// where it is built and signed only. `Ok(None)`: the producers table already holds the key.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn manual(
+    exec: &mut Executor,
+    pool: &EndpointPool,
+    order: &[usize],
+    config: &crate::config::Config,
+    msig: &MsigConfig,
+    to: &crate::config::Datacenter,
+    q: &Quorum,
+    schedule_version: u32,
+    head_ms: i64,
+    dry_run: bool,
+) -> Result<Option<Manual>, ExecError> {
+    let Some((round, expected)) = survey(
+        exec,
+        pool,
+        order,
+        config,
+        msig,
+        to,
+        schedule_version,
+        head_ms,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let name = round.proposal_name;
+    let description = describe_plan(&round.plan, msig, name);
+    let expires = round.proposal_expires_ms.unwrap_or(head_ms);
+    let (proposer, executed, mine) = match &round.plan {
+        Plan::Propose => (msig.observer.actor, msig.threshold <= 1, true),
+        Plan::Approve { proposer, exec, .. } => (*proposer, *exec, true),
+        Plan::Exec { proposer } => (*proposer, true, false),
+        Plan::Wait { proposer, .. } => (*proposer, false, false),
+        Plan::Blocked => return Err(ExecError::Rejected(description)),
+    };
+    let mut approved_by = round.approved_by.clone();
+    if mine && !approved_by.contains(&msig.observer) {
+        approved_by.push(msig.observer);
+    }
+    let waiting_for: Vec<PermissionLevel> = msig
+        .observers
+        .iter()
+        .filter(|o| !approved_by.contains(o))
+        .copied()
+        .collect();
+    let still_needed = if executed {
+        0
+    } else {
+        (msig.threshold as usize).saturating_sub(approved_by.len())
+    };
+    let mut out = Manual {
+        description,
+        proposal: format!("{proposer}/{name}"),
+        rejected: round.rejected.clone(),
+        still_needed,
+        waiting_for,
+        executed: false,
+        tx_id: None,
+        body: None,
+        endpoint: None,
+    };
+    let actions = plan_actions(&round.plan, msig, name, expected, expires)?;
+    if actions.is_empty() {
+        return Ok(Some(out));
+    }
+    let expires_ms = head_ms + i64::from(exec.expire_secs) * 1000;
+    let (tx, body) = exec.sign(actions, q, &q.lib.id, expires_ms)?;
+    out.tx_id = Some(tx.id());
+    if dry_run {
+        out.body = Some(body);
+        return Ok(Some(out));
+    }
+    let started = Instant::now();
+    let endpoint = push_all(pool, order, &body)
+        .await
+        .map_err(|errs| ExecError::Rejected(join_errors(&errs)))?;
+    out.endpoint = Some((endpoint, started.elapsed().as_millis() as u64));
+    out.executed = executed;
+    Ok(Some(out))
 }
 
 /// A signed transaction of `actions` pushed to every agreeing endpoint.
