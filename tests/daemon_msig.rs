@@ -39,7 +39,7 @@ fn make_msig(run: &mut Run) {
             .set_msig_observers(Name::literal(OUR), perm, 2, &observers, TimePoint(0))
             .unwrap();
     });
-    for i in 0..run.observers.len() {
+    for (i, observer) in OBSERVERS.iter().enumerate().take(run.observers.len()) {
         run.reconfigure(i, |dir: &Path, text: String| {
             let key_line = text
                 .lines()
@@ -58,7 +58,7 @@ fn make_msig(run: &mut Run) {
             format!(
                 "{}\n[msig]\nobserver = \"{}@active\"\nkey_file = \"{}\"\nthreshold = 2\nobservers = [\"obs1@active\", \"obs2@active\", \"obs3@active\"]\n",
                 text.replace(&format!("{key_line}\n"), ""),
-                OBSERVERS[i],
+                observer,
                 key.display()
             )
         });

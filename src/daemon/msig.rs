@@ -108,6 +108,7 @@ pub(crate) struct MsigRound {
 }
 
 /// Reads the incident's proposals and plans. `Ok(None)`: the table already holds the key.
+#[allow(clippy::too_many_arguments)]
 async fn survey(
     exec: &mut Executor,
     pool: &EndpointPool,

@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn a_foreign_proposal_is_rejected_and_never_approved() {
         let foreign = found("obs3", regproducer(9), 1800, &["obs3"]);
-        let (p, rej) = run("obs1", &[foreign.clone()]);
+        let (p, rej) = run("obs1", std::slice::from_ref(&foreign));
         assert_eq!(p, Plan::Propose, "ours goes in our own scope");
         assert_eq!(rej.len(), 1);
         assert_eq!(rej[0].proposer, Name::literal("obs3"));
