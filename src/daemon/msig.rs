@@ -375,7 +375,6 @@ struct Pushed {
     tx_id: crate::antelope::Checksum256,
     endpoint: String,
     latency_ms: u64,
-    expires_ms: i64,
 }
 
 impl Daemon {
@@ -417,7 +416,6 @@ impl Daemon {
             tx_id: tx.id(),
             endpoint,
             latency_ms: started.elapsed().as_millis() as u64,
-            expires_ms,
         })
     }
 
@@ -512,7 +510,6 @@ impl Daemon {
                     approvals: provided + 1,
                     threshold: msig.threshold,
                 });
-                let _ = p.expires_ms;
                 PushOutcome::Pushed {
                     tx_id: p.tx_id,
                     endpoint: p.endpoint,
