@@ -376,13 +376,40 @@ pub fn weigh(
     keys: &[PublicKey],
     depth_limit: u16,
 ) -> Option<Tally> {
+    weigh_with_permissions(accounts, level, keys, &[], depth_limit)
+}
+
+/// [`weigh`] with `permissions` granted outright, as a contract's
+/// `check_transaction_authorization(trx, keys, permissions)` does (`eosio.msig` passes the
+/// requested levels on `propose` and the provided approvals on `exec`): nodeos seeds its
+/// checker's cache with them as satisfied, so a nested `actor@permission` entry that is one
+/// of them counts without being weighed, and so does `level` itself.
+pub fn weigh_with_permissions(
+    accounts: &Accounts<'_>,
+    level: &PermissionLevel,
+    keys: &[PublicKey],
+    permissions: &[PermissionLevel],
+    depth_limit: u16,
+) -> Option<Tally> {
     let account = accounts.get(level.actor)?;
     let auth = &account.permission(level.permission)?.required_auth;
+    let mut cache = BTreeMap::new();
+    for p in permissions {
+        cache.insert((p.actor, p.permission), Status::Satisfied);
+    }
+    if permissions.contains(level) {
+        return Some(Tally {
+            satisfied: true,
+            threshold: auth.threshold,
+            entries: vec![format!("{}@{} granted", level.actor, level.permission)],
+            ..Tally::default()
+        });
+    }
     let mut c = Checker {
         accounts,
         keys,
         depth_limit,
-        cache: BTreeMap::new(),
+        cache,
         unread: Vec::new(),
     };
     // nodeos enters the top permission as a nested entry at depth 0.
@@ -1088,5 +1115,49 @@ mod tests {
         let t = weigh(&Accounts::new([&a]), &lvl("bp", "active"), &[k1, k2], 6).unwrap();
         assert!(t.satisfied);
         assert_eq!(t.used_keys, vec![k1]);
+    }
+}
+
+#[cfg(test)]
+mod granted_permission_tests {
+    use super::*;
+
+    fn lvl(actor: &str, perm: &str) -> PermissionLevel {
+        PermissionLevel {
+            actor: actor.parse().unwrap(),
+            permission: perm.parse().unwrap(),
+        }
+    }
+
+    /// `ourbp@failover` = 2 of obs1..3@active, as recorded on a real chain.
+    #[test]
+    fn granted_levels_count_like_eosio_msig_approvals() {
+        let path = format!(
+            "{}/fixtures/msig/leap41_msig_get_account_ourbp.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let ourbp: Account = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let accounts = Accounts::new([&ourbp]);
+        let failover = lvl("ourbp", "failover");
+        let weigh = |granted: &[PermissionLevel]| {
+            weigh_with_permissions(&accounts, &failover, &[], granted, MAX_AUTHORITY_DEPTH).unwrap()
+        };
+        // The observers' own accounts are not supplied: granted levels need no lookup.
+        let one = weigh(&[lvl("obs1", "active")]);
+        assert!(!one.satisfied);
+        assert_eq!((one.weight, one.threshold), (1, 2));
+        let two = weigh(&[lvl("obs1", "active"), lvl("obs3", "active")]);
+        assert!(two.satisfied, "{:?}", two.entries);
+        assert!(two.used_keys.is_empty());
+        // Another permission of an observer is not its active.
+        assert!(!weigh(&[lvl("obs1", "owner"), lvl("obs2", "owner")]).satisfied);
+        // The level itself, granted, is met outright.
+        assert!(weigh(std::slice::from_ref(&failover)).satisfied);
+        // Without grants it is the keys-only weigh.
+        assert_eq!(
+            weigh(&[]),
+            weigh_with_permissions(&accounts, &failover, &[], &[], MAX_AUTHORITY_DEPTH).unwrap()
+        );
+        assert!(!weigh(&[]).satisfied);
     }
 }

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use crate::alerts::Severity;
-use crate::antelope::{Name, PrivateKey, PublicKey};
+use crate::antelope::{Name, PermissionLevel, PrivateKey, PublicKey};
 use crate::api::quorum::QuorumPolicy;
 use crate::api::types::ChainId;
 use crate::api::url::EndpointUrl;
@@ -119,6 +119,9 @@ pub struct RawConfig {
     pub alerts: Option<RawAlerts>,
     #[serde(default)]
     pub metrics: Option<RawMetrics>,
+    /// `[msig]`: k-of-n observers through `eosio.msig` (see [`MsigConfig`]).
+    #[serde(default)]
+    pub msig: Option<RawMsig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +151,20 @@ pub struct RawProducer {
     pub key_env: Option<String>,
     #[serde(default = "default::action")]
     pub action: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMsig {
+    /// This observer's own `account@permission`.
+    pub observer: String,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_env: Option<String>,
+    pub threshold: u32,
+    /// Every observer's `account@permission`, this one included.
+    pub observers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -319,7 +336,24 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// `[metrics]`; `None` without the section (no HTTP server).
     pub metrics: Option<MetricsConfig>,
+    /// `[msig]`; `None` without the section (one observer key switches alone).
+    pub msig: Option<MsigConfig>,
 }
+
+/// `[msig]`, validated: the producer's switching permission (`[producer] account` and
+/// `permission`) is a threshold-`threshold` permission over `observers`, and this host is
+/// `observer`, whose own key (`[msig] key_file`/`key_env`, kept in
+/// [`ProducerConfig::key`]) signs its proposals and approvals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsigConfig {
+    pub observer: PermissionLevel,
+    pub threshold: u32,
+    /// In the configured order; `observer` is one of them.
+    pub observers: Vec<PermissionLevel>,
+}
+
+/// At most this many observers in `[msig] observers`.
+pub const MAX_MSIG_OBSERVERS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainConfig {
@@ -693,6 +727,7 @@ impl RawConfig {
             Some(a) => validate_alerts(a, base, alerts_state, &mut f),
         };
         let metrics = self.metrics.as_ref().map(|m| validate_metrics(m, &mut f));
+        let msig = self.msig.as_ref().and_then(|m| validate_msig(m, &mut f));
 
         // Cross-field: the stale bound must outlast a missed turn of ours.
         let needed = u64::from(self.policy.missed_blocks) * 500 + self.chain.request_timeout_ms;
@@ -731,6 +766,7 @@ impl RawConfig {
                     state: StateConfig { path: state_path },
                     alerts,
                     metrics: metrics.flatten(),
+                    msig,
                 },
                 warnings: f.warnings,
             }),
@@ -904,8 +940,22 @@ impl RawConfig {
                 None
             }
         };
+        // In [msig] mode this host signs with its observer key, from [msig].
+        let (sec, key_file, key_env) = match &self.msig {
+            Some(m) => {
+                if p.key_file.is_some() || p.key_env.is_some() {
+                    f.error(
+                        if p.key_file.is_some() { "producer.key_file" } else { "producer.key_env" },
+                        "is set, but with [msig] no key of this host is on the producer's switching permission: this host signs with its own observer key",
+                        "move this observer's own key to [msig] key_file (or key_env) and remove it from [producer]",
+                    );
+                }
+                ("msig", &m.key_file, &m.key_env)
+            }
+            None => ("producer", &p.key_file, &p.key_env),
+        };
         let overridden = f.key.key_file.clone();
-        let key = match (&p.key_file, &p.key_env) {
+        let key = match (key_file, key_env) {
             _ if overridden.is_some() => {
                 let path = overridden.unwrap_or_default();
                 match check_key_file(&path) {
@@ -926,15 +976,15 @@ impl RawConfig {
             }
             (Some(_), Some(_)) => {
                 f.error(
-                    "producer.key_file",
-                    "and producer.key_env are both set",
+                    format!("{sec}.key_file"),
+                    format!("and {sec}.key_env are both set"),
                     "keep exactly one of them",
                 );
                 None
             }
             (None, None) => {
                 f.error(
-                    "producer",
+                    sec,
                     "has neither key_file nor key_env",
                     "set key_file = \"/etc/bp-failover/failover.key\" (then chmod 600 it) or key_env = \"BP_FAILOVER_KEY\"",
                 );
@@ -947,7 +997,7 @@ impl RawConfig {
                     // Read-only commands do not need the key: they still run.
                     Err((message, fix)) if f.key.read_only => {
                         f.warn(
-                            "producer.key_file",
+                            format!("{sec}.key_file"),
                             format!("{message}; commands that sign will fail"),
                             format!("{fix} (or pass --key-file)"),
                         );
@@ -955,7 +1005,7 @@ impl RawConfig {
                     }
                     Err((message, fix)) => {
                         f.error(
-                            "producer.key_file",
+                            format!("{sec}.key_file"),
                             message,
                             format!("{fix} (or pass --key-file)"),
                         );
@@ -969,7 +1019,7 @@ impl RawConfig {
                     && !var.as_bytes()[0].is_ascii_digit();
                 if !valid {
                     f.error(
-                        "producer.key_env",
+                        format!("{sec}.key_env"),
                         format!("{var:?} is not a valid environment variable name"),
                         "use letters, digits and '_', e.g. BP_FAILOVER_KEY",
                     );
@@ -977,7 +1027,7 @@ impl RawConfig {
                 } else {
                     if std::env::var_os(var).is_none() {
                         f.warn(
-                            "producer.key_env",
+                            format!("{sec}.key_env"),
                             format!("{var} is not set in this environment; commands that sign will fail"),
                             format!("export {var} in the service environment"),
                         );
@@ -1616,6 +1666,115 @@ fn validate_alerts(
 }
 
 /// `Some(None)` on error, so the caller can tell "absent" from "invalid".
+/// `account@permission`.
+fn parse_level(text: &str) -> Result<PermissionLevel, String> {
+    let (actor, permission) = text
+        .split_once('@')
+        .ok_or_else(|| format!("{text:?} is not account@permission"))?;
+    let actor: Name = actor
+        .parse()
+        .map_err(|e: crate::antelope::NameError| e.to_string())?;
+    let permission: Name = permission
+        .parse()
+        .map_err(|e: crate::antelope::NameError| e.to_string())?;
+    if actor.is_empty() || permission.is_empty() {
+        return Err(format!("{text:?} is not account@permission"));
+    }
+    Ok(PermissionLevel { actor, permission })
+}
+
+fn validate_msig(m: &RawMsig, f: &mut Findings) -> Option<MsigConfig> {
+    let n0 = f.errors.len();
+    let level_fix = "write it as account@permission, e.g. \"observer1@active\"";
+    let observer = match parse_level(&m.observer) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            f.error("msig.observer", e, level_fix);
+            None
+        }
+    };
+    let mut observers = Vec::new();
+    for (i, text) in m.observers.iter().enumerate() {
+        match parse_level(text) {
+            Ok(l) if observers.contains(&l) => f.error(
+                format!("msig.observers[{i}]"),
+                format!("{l} is listed twice"),
+                "list each observer once",
+            ),
+            Ok(l) => observers.push(l),
+            Err(e) => f.error(format!("msig.observers[{i}]"), e, level_fix),
+        }
+    }
+    let n = m.observers.len();
+    if n < 2 {
+        f.error(
+            "msig.observers",
+            format!("lists {n} observer(s); k-of-n needs at least 2"),
+            "list every observer's account@permission, this one included (3 observers with threshold 2 is the usual setup)",
+        );
+    } else if n > MAX_MSIG_OBSERVERS {
+        f.error(
+            "msig.observers",
+            format!("lists {n} observers; at most {MAX_MSIG_OBSERVERS} are supported"),
+            format!("list at most {MAX_MSIG_OBSERVERS}"),
+        );
+    }
+    if let Some(me) = &observer {
+        let listed = m
+            .observers
+            .iter()
+            .any(|t| parse_level(t).ok().as_ref() == Some(me));
+        if !listed {
+            f.error(
+                "msig.observer",
+                format!("{me} is not in msig.observers"),
+                format!(
+                    "add \"{me}\" to msig.observers, or set msig.observer to this host's own entry"
+                ),
+            );
+        }
+    }
+    if n >= 2 && (m.threshold == 0 || m.threshold as usize > n) {
+        f.error(
+            "msig.threshold",
+            format!(
+                "{} is out of range 1..={n} (the number of observers)",
+                m.threshold
+            ),
+            format!(
+                "set msig.threshold between 1 and {n}; {} is a majority",
+                n / 2 + 1
+            ),
+        );
+    } else if m.threshold == 1 {
+        f.warn(
+            "msig.threshold",
+            "is 1: any single observer can switch the key alone, as without [msig]",
+            format!(
+                "set msig.threshold to {} (a majority of the observers)",
+                n / 2 + 1
+            ),
+        );
+    } else if n >= 2 && m.threshold as usize == n {
+        f.warn(
+            "msig.threshold",
+            format!("is {n}, every observer: one observer down or cut off blocks every switch"),
+            format!(
+                "set msig.threshold to {} (a majority of the observers)",
+                n / 2 + 1
+            ),
+        );
+    }
+    if f.errors.len() > n0 {
+        return None;
+    }
+    Some(MsigConfig {
+        observer: observer?,
+        threshold: m.threshold,
+        observers,
+    })
+}
+
 fn validate_metrics(m: &RawMetrics, f: &mut Findings) -> Option<MetricsConfig> {
     let n0 = f.errors.len();
     f.range(

@@ -270,6 +270,23 @@ pub enum Event {
         reason: String,
         retrying: bool,
     },
+    /// `[msig]` mode: our approval of the incident's `eosio.msig` proposal is in (with the
+    /// proposal itself if we made it, and the execution if ours was the k-th approval).
+    MsigApproved {
+        proposer: String,
+        proposal: String,
+        proposed: bool,
+        executed: bool,
+        approvals: usize,
+        threshold: u32,
+    },
+    /// `[msig]` mode: a proposal under the incident's name is not the switch this observer
+    /// would send (someone holding an observer key proposes something else); never approved.
+    MsigProposalRejected {
+        proposer: String,
+        proposal: String,
+        reason: String,
+    },
     /// The producers table holds the new key (the switch is now on chain).
     KeyRegistered {
         key: PublicKey,
@@ -331,7 +348,7 @@ pub enum Event {
 
 impl Event {
     /// Every event name, in the order of the README's event table.
-    pub const NAMES: [&'static str; 26] = [
+    pub const NAMES: [&'static str; 28] = [
         "observer_started",
         "observer_stopped",
         "quorum_changed",
@@ -349,6 +366,8 @@ impl Event {
         "dry_run_transaction",
         "transaction_pushed",
         "transaction_failed",
+        "msig_approved",
+        "msig_proposal_rejected",
         "key_registered",
         "key_change_confirmed",
         "key_producing",
@@ -379,6 +398,8 @@ impl Event {
             Event::DryRunTransaction { .. } => "dry_run_transaction",
             Event::TransactionPushed { .. } => "transaction_pushed",
             Event::TransactionFailed { .. } => "transaction_failed",
+            Event::MsigApproved { .. } => "msig_approved",
+            Event::MsigProposalRejected { .. } => "msig_proposal_rejected",
             Event::KeyRegistered { .. } => "key_registered",
             Event::KeyChangeConfirmed { .. } => "key_change_confirmed",
             Event::KeyProducing { .. } => "key_producing",
@@ -410,6 +431,7 @@ impl Event {
             | Event::TransactionFailed { .. }
             | Event::PendingOverdue { .. }
             | Event::StaleKeySigning { .. }
+            | Event::MsigProposalRejected { .. }
             | Event::SetupInvalid { .. } => Level::Error,
             _ => Level::Info,
         }
@@ -699,6 +721,19 @@ mod tests {
                 reason: s(),
                 retrying: false,
             },
+            Event::MsigApproved {
+                proposer: s(),
+                proposal: s(),
+                proposed: true,
+                executed: false,
+                approvals: 1,
+                threshold: 2,
+            },
+            Event::MsigProposalRejected {
+                proposer: s(),
+                proposal: s(),
+                reason: s(),
+            },
             Event::KeyRegistered {
                 key: k,
                 datacenter: s(),
@@ -761,6 +796,8 @@ mod tests {
                 | Event::DryRunTransaction { .. }
                 | Event::TransactionPushed { .. }
                 | Event::TransactionFailed { .. }
+                | Event::MsigApproved { .. }
+                | Event::MsigProposalRejected { .. }
                 | Event::KeyRegistered { .. }
                 | Event::KeyChangeConfirmed { .. }
                 | Event::KeyProducing { .. }

@@ -309,7 +309,7 @@ impl Scenario {
             let tx_id = Checksum256([self.switches.len() as u8 + 1; 32]);
             let signed = Step::Signed {
                 to,
-                tx_id,
+                tx_id: Some(tx_id),
                 expires_ms: now + 60_000,
             };
             let (next, _) = run(&m, signed);

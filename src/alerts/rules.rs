@@ -364,6 +364,17 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
             format!("Waited {waited_secs} s and the new key is still not in the active schedule: check finality (LIB) and the producers table."),
             true,
         )],
+        Event::MsigProposalRejected {
+            proposer,
+            proposal,
+            reason,
+        } => vec![raise(
+            "msig_proposal_rejected",
+            Critical,
+            format!("foreign eosio.msig proposal {proposer}/{proposal}: someone holding {proposer}'s observer key proposes a different key switch"),
+            format!("It is not the switch this observer would send: {reason}. It is never approved. Rotate {proposer}'s observer key and cancel the proposal (cleos multisig cancel {proposer} {proposal} {proposer})."),
+            true,
+        )],
         Event::StaleKeySigning {
             key,
             datacenter,
@@ -401,6 +412,7 @@ pub fn map_event(event: &Event, producer: &str) -> Vec<Mapped> {
         | Event::RoundSummary { .. }
         | Event::FailoverConfirming { .. }
         | Event::TransactionPushed { .. }
+        | Event::MsigApproved { .. }
         | Event::TransactionFailed { .. }
         | Event::DryRunTransaction { .. }
         | Event::ScheduleActivated { .. } => Vec::new(),

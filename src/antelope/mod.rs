@@ -5,6 +5,7 @@ pub mod abi;
 pub mod block;
 pub mod bytes;
 pub mod keys;
+pub mod msig;
 pub mod name;
 pub mod signature;
 pub mod time;

@@ -48,6 +48,8 @@ use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
 use crate::config::{self, Config, KeySource, Problem, RegAction};
 use crate::daemon::executor::row_key;
 
+pub mod msig;
+
 /// Exit code when at least one check fails.
 pub const EXIT_FAILED: u8 = 1;
 
@@ -162,6 +164,8 @@ pub struct CheckInputs {
     pub finalizer_keys: Option<Fetched<Vec<FinalizerKeyRow>>>,
     /// Per data center, in config order: its node's `get_info` and when it arrived.
     pub datacenter_nodes: Vec<NodeAnswer>,
+    /// With `[msig]`: the observers' accounts and `eosio.msig`'s ABI.
+    pub msig: Option<msig::MsigInputs>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -243,6 +247,30 @@ pub fn evaluate(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
     ];
     out.extend(check_producer(config, &inputs.producer));
     out.extend(check_permission(config, inputs));
+    if let (Some(m), Some(mi)) = (&config.msig, &inputs.msig) {
+        // k-of-n: the switching permission holds no key of this host; it is checked as a
+        // threshold over the observers instead, and this host's key against its observer.
+        out.retain(|c| c.name != "permission.key");
+        for c in out.iter_mut() {
+            if c.name == "key" {
+                c.detail = c.detail.replace("the failover key", "this observer's key");
+            }
+            if c.name == "permission" && c.status == Status::Fail && c.fix.is_some() {
+                c.fix = Some(msig::cleos_msig_permission(
+                    config.producer.account,
+                    config.producer.permission,
+                    m,
+                ));
+            }
+        }
+        out.extend(msig::evaluate(
+            config,
+            m,
+            &inputs.account,
+            mi,
+            &inputs.signer,
+        ));
+    }
     out.push(check_resources(config, &inputs.account));
     out.push(check_abi(config, &inputs.abi));
     out.push(check_finalizer(config, inputs));
@@ -1265,15 +1293,26 @@ pub async fn gather(
                 .await,
         )
     };
+    let msig_reads = async {
+        let m = config.msig.as_ref()?;
+        let observers = futures_util::future::join_all(m.observers.iter().map(|o| {
+            let actor = o.actor;
+            pool.first_success(order, move |c| async move { c.get_account(actor).await })
+        }));
+        let contract =
+            pool.first_success(order, |c| c.get_abi(crate::antelope::msig::MSIG_ACCOUNT));
+        Some(tokio::join!(observers, contract))
+    };
     let nodes = datacenter_nodes(config, clock)?;
-    let (producer, account, abi, head_block, finalizer, finalizer_keys, datacenter_nodes) = tokio::join!(
+    let (producer, account, abi, head_block, finalizer, finalizer_keys, datacenter_nodes, msig) = tokio::join!(
         producer,
         account,
         abi,
         head_block,
         finalizer,
         finalizer_keys,
-        nodes
+        nodes,
+        msig_reads
     );
 
     Ok(CheckInputs {
@@ -1288,6 +1327,10 @@ pub async fn gather(
         },
         finalizer: polled.fetched(finalizer),
         finalizer_keys: finalizer_keys.map(|r| polled.fetched(r)),
+        msig: msig.map(|(observers, contract)| msig::MsigInputs {
+            observers: observers.into_iter().map(|r| polled.fetched(r)).collect(),
+            contract: polled.fetched(contract),
+        }),
         view: polled.view,
         datacenter_nodes,
     })
@@ -1580,6 +1623,7 @@ api = "http://127.0.0.1:12"
                 Some((Ok(info(JUNGLE4, HEAD)), now)),
                 Some((Ok(info(JUNGLE4, HEAD)), now)),
             ],
+            msig: None,
         };
         (cfg, inputs)
     }

@@ -824,6 +824,23 @@ impl Narrator {
                 format!("setup self-check {check} FAILS: {detail}; fix: {fix}")
             }
             Event::SetupValid { .. } => return None,
+            Event::MsigApproved {
+                proposer,
+                proposal,
+                proposed,
+                executed,
+                approvals,
+                threshold,
+            } => format!(
+                "{} {proposer}/{proposal}: {approvals} of {threshold} approvals{}",
+                if *proposed { "proposes and approves" } else { "approves" },
+                if *executed { ", executed" } else { "" }
+            ),
+            Event::MsigProposalRejected {
+                proposer,
+                proposal,
+                reason,
+            } => format!("REJECTS foreign proposal {proposer}/{proposal}: {reason}"),
             Event::MissedSlots {
                 producer,
                 datacenter,

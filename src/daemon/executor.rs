@@ -46,6 +46,8 @@ pub enum ExecError {
     Rejected(String),
     #[error(transparent)]
     Unauthorized(#[from] Box<super::preflight::AuthFailure>),
+    #[error("cannot read the incident's eosio.msig proposal: {0}")]
+    MsigRead(String),
     #[error("dry run: compute_transaction rejected it: {0}")]
     DryRunRejected(String),
 }
@@ -139,6 +141,12 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// Endpoints caught acknowledging a push and dropping it: their acceptance alone no
+    /// longer counts.
+    pub(crate) fn push_demoted(&self) -> &std::collections::HashSet<usize> {
+        &self.push_demoted
+    }
+
     pub fn new(key: PrivateKey) -> Self {
         Executor {
             key,
@@ -299,6 +307,26 @@ impl Executor {
         head_time_ms: i64,
         ref_block: &crate::antelope::BlockId,
     ) -> Result<(Transaction, PackedTransaction, i64), ExecError> {
+        let actions = self
+            .switch_actions(pool, order, config, row, target)
+            .await?;
+        let expires_ms = head_time_ms + i64::from(self.expire_secs) * 1000;
+        self.sign(actions, quorum, ref_block, expires_ms)
+            .map(|(tx, body)| (tx, body, expires_ms))
+    }
+
+    /// The key switch's actions to `target` as this observer would send them: authorized by
+    /// the producer's switching permission, url and location from `row` byte for byte,
+    /// `actfinkey` where [`Self::finalizer_to_activate`] says so, serialized with the
+    /// chain's checked ABI.
+    pub(crate) async fn switch_actions(
+        &mut self,
+        pool: &EndpointPool,
+        order: &[usize],
+        config: &Config,
+        row: &ProducerRow,
+        target: &Datacenter,
+    ) -> Result<Vec<crate::antelope::Action>, ExecError> {
         let finalizer_key = match &target.finalizer_key {
             Some(k) => Self::finalizer_to_activate(pool, order, config.producer.account, k).await,
             None => None,
@@ -316,13 +344,24 @@ impl Executor {
         if switch.finalizer_key.is_some() {
             names.push(Name::literal("actfinkey"));
         }
-        let expires_ms = head_time_ms + i64::from(self.expire_secs) * 1000;
         let abi = self.abi(pool, order, &names).await?;
+        Ok(switch.actions(abi)?)
+    }
+
+    /// `actions` as a transaction referencing `ref_block` and expiring at `expires_ms`,
+    /// signed with this host's key (and the signature checked).
+    pub(crate) fn sign(
+        &self,
+        actions: Vec<crate::antelope::Action>,
+        quorum: &Quorum,
+        ref_block: &crate::antelope::BlockId,
+        expires_ms: i64,
+    ) -> Result<(Transaction, PackedTransaction), ExecError> {
         let expiration =
             TimePointSec::from_unix_secs(u32::try_from(expires_ms / 1000).unwrap_or(u32::MAX));
-        let tx = switch.transaction(abi, ref_block, expiration)?;
+        let tx = Transaction::new(ref_block, expiration, actions);
         let body = sign_checked(&tx, &quorum.chain_id, &self.key)?;
-        Ok((tx, body, expires_ms))
+        Ok((tx, body))
     }
 
     /// Dry run: build and sign, verify the authorization locally with nodeos' rules (the
@@ -499,7 +538,7 @@ impl Executor {
 }
 
 /// How long a state read waits for the remaining endpoints once a majority agrees.
-const READ_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+pub(crate) const READ_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The fields of a producers row a switch depends on (the key, whether it is active, and
 /// the url and location re-sent byte for byte); counters that move with every block are
@@ -548,7 +587,7 @@ pub fn row_key(row: &ProducerRow) -> Option<PublicKey> {
 /// endpoint that acknowledges a push and drops it cannot keep the transaction off the
 /// chain. A demoted endpoint's acceptance counts only when no other endpoint accepts.
 /// Every endpoint that acknowledges is added to `acked` (also after the return).
-async fn push_all(
+pub(crate) async fn push_all(
     pool: &EndpointPool,
     order: &[usize],
     body: &PackedTransaction,
@@ -587,7 +626,7 @@ async fn push_all(
     held.ok_or(errors)
 }
 
-fn join_errors(errs: &[ApiError]) -> String {
+pub(crate) fn join_errors(errs: &[ApiError]) -> String {
     if errs.is_empty() {
         return "no endpoint to ask".into();
     }

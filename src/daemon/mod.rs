@@ -9,6 +9,7 @@
 
 pub mod executor;
 pub mod follow;
+pub(crate) mod msig;
 pub mod preflight;
 pub(crate) mod selfcheck;
 
@@ -138,6 +139,8 @@ pub struct Daemon {
     machine: Machine,
     last_schedule_ms: i64,
     last_table_ms: i64,
+    /// When `[msig]` mode last followed the incident's proposal ([`msig`]).
+    last_msig_ms: i64,
     last_readiness_ms: i64,
     said: Said,
     _lock: state::StateLock,
@@ -221,6 +224,7 @@ impl Daemon {
             primary_ready_since: None,
             last_schedule_ms: i64::MIN / 2,
             last_table_ms: i64::MIN / 2,
+            last_msig_ms: i64::MIN / 2,
             last_readiness_ms: i64::MIN / 2,
             machine: Machine::new(state),
             _lock: lock,
@@ -383,6 +387,13 @@ impl Daemon {
             {
                 self.poll_table(&order).await;
                 self.last_table_ms = now;
+                if self.config.msig.is_some()
+                    && !self.opts.dry_run
+                    && now - self.last_msig_ms >= self.opts.table_every.as_millis() as i64
+                {
+                    self.last_msig_ms = now;
+                    self.follow_msig(&q, &order, now).await;
+                }
             }
             // The contract's cadence: re-read once the next update is due (it moves every
             // ~60.5 s), and at least every 30 s.
@@ -1088,6 +1099,13 @@ impl Daemon {
         let Some(q) = view.quorum().cloned() else {
             return PushOutcome::Failed("no quorum of endpoints to push to".into());
         };
+        if self.config.msig.is_some() {
+            return if dry_run {
+                self.dry_run_msig(to, &q, order, now).await
+            } else {
+                self.push_msig(to, &q, order, now).await
+            };
+        }
         let target = self.config.datacenters[to].clone();
         if dry_run {
             let head_ms = self.tracker.head().map_or(now, |h| h.timestamp.unix_ms());
@@ -1157,7 +1175,7 @@ impl Daemon {
                 |tx, expires_ms| {
                     step(Step::Signed {
                         to,
-                        tx_id: tx.id(),
+                        tx_id: Some(tx.id()),
                         expires_ms,
                     })
                 },

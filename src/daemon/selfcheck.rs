@@ -167,17 +167,32 @@ impl SelfCheck {
     ) -> Vec<Event> {
         self.last_ms = Some(now_ms);
         let me = config.producer.account;
-        let declared: Vec<Declared> = actions
-            .iter()
-            .map(|&action| Declared {
-                level: crate::api::types::PermissionLevel {
-                    actor: me,
-                    permission: config.producer.permission,
-                },
-                code: Name::literal("eosio"),
-                action,
-            })
-            .collect();
+        let declared: Vec<Declared> = match &config.msig {
+            // [msig]: this host signs eosio.msig actions with its observer permission; the
+            // switching permission's k-of-n setup is `check`'s to verify.
+            Some(m) => ["propose", "approve", "exec", "cancel"]
+                .iter()
+                .map(|&action| Declared {
+                    level: crate::api::types::PermissionLevel {
+                        actor: m.observer.actor,
+                        permission: m.observer.permission,
+                    },
+                    code: crate::antelope::msig::MSIG_ACCOUNT,
+                    action: Name::literal(action),
+                })
+                .collect(),
+            None => actions
+                .iter()
+                .map(|&action| Declared {
+                    level: crate::api::types::PermissionLevel {
+                        actor: me,
+                        permission: config.producer.permission,
+                    },
+                    code: Name::literal("eosio"),
+                    action,
+                })
+                .collect(),
+        };
         let authority: Verdict = match preflight::verify_authority(pool, order, &declared, signer)
             .await
         {

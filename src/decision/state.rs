@@ -12,8 +12,8 @@ use thiserror::Error;
 
 use crate::antelope::{Checksum256, PublicKey};
 
-/// 2 added `hold_until_ms` and `key_epochs`; version 1 files load unchanged (they
-/// default to none).
+/// 2 added `hold_until_ms` and `key_epochs` (and later, defaulted, `msig`); version 1 files
+/// load unchanged (they default to none).
 pub const STATE_VERSION: u32 = 2;
 /// How many past switches are kept (the flap budget needs only the last day's).
 const MAX_RECORDS: usize = 64;
@@ -61,6 +61,30 @@ pub struct State {
     /// last): a restart still books the misses it reads back to the key in force then.
     #[serde(default)]
     pub key_epochs: Vec<KeyEpoch>,
+    /// `[msig]` mode: the incident's proposal this observer proposed or approved (absent in
+    /// files written before it, and without `[msig]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msig: Option<MsigRecord>,
+}
+
+/// The `eosio.msig` proposal of the incident in progress, as this observer acted on it: a
+/// restart neither approves it twice nor forgets to cancel it once stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MsigRecord {
+    /// The proposal's scope (the observer account that proposed it).
+    pub proposer: crate::antelope::Name,
+    pub proposal_name: crate::antelope::Name,
+    /// The key it registers.
+    pub to_key: PublicKey,
+    /// Whether this observer proposed it (only the proposer may cancel it before expiry).
+    pub ours: bool,
+    /// Whether our approval is in (pushed and accepted).
+    pub approved: bool,
+    /// Whether we executed it.
+    pub executed: bool,
+    /// When the proposed transaction expires (Unix ms).
+    pub expires_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -423,6 +447,26 @@ mod tests {
         s.hold_until_ms = Some(42);
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(parse(&text, p).unwrap().hold_until_ms, Some(42));
+    }
+
+    #[test]
+    fn the_msig_record_round_trips_and_older_files_have_none() {
+        let p = Path::new("/x/state.json");
+        let s = parse(r#"{"version": 2, "switches": [], "pending": null}"#, p).unwrap();
+        assert_eq!(s.msig, None);
+        assert!(!serde_json::to_string(&s).unwrap().contains("msig"));
+        let mut s = State::new();
+        s.msig = Some(MsigRecord {
+            proposer: crate::antelope::Name::literal("obs1"),
+            proposal_name: crate::antelope::Name::literal("bpf123451234"),
+            to_key: PublicKey::NULL,
+            ours: true,
+            approved: true,
+            executed: false,
+            expires_ms: 1_800_000,
+        });
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(parse(&text, p).unwrap(), s);
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub enum PushOutcome {
         validation: String,
     },
     Failed(String),
+    /// `[msig]`: our approval is on chain and the proposal awaits the other observers'
+    /// (already reported): nothing was pushed.
+    Waiting,
 }
 
 /// What the transition is told.
@@ -127,7 +130,8 @@ pub enum Step {
     /// state file first, so a restart neither repeats nor forgets it.
     Signed {
         to: usize,
-        tx_id: Checksum256,
+        /// `None`: `[msig]`, our approval is already on chain (nothing new is pushed).
+        tx_id: Option<Checksum256>,
         expires_ms: i64,
     },
     /// A push attempt failed (`retrying`: another attempt follows).
@@ -212,7 +216,7 @@ pub fn transition(m: &Machine, input: &Input<'_>) -> (Machine, Vec<Intent>) {
                 to: dc.name.clone(),
                 to_key: dc.signing_key,
                 since_ms: t.now,
-                tx_id: Some(*tx_id),
+                tx_id: *tx_id,
                 expires_ms: Some(*expires_ms),
                 ours: true,
             });
@@ -607,6 +611,7 @@ impl Tx<'_> {
                 latency_ms: *latency_ms,
                 attempt: *attempt,
             }),
+            PushOutcome::Waiting => {}
             PushOutcome::AlreadySwitched => {
                 if !dry_run {
                     self.out.push(Intent::TableHolds(to_key));
@@ -816,7 +821,7 @@ mod tests {
             now,
             Step::Signed {
                 to: 1,
-                tx_id: tx(7),
+                tx_id: Some(tx(7)),
                 expires_ms: now + 60_000,
             },
         );
@@ -1103,7 +1108,7 @@ mod tests {
             T0,
             Step::Signed {
                 to: 1,
-                tx_id: tx(3),
+                tx_id: Some(tx(3)),
                 expires_ms: T0 + 60_000,
             },
         );

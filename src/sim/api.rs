@@ -47,6 +47,14 @@ fn abi_json() -> &'static Value {
     })
 }
 
+/// The bundled `eosio.msig` ABI document, as `get_abi` returns it.
+fn msig_abi_json() -> &'static Value {
+    static ABI: OnceLock<Value> = OnceLock::new();
+    ABI.get_or_init(|| {
+        serde_json::from_str(include_str!("../../abi/eosio.msig.abi.json")).unwrap_or(Value::Null)
+    })
+}
+
 fn str_param<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
@@ -102,6 +110,10 @@ pub fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) ->
             match name.parse::<Name>().ok() {
                 Some(n) if n == Name::literal("eosio") => {
                     ok(json!({"account_name": "eosio", "abi": abi_json()}))
+                }
+                // eosio.msig is deployed on every simulated chain (see sim::msig).
+                Some(n) if n == crate::antelope::msig::MSIG_ACCOUNT => {
+                    ok(json!({"account_name": n, "abi": msig_abi_json()}))
                 }
                 Some(n) if chain.state().accounts.contains_key(&n) => {
                     ok(json!({"account_name": n}))
@@ -211,6 +223,19 @@ fn get_table_rows(
     let code = str_param(body, "code").unwrap_or("");
     let table = str_param(body, "table").unwrap_or("");
     let scope = str_param(body, "scope").unwrap_or("");
+    if code == "eosio.msig" {
+        let as_json = bool_param(body, "json");
+        let rows = scope
+            .parse::<Name>()
+            .ok()
+            .and_then(|scope| state.msig_rows(table, scope, as_json));
+        let Some(rows) = rows else {
+            return Err(NodeError::table_query(format!(
+                "Table {table} is not specified in the ABI"
+            )));
+        };
+        return select_rows(rows, body);
+    }
     if code != "eosio" {
         return Err(NodeError::table_query(format!(
             "Table {table} is not specified in the ABI of {code}"
@@ -238,18 +263,6 @@ fn get_table_rows(
         }
     }
     let as_json = bool_param(body, "json");
-    let show_payer = bool_param(body, "show_payer");
-    let reverse = bool_param(body, "reverse");
-    let lower = parse_bound(body.get("lower_bound"))?.unwrap_or(0);
-    let upper = parse_bound(body.get("upper_bound"))?.unwrap_or(u64::MAX);
-    let limit = body
-        .get("limit")
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(10) as usize;
-
     let rows: Vec<(u64, Name, Value)> = if scope != "eosio" {
         Vec::new()
     } else {
@@ -297,6 +310,23 @@ fn get_table_rows(
             _ => Vec::new(),
         }
     };
+    select_rows(rows, body)
+}
+
+/// Bounds, order, limit and `show_payer` applied to `(primary key, payer, row)` rows.
+fn select_rows(rows: Vec<(u64, Name, Value)>, body: &Value) -> Result<Value, NodeError> {
+    let show_payer = bool_param(body, "show_payer");
+    let reverse = bool_param(body, "reverse");
+    let lower = parse_bound(body.get("lower_bound"))?.unwrap_or(0);
+    let upper = parse_bound(body.get("upper_bound"))?.unwrap_or(u64::MAX);
+    let limit = body
+        .get("limit")
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(10) as usize;
+
     let mut selected: Vec<&(u64, Name, Value)> = rows
         .iter()
         .filter(|(k, _, _)| *k >= lower && *k <= upper)

@@ -299,6 +299,31 @@ impl NodeError {
         )
     }
 
+    /// `crypto_api_exception`: `assert_sha256` failed, e.g. an `eosio.msig` approve whose
+    /// `proposal_hash` is not the stored proposal's (fixture
+    /// `msig/leap41_msig_error_approve_wrong_hash.json`).
+    pub fn hash_mismatch() -> Self {
+        Self::new(
+            500,
+            ISE,
+            3230001,
+            "crypto_api_exception",
+            "Crypto API Exception",
+            "hash mismatch",
+            "crypto.cpp",
+            85,
+            "assert_sha256",
+        )
+    }
+
+    /// `require_auth2(actor, permission)` failed.
+    pub fn missing_auth_level(level: &PermissionLevel) -> Self {
+        Self {
+            message: format!("missing authority of {}/{}", level.actor, level.permission),
+            ..Self::missing_auth(level.actor)
+        }
+    }
+
     /// The real non-canonical signature error (fixture
     /// `error_500_signature_not_canonical_2022.json`).
     pub fn not_canonical() -> Self {

@@ -8,6 +8,7 @@
 //!
 //! - [`chain`]: the pure model (slots, schedules and their promotion, finality);
 //! - [`system`]: tables, accounts, permissions, and the system-contract actions;
+//! - [`msig`]: the `eosio.msig` contract (proposals, approvals, exec);
 //! - [`verify`]: transaction checks and execution;
 //! - [`render`] and [`api`]: response bodies and the chain methods;
 //! - [`network`] and [`server`]: endpoints with differing views, data-center node APIs,
@@ -30,6 +31,7 @@ pub mod api;
 pub mod chain;
 pub mod config;
 pub mod error;
+pub mod msig;
 pub mod network;
 pub mod render;
 pub mod scenario;

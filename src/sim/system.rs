@@ -367,6 +367,8 @@ pub struct SystemState {
     pub finalizers: BTreeMap<Name, FinalizerRow>,
     pub finkeys: BTreeMap<u64, FinKeyRow>,
     pub accounts: BTreeMap<Name, Account>,
+    /// `eosio.msig`'s proposals and approvals.
+    pub msig: super::msig::MsigState,
 }
 
 /// What an applied action changed, for the caller's bookkeeping.

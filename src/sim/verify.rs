@@ -13,7 +13,8 @@
 //!    (`irrelevant_auth_exception` 3090005); its keys and threshold must be met by the
 //!    recovered keys (`unsatisfied_authorization` 3090003); every signature must be used
 //!    (`tx_irrelevant_sig` 3090006);
-//! 7. execute each action on a copy of the state (ABI-decoded; contract asserts are
+//! 7. execute each action on a copy of the state (`eosio` and `eosio.msig`, whose `exec`
+//!    runs the proposed `eosio` actions in place; ABI-decoded; contract asserts are
 //!    `eosio_assert_message_exception` 3050003, `require_auth` is `missing_auth_exception`
 //!    3090004) and commit only if all succeed.
 //!
@@ -30,7 +31,10 @@ use super::chain::{Chain, KeySwitchRecord, TxRecord, MAX_TRX_LIFETIME_SECS};
 use super::error::NodeError;
 use super::system::{level, Effect};
 use crate::antelope::abi::eosio_system_abi;
-use crate::antelope::{BlockTimestamp, Name, PackedTransaction, PublicKey, RecoverError};
+use crate::antelope::msig::{eosio_msig_abi, MSIG_ACCOUNT};
+use crate::antelope::{
+    BlockTimestamp, Name, PackedTransaction, PublicKey, RecoverError, TimePoint,
+};
 use crate::authority::{self, Accounts, Refusal};
 
 /// Whether the transaction is pushed or only computed.
@@ -205,10 +209,34 @@ pub fn process(
     let mut state = chain.state().clone();
     let mut data_json = Vec::with_capacity(trx.actions.len());
     let mut effects = Vec::new();
+    let now = TimePoint(pending_ms * 1000);
     for action in &trx.actions {
+        if action.account == MSIG_ACCOUNT {
+            let data: Value = eosio_msig_abi()
+                .deserialize_action(action.name, &action.data)
+                .map_err(|_| NodeError::assert_message("read"))?;
+            // `exec` releases the proposed actions; they run here, with the proposal's
+            // authorization already checked by the contract.
+            for inner in state.apply_msig(action, now)? {
+                if inner.account != eosio {
+                    return Err(NodeError::assert_message(&format!(
+                        "the simulator only runs eosio actions, not {}::{}",
+                        inner.account, inner.name
+                    )));
+                }
+                let data: Value = abi
+                    .deserialize_action(inner.name, &inner.data)
+                    .map_err(|_| NodeError::assert_message("read"))?;
+                if let Some(effect) = state.apply(&inner, &data)? {
+                    effects.push(effect);
+                }
+            }
+            data_json.push(data);
+            continue;
+        }
         if action.account != eosio {
             return Err(NodeError::assert_message(&format!(
-                "the simulator only runs eosio actions, not {}::{}",
+                "the simulator only runs eosio and eosio.msig actions, not {}::{}",
                 action.account, action.name
             )));
         }

@@ -245,6 +245,16 @@ impl Run {
         o.start_daemon(net);
     }
 
+    /// Rewrites observer `i`'s config with `edit` (given its directory and the current
+    /// text) and starts a new daemon from it.
+    pub fn reconfigure(&mut self, i: usize, edit: impl FnOnce(&std::path::Path, String) -> String) {
+        let o = &mut self.observers[i];
+        let text = std::fs::read_to_string(&o.config_path).expect("config reads");
+        let text = edit(o.dir.path(), text);
+        std::fs::write(&o.config_path, text).expect("config written");
+        self.restart(i);
+    }
+
     /// Every observer's history, one per observer (runs concatenated).
     pub fn histories(&self) -> Vec<Vec<Event>> {
         self.observers.iter().map(Observer::events).collect()
