@@ -327,3 +327,28 @@ async fn an_endpoint_hanging_on_every_read_never_stalls_a_round() {
     assert!(run.key_changes().is_empty());
     assert_eq!(run.net.push_requests(), 0);
 }
+
+/// Every endpoint acknowledges the first push of a transaction and drops it (a node that
+/// lost it on its way): the daemon pushes the same signed transaction again while it is
+/// not on chain and not expired, and the switch lands once, with the first transaction.
+#[tokio::test]
+async fn a_push_every_endpoint_dropped_is_pushed_again_before_expiry() {
+    let mut s = scenario("primary-down", 4);
+    s.spec.endpoints = vec![Behavior::Lie(Lie::DropFirstPush); 3];
+    let mut run = Run::start(s).await;
+    run.run_to_end().await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    let pushed: Vec<String> = run.observers[0]
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::TransactionPushed { id, .. } => Some(id.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        pushed.len(),
+        1,
+        "one transaction built and signed: {pushed:?}"
+    );
+}

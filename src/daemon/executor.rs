@@ -124,7 +124,17 @@ struct InFlight {
     /// push tasks as they finish.
     acked: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
     audited: bool,
+    /// When it expires (unix ms): no re-push after.
+    expires_ms: i64,
+    /// When it was last sent (clock ms).
+    sent_ms: i64,
+    /// Re-pushes so far.
+    repushes: u32,
 }
+
+/// How long a pushed transaction may stay off chain before it is sent again (several
+/// blocks: a node that took it has relayed it by then).
+pub(crate) const REPUSH_AFTER_MS: i64 = 3_000;
 
 /// Signs and pushes key switches; caches the chain's ABI.
 pub struct Executor {
@@ -470,6 +480,9 @@ impl Executor {
                         body: body.clone(),
                         acked,
                         audited: false,
+                        expires_ms,
+                        sent_ms: clock.now_ms(),
+                        repushes: 0,
                     });
                     return Ok(SwitchOutcome::Pushed {
                         tx_id: tx.id(),
@@ -490,6 +503,50 @@ impl Executor {
             }
         }
         Err(ExecError::Rejected(last_error))
+    }
+
+    /// While the switch is not on chain (the caller checks the majority's producers row),
+    /// sends the same signed transaction again to every endpoint in `order`, at most every
+    /// [`REPUSH_AFTER_MS`] and only before it expires: an endpoint that acknowledged it
+    /// may have lost it on its way to the producers. Idempotent: a node that has it
+    /// answers `tx_duplicate`. The sends run in the background (each bounded by the
+    /// request timeout); acknowledgements join the push audit. Returns the re-push's
+    /// number when one was sent.
+    pub fn repush(&mut self, pool: &EndpointPool, order: &[usize], now_ms: i64) -> Option<u32> {
+        let f = self.in_flight.as_mut().filter(|f| !f.audited)?;
+        if now_ms >= f.expires_ms || now_ms.saturating_sub(f.sent_ms) < REPUSH_AFTER_MS {
+            return None;
+        }
+        f.sent_ms = now_ms;
+        f.repushes = f.repushes.saturating_add(1);
+        tracing::info!(
+            target: "executor",
+            repush = f.repushes,
+            endpoints = order.len(),
+            expires_in_ms = f.expires_ms - now_ms,
+            "the key switch is not on chain yet: pushing the same signed transaction again"
+        );
+        for &k in order {
+            let client: std::sync::Arc<ChainClient> = pool.shared_client(k);
+            let body = f.body.clone();
+            let acked = f.acked.clone();
+            tokio::spawn(async move {
+                match client.send(&body).await {
+                    Ok(_) => {
+                        if let Ok(mut a) = acked.lock() {
+                            if !a.contains(&k) {
+                                a.push(k);
+                            }
+                        }
+                    }
+                    Err(e) if is_duplicate(&e) => {}
+                    Err(e) => {
+                        tracing::debug!(target: "executor", error = %describe(&e), "re-push refused")
+                    }
+                }
+            });
+        }
+        Some(f.repushes)
     }
 
     /// Once the switch is on chain (a majority's producers row holds the new key), sends

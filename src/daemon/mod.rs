@@ -1035,6 +1035,16 @@ impl Daemon {
         now: i64,
         analysis: &Analysis,
     ) {
+        // Our switch is not on chain yet: until it expires, push it again (bounded).
+        if self
+            .machine
+            .state
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.ours && self.table_key != Some(p.to_key))
+        {
+            self.executor.repush(&self.pool, order, now);
+        }
         // Our switch is on chain: name the endpoints that acknowledged it and dropped it.
         if self
             .machine

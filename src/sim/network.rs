@@ -74,6 +74,10 @@ pub enum Lie {
     /// Pushes are acknowledged as executed and never applied (nor remembered: the same
     /// transaction is acknowledged again, as by a node that never saw it).
     DropPushes,
+    /// The first push of each transaction to this endpoint is acknowledged as executed and
+    /// dropped, as [`Lie::DropPushes`]; a later push of the same transaction is honest. A
+    /// node that lost a transaction on its way to the producers: only a re-push gets it in.
+    DropFirstPush,
     /// `get_info` answers at once, everything else this late.
     SlowReads(Duration),
     /// Blocks of this producer are served as another producer's (same id and links).
@@ -169,6 +173,9 @@ impl std::fmt::Display for Behavior {
                     f.write_str("lies: serves an eosio ABI with regproducer reordered")
                 }
                 Lie::DropPushes => f.write_str("lies: acknowledges pushes and drops them"),
+                Lie::DropFirstPush => {
+                    f.write_str("acknowledges the first push of a transaction and drops it")
+                }
                 Lie::FlapSchedule => f.write_str("serves a schedule that changes every slot"),
                 Lie::FailBlockReads => f.write_str("fails every block read"),
                 Lie::HideProducer(p) => {
@@ -364,6 +371,8 @@ pub struct World {
     /// `(index into the main chain's key switches, wall-clock instant)` of each switch
     /// accepted over HTTP: the simulator's accept time, for latency measurements.
     switch_accepted_at: Vec<(usize, std::time::Instant)>,
+    /// `(endpoint, packed_trx)` of the pushes [`Lie::DropFirstPush`] dropped.
+    dropped_first: BTreeSet<(usize, String)>,
 }
 
 /// What a listener should answer.
@@ -410,6 +419,7 @@ impl World {
             events,
             next_event: 0,
             switch_accepted_at: Vec::new(),
+            dropped_first: BTreeSet::new(),
         };
         for (i, b) in spec.endpoints.iter().enumerate() {
             w.behaviors.push(Behavior::Normal);
@@ -743,7 +753,18 @@ impl World {
     /// An honest answer, altered by `lie`.
     fn lie(&mut self, target: Target, lie: &Lie, path: &str, body: &[u8]) -> api::Answer {
         let method = path.strip_prefix("/v1/chain/").unwrap_or("");
-        if *lie == Lie::DropPushes && is_push(path) {
+        let drop_push = match (lie, target) {
+            (Lie::DropPushes, _) => true,
+            (Lie::DropFirstPush, Target::Endpoint(i)) if is_push(path) => {
+                let trx = serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|v| v["packed_trx"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                self.dropped_first.insert((i, trx))
+            }
+            _ => false,
+        };
+        if drop_push && is_push(path) {
             // Executed on a copy of the chain: a real-looking trace, nothing applied.
             // It keeps no record either: the same transaction is acknowledged again.
             let saved = self.main.clone();
