@@ -65,6 +65,20 @@ pub struct State {
     /// files written before it, and without `[msig]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msig: Option<MsigRecord>,
+    /// A confirmed key change whose first block has not been seen yet: a restart before
+    /// that block still reports `key_producing` (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_block: Option<AwaitingBlock>,
+}
+
+/// A key change in force whose first block signed with the new key is awaited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwaitingBlock {
+    pub key: PublicKey,
+    pub datacenter: String,
+    /// When the switch was decided (Unix ms).
+    pub since_ms: i64,
 }
 
 /// The `eosio.msig` proposal of the incident in progress, as this observer acted on it: a

@@ -16,7 +16,7 @@ use crate::antelope::{BlockTimestamp, Checksum256, PublicKey};
 use crate::decision::cadence::Activation;
 use crate::events::{Event, Forecast, SuppressReason};
 
-use super::state::{ManualSwitch, PendingSwitch, State, SwitchRecord};
+use super::state::{AwaitingBlock, ManualSwitch, PendingSwitch, State, SwitchRecord};
 use super::{DataCenter, Decision, HoldReason, Trigger};
 
 /// A manual switch handed over by `failover` counts only this long after it was made
@@ -24,7 +24,7 @@ use super::{DataCenter, Decision, HoldReason, Trigger};
 const MANUAL_FRESH_MS: i64 = 600_000;
 
 /// The persisted [`State`] and what has already been said, so each change is reported
-/// once. Only `state` survives a restart.
+/// once. Only `state` survives a restart (with the first block awaited after a switch).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Machine {
     pub state: State,
@@ -42,15 +42,6 @@ struct Said {
     /// The forecast of the switch in flight: its target key and expected seconds from the
     /// trigger to the schedule in force.
     forecast: Option<(PublicKey, f64)>,
-    /// A confirmed key change whose first block has not been seen yet.
-    awaiting_block: Option<Awaiting>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Awaiting {
-    key: PublicKey,
-    datacenter: String,
-    since_ms: i64,
 }
 
 impl Machine {
@@ -319,7 +310,7 @@ impl Tx<'_> {
                     seconds_since_trigger: (now - p.since_ms) as f64 / 1000.0,
                     predicted_seconds_since_trigger: predicted,
                 });
-                self.m.said.awaiting_block = Some(Awaiting {
+                self.m.state.awaiting_block = Some(AwaitingBlock {
                     key: p.to_key,
                     datacenter: p.to.clone(),
                     since_ms: p.since_ms,
@@ -329,7 +320,7 @@ impl Tx<'_> {
             }
         }
         // Blocks come from the new data center once one is seen signed with its key.
-        if let (Some(a), Some(b)) = (&self.m.said.awaiting_block, obs.our_block) {
+        if let (Some(a), Some(b)) = (&self.m.state.awaiting_block, obs.our_block) {
             if b.key == a.key {
                 let e = Event::KeyProducing {
                     key: a.key,
@@ -337,7 +328,7 @@ impl Tx<'_> {
                     block: b.num,
                     seconds_since_trigger: (now - a.since_ms) as f64 / 1000.0,
                 };
-                self.m.said.awaiting_block = None;
+                self.m.state.awaiting_block = None;
                 self.emit(e);
             }
         }
@@ -961,6 +952,60 @@ mod tests {
         }
         let (_, out) = decided(&m, &s, T0 + 121_000, healthy, obs, None);
         assert!(out.is_empty(), "said once");
+    }
+
+    /// Issue 12: a daemon restarted between the confirmation and the backup's first block
+    /// (the state saved, written to a file and read back) still reports `key_producing`;
+    /// a file written before the field existed loads with nothing awaited.
+    #[test]
+    fn key_producing_survives_a_restart_before_the_first_block() {
+        let dcs = dcs();
+        let s = setup(&dcs, false);
+        let mut m = Machine::default();
+        m.state.pending = Some(PendingSwitch {
+            to: "backup".into(),
+            to_key: key(2),
+            since_ms: T0,
+            tx_id: Some(tx(1)),
+            expires_ms: Some(T0 + 60_000),
+            ours: true,
+        });
+        let healthy = Decision::Healthy {
+            current: 1,
+            warning: None,
+        };
+        let mut obs = observed(1, 1);
+        obs.our_block = Some(OurBlock {
+            num: 100,
+            key: key(1),
+        });
+        let (m, out) = decided(&m, &s, T0 + 90_000, healthy.clone(), obs.clone(), None);
+        assert_eq!(names(&out), ["key_change_confirmed"]);
+        assert!(out.contains(&Intent::Save), "{out:?}");
+        // Restart: only the state file survives.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        super::super::state::save(&path, &m.state).unwrap();
+        let restarted = Machine::new(super::super::state::load(&path).unwrap());
+        obs.our_block = Some(OurBlock {
+            num: 300,
+            key: key(2),
+        });
+        let (m, out) = decided(&restarted, &s, T0 + 120_000, healthy.clone(), obs, None);
+        match events(&out)[..] {
+            [Event::KeyProducing {
+                key: k,
+                datacenter,
+                block: 300,
+                ..
+            }] => assert_eq!((*k, datacenter.as_str()), (key(2), "backup")),
+            ref other => panic!("{other:?}"),
+        }
+        assert!(m.state.awaiting_block.is_none() && out.contains(&Intent::Save));
+        let old =
+            super::super::state::parse(r#"{"version": 1, "switches": [], "pending": null}"#, &path)
+                .unwrap();
+        assert_eq!(old.awaiting_block, None);
     }
 
     #[test]
