@@ -141,6 +141,23 @@ async fn manual_failover_through_msig_needs_two_observers() {
     );
     assert_eq!(v["still_needed"], 1);
     assert!(key_changes(&net).is_empty());
+    // Recorded in the state file as a daemon would (issue 14): one started later neither
+    // approves twice nor loses track of the proposal.
+    let rec = msig_record(dirs[0].path());
+    assert_eq!(
+        (
+            &rec["proposer"],
+            &rec["ours"],
+            &rec["approved"],
+            &rec["executed"]
+        ),
+        (&"obs1".into(), &true.into(), &true.into(), &false.into()),
+        "{rec}"
+    );
+    assert!(
+        rec["proposal_name"].as_str().unwrap().starts_with("bpf"),
+        "{rec}"
+    );
 
     // Again from obs1: already approved, nothing pushed, still one needed.
     let v = json_of(&run(args(0, &["--yes"])).await);
@@ -156,4 +173,22 @@ async fn manual_failover_through_msig_needs_two_observers() {
     );
     assert_eq!(v["still_needed"], 0);
     assert_eq!(key_changes(&net), ["backup"]);
+    let rec = msig_record(dirs[1].path());
+    assert_eq!(
+        (
+            &rec["proposer"],
+            &rec["ours"],
+            &rec["approved"],
+            &rec["executed"]
+        ),
+        (&"obs1".into(), &false.into(), &true.into(), &true.into()),
+        "{rec}"
+    );
+}
+
+/// The `msig` record of the state file in `dir`.
+fn msig_record(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("state.json")).expect("a state file");
+    let state: Value = serde_json::from_str(&text).unwrap();
+    state["msig"].clone()
 }

@@ -55,6 +55,24 @@ impl ManualRecord {
         ManualRecord { switch, lock }
     }
 
+    /// `[msig]` mode: writes the proposal as this observer acted on it (`State.msig`, the
+    /// record the daemon keeps) into the state file under its lock, so a daemon started
+    /// later neither approves it twice nor forgets to cancel it once stale. A running
+    /// daemon holds the lock; it reads the approvals from the chain itself.
+    fn commit_msig(&self, config: &Config, record: crate::decision::state::MsigRecord) {
+        if self.lock.is_none() {
+            return;
+        }
+        let path = &config.state.path;
+        let r = state::load(path).and_then(|mut s| {
+            s.msig = Some(record);
+            state::save(path, &s)
+        });
+        if let Err(e) = r {
+            eprintln!("warning: the msig proposal is not recorded in the state file: {e}");
+        }
+    }
+
     /// After the push was accepted: writes the record into the state file (if we hold
     /// the lock).
     fn commit(self, config: &Config, tx_id: crate::antelope::Checksum256) {
@@ -347,6 +365,9 @@ async fn run_msig(
         println!("nothing to do: the producers table already holds the target key");
         return Ok(ExitCode::SUCCESS);
     };
+    if let (Some(r), Some(rec)) = (&record, out.record.clone()) {
+        r.commit_msig(s.config, rec);
+    }
     for r in &out.rejected {
         eprintln!(
             "CRITICAL: proposal {}/{} is not this switch and is never approved: {}; someone holding {}'s observer key proposes something else",

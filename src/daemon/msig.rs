@@ -282,6 +282,9 @@ pub(crate) struct Manual {
     pub tx_id: Option<crate::antelope::Checksum256>,
     pub body: Option<crate::antelope::PackedTransaction>,
     pub endpoint: Option<(String, u64)>,
+    /// The record a daemon keeps of this proposal (`State.msig`), once our approval is on
+    /// chain (pushed now or before), or the proposal executed by us.
+    pub record: Option<MsigRecord>,
 }
 
 /// `bp-failover failover --to D` in `[msig]` mode: the same reads and plan as the daemon;
@@ -349,9 +352,22 @@ pub(crate) async fn manual(
         tx_id: None,
         body: None,
         endpoint: None,
+        record: None,
+    };
+    let record = |executed: bool| MsigRecord {
+        proposer,
+        proposal_name: name,
+        to_key: to.signing_key,
+        ours: proposer == msig.observer.actor,
+        approved: approved_by.contains(&msig.observer),
+        executed,
+        expires_ms: expires,
     };
     let actions = plan_actions(&round.plan, msig, name, expected, expires)?;
     if actions.is_empty() {
+        if mine {
+            out.record = Some(record(false));
+        }
         return Ok(Some(out));
     }
     let expires_ms = head_ms + i64::from(exec.expire_secs) * 1000;
@@ -368,6 +384,7 @@ pub(crate) async fn manual(
         .map_err(|errs| ExecError::Rejected(join_errors(&errs)))?;
     out.endpoint = Some((endpoint, started.elapsed().as_millis() as u64));
     out.executed = executed;
+    out.record = Some(record(executed));
     Ok(Some(out))
 }
 
