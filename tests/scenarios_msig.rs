@@ -34,6 +34,7 @@ fn every_msig_scenario_is_two_of_three() {
         [
             "msig-one-observer",
             "msig-two-of-three",
+            "msig-confused-observer",
             "msig-foreign-proposal"
         ]
     );
@@ -59,6 +60,16 @@ async fn two_of_three_agree_and_switch_exactly_once() {
     let events = all_events(&run);
     assert_eq!(count(&events, "msig_approved"), 2);
     assert_eq!(count(&events, "msig_proposal_rejected"), 0);
+}
+
+#[tokio::test]
+async fn a_confused_observers_approval_is_never_joined() {
+    let run = run("msig-confused-observer").await;
+    assert_eq!(run.observers.len(), 3);
+    assert!(run.key_changes().is_empty());
+    let events = all_events(&run);
+    assert_eq!(count(&events, "msig_approved"), 0);
+    assert_eq!(count(&events, "failover_triggered"), 0);
 }
 
 #[tokio::test]

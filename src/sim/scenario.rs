@@ -90,11 +90,22 @@ pub struct MsigSetup {
     pub running: usize,
     /// Endpoints (indices into the spec's) each observer reads; empty: all.
     pub endpoints: Vec<Vec<usize>>,
-    /// Before the run, the last observer's key (stolen) proposes under the incident's name
-    /// a switch of our producer to that observer's own key.
-    pub foreign_proposal: bool,
+    /// A proposal made before the run, under the name the honest observers would derive
+    /// for the primary's failure.
+    pub injected: Option<Injected>,
     /// `(proposer, approvals)` of every proposal left at the end, sorted.
     pub left: Vec<(String, usize)>,
+}
+
+/// See [`MsigSetup::injected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// The last observer's key (stolen) proposes a switch of our producer to that
+    /// observer's own key.
+    Foreign,
+    /// The first observer's key, its host confused (its own wrong view of the network),
+    /// proposes the switch to the backup and approves it, while the primary is healthy.
+    Confused,
 }
 
 impl MsigSetup {
@@ -500,6 +511,23 @@ const BUILTINS: &[(&str, &str, Build)] = &[
         },
     ),
     (
+        "msig-confused-observer",
+        "k-of-n: the producer is healthy, and one observer with a wrong view of the network \
+         (a lying endpoint, a partition of its own) has proposed the switch to the backup \
+         and approved it. The two others see a healthy producer and never approve: no \
+         switch, the proposal stays with its one approval.",
+        |c| {
+            let mut s = c.msig(3);
+            if let Some(m) = &mut s.msig {
+                m.running = 3;
+                m.injected = Some(Injected::Confused);
+                m.left = vec![("obs1".into(), 1)];
+            }
+            s.reason = Reason::Healthy;
+            s
+        },
+    ),
+    (
         "msig-foreign-proposal",
         "k-of-n: before the primary dies, a stolen observer key (obs3's, that observer \
          stopped) proposes under the incident's name a switch to its own key. The honest \
@@ -509,7 +537,7 @@ const BUILTINS: &[(&str, &str, Build)] = &[
             let mut s = c.msig(3);
             if let Some(m) = &mut s.msig {
                 m.running = 2;
-                m.foreign_proposal = true;
+                m.injected = Some(Injected::Foreign);
                 m.left = vec![("obs3".into(), 0)];
             }
             s.spec
@@ -589,7 +617,7 @@ impl Ctx {
             threshold: 2,
             running: 3,
             endpoints: Vec::new(),
-            foreign_proposal: false,
+            injected: None,
             left: Vec::new(),
         });
         s
@@ -718,12 +746,15 @@ impl Scenario {
             let now = TimePoint(c.head().timestamp().unix_ms() * 1000);
             c.state_mut()
                 .set_msig_observers(our, perm, m.threshold, &observers, now)?;
-            if !m.foreign_proposal {
+            let Some(injected) = m.injected else {
                 return Ok(());
-            }
-            // The last observer's key proposes, under the name the honest observers derive
-            // for this incident, a switch to its own key.
-            let (thief, thief_key) = *observers.last().ok_or("no observers")?;
+            };
+            // Under the name the honest observers derive for this incident: a switch to the
+            // stolen key's own key, or the confused observer's switch to the backup.
+            let (proposer, proposer_key) = match injected {
+                Injected::Foreign => *observers.last().ok_or("no observers")?,
+                Injected::Confused => *observers.first().ok_or("no observers")?,
+            };
             let key_of = |name: &str| {
                 c.datacenters()
                     .iter()
@@ -747,7 +778,10 @@ impl Scenario {
                 producer: our,
                 permission: perm,
                 action: crate::keyswitch::RegAction::Regproducer,
-                signing_key: thief_key,
+                signing_key: match injected {
+                    Injected::Foreign => proposer_key,
+                    Injected::Confused => key_of("backup")?,
+                },
                 url: row.url.clone(),
                 location: row.location,
                 finalizer_key: None,
@@ -764,11 +798,19 @@ impl Scenario {
                 permission: Name::literal("active"),
             };
             let requested: Vec<_> = observers.iter().map(|(o, _)| level(*o)).collect();
-            let propose =
-                msig::propose(level(thief), name, &requested, &trx).map_err(|e| e.to_string())?;
-            c.state_mut()
-                .apply_msig(&propose, now)
-                .map_err(|e| format!("the foreign proposal: {e:?}"))?;
+            let mut actions = vec![msig::propose(level(proposer), name, &requested, &trx)
+                .map_err(|e| e.to_string())?];
+            if injected == Injected::Confused {
+                actions.push(
+                    msig::approve(proposer, name, level(proposer), None)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            for a in &actions {
+                c.state_mut()
+                    .apply_msig(a, now)
+                    .map_err(|e| format!("the injected proposal: {e:?}"))?;
+            }
             Ok(())
         })
     }
