@@ -281,6 +281,7 @@ pub struct Hold {
 /// `n` daemons on `net`, each with its config and key rendered into `dir` (or a
 /// subdirectory per observer), reading chain time; and their (default) policy.
 fn start_observers(
+    s: &Scenario,
     net: &Network,
     dir: &Path,
     n: usize,
@@ -302,7 +303,7 @@ fn start_observers(
         } else {
             dir.to_path_buf()
         };
-        let path = write_config(net, &d)?;
+        let path = write_config(net, &s.config_options(i, &d))?;
         let loaded = config::load(&path)?;
         let key = loaded
             .config
@@ -342,8 +343,10 @@ async fn drill(
     script.sort_by_key(|e| e.at);
     let incident_ms = slot_ms(start_slot + incident_at(&script));
 
-    let n_obs = s.observers.max(1);
-    let (mut observers, policy) = start_observers(&net, dir, n_obs, time_scale)?;
+    s.prepare(&net)
+        .map_err(|e| anyhow::anyhow!("cannot set up the scenario's k-of-n observers: {e}"))?;
+    let n_obs = s.running_observers().max(1);
+    let (mut observers, policy) = start_observers(s, &net, dir, n_obs, time_scale)?;
     let our = s.spec.chain.our_producer.to_string();
     let dc_names: Vec<String> = s.spec.chain.datacenters.clone();
     out.print(&intro(s, &net, &policy, time_scale, n_obs, dir, keep));

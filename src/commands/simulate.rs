@@ -46,7 +46,11 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let net = Network::start_on(scenario.spec.clone(), args.listen)
         .await
         .context("cannot start the simulated network")?;
-    let config_path = write_config(&net, &dir)?;
+    scenario
+        .prepare(&net)
+        .map_err(|e| anyhow::anyhow!("cannot set up the scenario's k-of-n observers: {e}"))?;
+    // In k-of-n mode: the first observer's config (the chain waits for the others).
+    let config_path = write_config(&net, &scenario.config_options(0, &dir))?;
 
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -148,8 +152,9 @@ pub(crate) fn output_dir(
 }
 
 /// Writes `dir/failover.key` (0600) and `dir/config.toml` for `net`; neither may exist.
-pub(crate) fn write_config(net: &Network, dir: &Path) -> anyhow::Result<PathBuf> {
-    let text = render_config(net, &ConfigOptions::new(dir)).with_context(|| {
+pub(crate) fn write_config(net: &Network, opts: &ConfigOptions) -> anyhow::Result<PathBuf> {
+    let dir = &opts.dir;
+    let text = render_config(net, opts).with_context(|| {
         format!(
             "cannot write the key file into {} (pass an empty --out directory)",
             dir.display()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::network::{Network, SimError};
-use crate::antelope::{ChainId, PrivateKey, PublicKey};
+use crate::antelope::{ChainId, Name, PrivateKey, PublicKey};
 use crate::keyfile::write_new_key_file;
 use crate::keyswitch::RegAction;
 
@@ -110,6 +110,25 @@ pub struct ConfigOptions {
     /// Also list each data center's finalizer key (the bot then adds `actfinkey`).
     pub finalizer_keys: bool,
     pub request_timeout_ms: u64,
+    /// k-of-n mode: this observer's `[msig]` section; its own key
+    /// ([`msig_observer_key`]) goes to `failover.key` instead of the observer key.
+    pub msig: Option<MsigOptions>,
+}
+
+/// One observer's `[msig]` section (see [`ConfigOptions::msig`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsigOptions {
+    /// This observer's account (it signs as `observer@active`).
+    pub observer: Name,
+    pub threshold: u32,
+    /// Every observer's account, this one's included.
+    pub observers: Vec<Name>,
+}
+
+/// The private key of simulated observer account `observer` (k-of-n mode), derived from
+/// the chain's seed.
+pub fn msig_observer_key(seed: &str, observer: Name) -> PrivateKey {
+    super::chain::derive_key(seed, &format!("msig/{observer}"))
 }
 
 impl ConfigOptions {
@@ -120,6 +139,7 @@ impl ConfigOptions {
             action: RegAction::Regproducer,
             finalizer_keys: false,
             request_timeout_ms: 1500,
+            msig: None,
         }
     }
 }
@@ -133,7 +153,10 @@ pub fn render_config(net: &Network, opts: &ConfigOptions) -> Result<String, SimE
             c.chain_id(),
             c.our_producer().to_string(),
             c.spec().failover_permission.to_string(),
-            c.observer_key().clone(),
+            match &opts.msig {
+                Some(m) => msig_observer_key(&c.spec().seed, m.observer),
+                None => c.observer_key().clone(),
+            },
             c.datacenters()
                 .iter()
                 .map(|d| (d.name.clone(), d.public_key(), d.finalizer_key.clone()))
@@ -157,7 +180,7 @@ pub fn render_config(net: &Network, opts: &ConfigOptions) -> Result<String, SimE
             (name, key, opts.finalizer_keys.then_some(fin), api)
         })
         .collect();
-    Ok(config_toml(&ConfigParts {
+    let text = config_toml(&ConfigParts {
         endpoints,
         chain_id,
         request_timeout_ms: opts.request_timeout_ms,
@@ -167,7 +190,37 @@ pub fn render_config(net: &Network, opts: &ConfigOptions) -> Result<String, SimE
         action: opts.action,
         datacenters,
         state_path: opts.dir.join("state.json"),
-    }))
+    });
+    Ok(match &opts.msig {
+        Some(m) => with_msig_section(&text, m),
+        None => text,
+    })
+}
+
+/// `text` with `[producer]`'s `key_file` line moved to a new `[msig]` section for `m`.
+fn with_msig_section(text: &str, m: &MsigOptions) -> String {
+    let mut key_line = String::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        if key_line.is_empty() && line.starts_with("key_file") {
+            key_line = line.to_string();
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let observers: Vec<String> = m
+        .observers
+        .iter()
+        .map(|o| format!("\"{o}@active\""))
+        .collect();
+    out.push_str(&format!(
+        "\n[msig]\nobserver = \"{}@active\"\n{key_line}\nthreshold = {}\nobservers = [{}]\n",
+        m.observer,
+        m.threshold,
+        observers.join(", ")
+    ));
+    out
 }
 
 fn write_key(path: &Path, key: &PrivateKey) -> Result<(), SimError> {

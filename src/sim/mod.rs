@@ -42,7 +42,7 @@ pub mod verify;
 use std::future::Future;
 
 pub use chain::{Chain, ChainSpec, Consensus, DcStatus};
-pub use config::{config_toml, render_config, ConfigOptions};
+pub use config::{config_toml, msig_observer_key, render_config, ConfigOptions, MsigOptions};
 pub use error::NodeError;
 pub use network::{Behavior, Change, Clock, Event, ForkSpec, Lie, Network, NetworkSpec, SimError};
 pub use scenario::{Expect, Scenario};

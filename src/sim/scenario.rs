@@ -17,10 +17,13 @@
 //! default policy (a full missed turn of 12 blocks before failing over).
 
 use super::chain::{finality_threshold, ChainSpec, Consensus, DcStatus, REPETITIONS};
+use super::config::{msig_observer_key, ConfigOptions, MsigOptions};
 use super::error::NodeError;
 use super::network::{
     current_slot, Behavior, Change, Clock, Event, ForkSpec, Network, NetworkSpec,
 };
+use crate::antelope::msig::{self, Incident};
+use crate::antelope::{Name, PermissionLevel, TimePoint, TimePointSec};
 use crate::decision::HoldReason;
 use crate::decision::Policy;
 use crate::events::{Event as LogEvent, QuorumStatus, SuppressReason};
@@ -48,6 +51,13 @@ pub enum Reason {
     /// Nothing to act on: no `failover_triggered`, `failover_confirming` nor
     /// `failover_suppressed`.
     Healthy,
+    /// k-of-n: an observer triggered a switch and approved its proposal, and no approval
+    /// executed it (too few observers agreed): `failover_triggered`, `msig_approved`, none
+    /// with `executed`.
+    Unapproved,
+    /// k-of-n: as [`Reason::Triggered`], and a proposal for something else under the
+    /// incident's name was reported (`msig_proposal_rejected`).
+    ForeignRejected,
 }
 
 /// One scenario, ready to start with [`Network::start`]`(scenario.spec.clone())`.
@@ -62,6 +72,46 @@ pub struct Scenario {
     pub run_slots: u32,
     pub expect: Expect,
     pub reason: Reason,
+    /// k-of-n observers through `eosio.msig`, or `None` (each observer holds the key).
+    pub msig: Option<MsigSetup>,
+}
+
+/// k-of-n observers through `eosio.msig`: observer `i` has its own account `obs{i+1}` and
+/// key ([`msig_observer_key`]), and our producer's switching permission is `threshold` of
+/// their `active` permissions ([`Scenario::prepare`]).
+///
+/// Judged on the chain too ([`Scenario::check`]): the proposals left in `eosio.msig`'s
+/// tables at the end, and their approvals, are exactly `left` (executed proposals are gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsigSetup {
+    pub threshold: u32,
+    /// Observers that run: the first `running` of [`Scenario::observers`]; the others
+    /// hold a key on chain and never start.
+    pub running: usize,
+    /// Endpoints (indices into the spec's) each observer reads; empty: all.
+    pub endpoints: Vec<Vec<usize>>,
+    /// A proposal made before the run, under the name the honest observers would derive
+    /// for the primary's failure.
+    pub injected: Option<Injected>,
+    /// `(proposer, approvals)` of every proposal left at the end, sorted.
+    pub left: Vec<(String, usize)>,
+}
+
+/// See [`MsigSetup::injected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// The last observer's key (stolen) proposes a switch of our producer to that
+    /// observer's own key.
+    Foreign,
+    /// The first observer's key, its host confused (its own wrong view of the network),
+    /// proposes the switch to the backup and approves it, while the primary is healthy.
+    Confused,
+}
+
+impl MsigSetup {
+    pub fn observer(i: usize) -> Name {
+        Name::literal(&format!("obs{}", i + 1))
+    }
 }
 
 /// Knobs shared by every built-in scenario.
@@ -424,6 +474,83 @@ const BUILTINS: &[(&str, &str, Build)] = &[
             s
         },
     ),
+    (
+        "msig-one-observer",
+        "k-of-n: three observers through eosio.msig, 2 approvals needed, and only one \
+         observer runs when the primary dies. It proposes the switch and approves it; one \
+         approval of two executes nothing: no switch.",
+        |c| {
+            let mut s = c.msig(3);
+            if let Some(m) = &mut s.msig {
+                m.running = 1;
+                m.left = vec![("obs1".into(), 1)];
+            }
+            s.spec
+                .events
+                .push(c.dc_at(c.early(), "primary", DcStatus::Down));
+            s.reason = Reason::Unapproved;
+            s
+        },
+    ),
+    (
+        "msig-two-of-three",
+        "k-of-n: three observers through eosio.msig, 2 approvals needed, when the primary \
+         dies. They converge on one proposal; the second approval executes it: one key \
+         change, to the backup, and no proposal left.",
+        |c| {
+            let mut s = c.msig(3);
+            s.spec
+                .events
+                .push(c.dc_at(c.early(), "primary", DcStatus::Down));
+            s.expect = Expect::Switch {
+                to: "backup".into(),
+                count: 1,
+            };
+            s.reason = Reason::Triggered;
+            s
+        },
+    ),
+    (
+        "msig-confused-observer",
+        "k-of-n: the producer is healthy, and one observer with a wrong view of the network \
+         (a lying endpoint, a partition of its own) has proposed the switch to the backup \
+         and approved it. The two others see a healthy producer and never approve: no \
+         switch, the proposal stays with its one approval.",
+        |c| {
+            let mut s = c.msig(3);
+            if let Some(m) = &mut s.msig {
+                m.running = 3;
+                m.injected = Some(Injected::Confused);
+                m.left = vec![("obs1".into(), 1)];
+            }
+            s.reason = Reason::Healthy;
+            s
+        },
+    ),
+    (
+        "msig-foreign-proposal",
+        "k-of-n: before the primary dies, a stolen observer key (obs3's, that observer \
+         stopped) proposes under the incident's name a switch to its own key. The honest \
+         observers report it and never approve it, and switch to the backup through their \
+         own proposal.",
+        |c| {
+            let mut s = c.msig(3);
+            if let Some(m) = &mut s.msig {
+                m.running = 2;
+                m.injected = Some(Injected::Foreign);
+                m.left = vec![("obs3".into(), 0)];
+            }
+            s.spec
+                .events
+                .push(c.dc_at(c.early(), "primary", DcStatus::Down));
+            s.expect = Expect::Switch {
+                to: "backup".into(),
+                count: 1,
+            };
+            s.reason = Reason::ForeignRejected;
+            s
+        },
+    ),
 ];
 
 /// Helpers for building scenarios from [`Params`].
@@ -478,7 +605,22 @@ impl Ctx {
             run_slots: self.rotation() * 3 + self.params.schedule_tick_slots + 2 * REPETITIONS,
             expect: Expect::NoSwitch,
             reason: Reason::Healthy,
+            msig: None,
         }
+    }
+
+    /// 2-of-3 observers through `eosio.msig`, all running, all reading every endpoint.
+    fn msig(&self, endpoints: usize) -> Scenario {
+        let mut s = self.base(endpoints);
+        s.observers = 3;
+        s.msig = Some(MsigSetup {
+            threshold: 2,
+            running: 3,
+            endpoints: Vec::new(),
+            injected: None,
+            left: Vec::new(),
+        });
+        s
     }
 
     /// Producers other than ours that follow a minority fork: about a third.
@@ -495,6 +637,23 @@ impl Ctx {
 impl Scenario {
     /// Judges the outcome on `net`'s main chain (see the module docs).
     pub fn check(&self, net: &Network) -> Result<(), String> {
+        if let Some(m) = &self.msig {
+            let mut left: Vec<(String, usize)> = net.with_chain(|c| {
+                c.state()
+                    .msig
+                    .proposals
+                    .iter()
+                    .map(|((proposer, _), p)| (proposer.to_string(), p.provided.len()))
+                    .collect()
+            });
+            left.sort();
+            if left != m.left {
+                return Err(format!(
+                    "expected the proposals (proposer, approvals) {:?} left in eosio.msig, got {left:?}",
+                    m.left
+                ));
+            }
+        }
         net.with_chain(|c| {
             let changed: Vec<_> = c.key_switches().iter().filter(|s| s.changed).collect();
             let our = c.our_producer();
@@ -548,6 +707,114 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// Observers to start: all, or in k-of-n mode the running ones.
+    pub fn running_observers(&self) -> usize {
+        self.msig
+            .as_ref()
+            .map_or(self.observers, |m| m.running.min(self.observers))
+    }
+
+    /// The config options of observer `i`, files in `dir`: in k-of-n mode its `[msig]`
+    /// section and endpoints.
+    pub fn config_options(&self, i: usize, dir: &std::path::Path) -> ConfigOptions {
+        let mut opts = ConfigOptions::new(dir);
+        if let Some(m) = &self.msig {
+            opts.endpoints = m.endpoints.get(i).filter(|e| !e.is_empty()).cloned();
+            opts.msig = Some(MsigOptions {
+                observer: MsigSetup::observer(i),
+                threshold: m.threshold,
+                observers: (0..self.observers).map(MsigSetup::observer).collect(),
+            });
+        }
+        opts
+    }
+
+    /// Sets up the chain for k-of-n mode (observer accounts, the threshold permission, the
+    /// foreign proposal); nothing otherwise. Call once, after [`Network::start`].
+    pub fn prepare(&self, net: &Network) -> Result<(), String> {
+        let Some(m) = &self.msig else { return Ok(()) };
+        net.with_chain_mut(|c| {
+            let seed = c.spec().seed.clone();
+            let observers: Vec<_> = (0..self.observers)
+                .map(|i| {
+                    let o = MsigSetup::observer(i);
+                    (o, msig_observer_key(&seed, o).public_key())
+                })
+                .collect();
+            let our = c.our_producer();
+            let perm = c.spec().failover_permission;
+            let now = TimePoint(c.head().timestamp().unix_ms() * 1000);
+            c.state_mut()
+                .set_msig_observers(our, perm, m.threshold, &observers, now)?;
+            let Some(injected) = m.injected else {
+                return Ok(());
+            };
+            // Under the name the honest observers derive for this incident: a switch to the
+            // stolen key's own key, or the confused observer's switch to the backup.
+            let (proposer, proposer_key) = match injected {
+                Injected::Foreign => *observers.last().ok_or("no observers")?,
+                Injected::Confused => *observers.first().ok_or("no observers")?,
+            };
+            let key_of = |name: &str| {
+                c.datacenters()
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| d.public_key())
+                    .ok_or_else(|| format!("no data center named {name}"))
+            };
+            let row = c
+                .state()
+                .producers
+                .get(&our)
+                .ok_or("our producer is not registered")?;
+            let name = Incident {
+                producer: our,
+                target_key: key_of("backup")?,
+                replaced_key: key_of("primary")?,
+                schedule_version: c.schedules().active.version,
+            }
+            .proposal_name();
+            let switch = crate::keyswitch::KeySwitch {
+                producer: our,
+                permission: perm,
+                action: crate::keyswitch::RegAction::Regproducer,
+                signing_key: match injected {
+                    Injected::Foreign => proposer_key,
+                    Injected::Confused => key_of("backup")?,
+                },
+                url: row.url.clone(),
+                location: row.location,
+                finalizer_key: None,
+            };
+            let actions = switch
+                .actions(crate::antelope::abi::eosio_system_abi())
+                .map_err(|e| e.to_string())?;
+            let expires = TimePointSec::from_unix_secs(
+                u32::try_from(now.0 / 1_000_000).unwrap_or(u32::MAX) + 3600,
+            );
+            let trx = msig::proposed_transaction(expires, actions);
+            let level = |actor| PermissionLevel {
+                actor,
+                permission: Name::literal("active"),
+            };
+            let requested: Vec<_> = observers.iter().map(|(o, _)| level(*o)).collect();
+            let mut actions = vec![msig::propose(level(proposer), name, &requested, &trx)
+                .map_err(|e| e.to_string())?];
+            if injected == Injected::Confused {
+                actions.push(
+                    msig::approve(proposer, name, level(proposer), None)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            for a in &actions {
+                c.state_mut()
+                    .apply_msig(a, now)
+                    .map_err(|e| format!("the injected proposal: {e:?}"))?;
+            }
+            Ok(())
+        })
+    }
+
     /// Judges the reason on the event histories of every observer that ran (see
     /// [`Reason`]); `histories[i]` is one observer's (or one run of it), oldest first.
     pub fn check_events(&self, histories: &[Vec<LogEvent>]) -> Result<(), String> {
@@ -567,7 +834,35 @@ impl Scenario {
                 Err(format!("expected no failover_triggered, got {triggered}"))
             }
         };
+        let approvals = || {
+            all().filter_map(|e| match e {
+                LogEvent::MsigApproved { executed, .. } => Some(*executed),
+                _ => None,
+            })
+        };
         match &self.reason {
+            Reason::Unapproved => {
+                if triggered == 0 {
+                    return Err("expected failover_triggered".into());
+                }
+                if approvals().next().is_none() {
+                    return Err("expected msig_approved".into());
+                }
+                if approvals().any(|executed| executed) {
+                    return Err("expected no msig_approved that executes".into());
+                }
+                Ok(())
+            }
+            Reason::ForeignRejected => {
+                if named("msig_proposal_rejected") == 0 {
+                    return Err("expected msig_proposal_rejected".into());
+                }
+                Scenario {
+                    reason: Reason::Triggered,
+                    ..self.clone()
+                }
+                .check_events(histories)
+            }
             Reason::Triggered => {
                 let (to, count) = match &self.expect {
                     Expect::Switch { to, count } => (to.as_str(), *count),

@@ -19,7 +19,7 @@ use bp_failover::decision::{Decision, State};
 use bp_failover::events::{Event, EventLog};
 use bp_failover::sim::network::current_slot;
 use bp_failover::sim::scenario::{self, Params, Scenario};
-use bp_failover::sim::{render_config, ConfigOptions, Consensus, Network};
+use bp_failover::sim::{render_config, Consensus, Network};
 
 /// Built-in scenario `name` with `producers` producers and a 24-slot schedule tick.
 ///
@@ -121,10 +121,12 @@ impl Run {
         let net = Network::start(scenario.spec.clone())
             .await
             .expect("network starts");
+        scenario.prepare(&net).expect("k-of-n setup");
         let mut observers = Vec::new();
-        for _ in 0..scenario.observers {
+        for i in 0..scenario.running_observers() {
             let dir = tempfile::tempdir().expect("temp dir");
-            let text = render_config(&net, &ConfigOptions::new(dir.path())).expect("config");
+            let text =
+                render_config(&net, &scenario.config_options(i, dir.path())).expect("config");
             let config_path = dir.path().join("config.toml");
             std::fs::write(&config_path, text).expect("config written");
             let mut o = Observer {
