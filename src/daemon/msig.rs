@@ -444,18 +444,18 @@ impl Daemon {
         })
     }
 
-    /// `[msig]` mode's [`Daemon::push`]: the switch to data center `to` through the
-    /// incident's proposal. Steps the transition with [`Step::Signed`] (before anything is
-    /// pushed) like the single-key push.
-    pub(super) async fn push_msig(
+    /// The start of an msig push or dry run: reads the incident's proposals (by majority),
+    /// plans and reports proposals it refuses. `Err`: the outcome to give the transition
+    /// at once (no `[msig]` section, the key already switched, a read failed).
+    async fn survey_round(
         &mut self,
         to: usize,
         q: &Quorum,
         order: &[usize],
         now: i64,
-    ) -> PushOutcome {
+    ) -> Result<(MsigConfig, MsigRound, Vec<Action>, i64), PushOutcome> {
         let Some(msig) = self.msig_config() else {
-            return PushOutcome::Failed("no [msig] section".into());
+            return Err(PushOutcome::Failed("no [msig] section".into()));
         };
         let target = self.config.datacenters[to].clone();
         let head_ms = q.head.time.map_or(now, |t| t.unix_ms());
@@ -473,10 +473,28 @@ impl Daemon {
         .await;
         let (round, expected) = match surveyed {
             Ok(Some(s)) => s,
-            Ok(None) => return PushOutcome::AlreadySwitched,
-            Err(e) => return PushOutcome::Failed(e.to_string()),
+            Ok(None) => return Err(PushOutcome::AlreadySwitched),
+            Err(e) => return Err(PushOutcome::Failed(e.to_string())),
         };
         self.report_rejected(&round);
+        Ok((msig, round, expected, head_ms))
+    }
+
+    /// `[msig]` mode's [`Daemon::push`]: the switch to data center `to` through the
+    /// incident's proposal. Steps the transition with [`Step::Signed`] (before anything is
+    /// pushed) like the single-key push.
+    pub(super) async fn push_msig(
+        &mut self,
+        to: usize,
+        q: &Quorum,
+        order: &[usize],
+        now: i64,
+    ) -> PushOutcome {
+        let (msig, round, expected, head_ms) = match self.survey_round(to, q, order, now).await {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
+        };
+        let target = self.config.datacenters[to].clone();
         let name = round.proposal_name;
         let proposal_expires_ms = round.proposal_expires_ms.unwrap_or(head_ms);
         let (proposer, proposed, exec, provided) = match &round.plan {
@@ -556,29 +574,10 @@ impl Daemon {
         order: &[usize],
         now: i64,
     ) -> PushOutcome {
-        let Some(msig) = self.msig_config() else {
-            return PushOutcome::Failed("no [msig] section".into());
+        let (msig, round, expected, head_ms) = match self.survey_round(to, q, order, now).await {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
         };
-        let target = self.config.datacenters[to].clone();
-        let head_ms = q.head.time.map_or(now, |t| t.unix_ms());
-        let version = self.schedule_version();
-        let surveyed = survey(
-            &mut self.executor,
-            &self.pool,
-            order,
-            &self.config,
-            &msig,
-            &target,
-            version,
-            head_ms,
-        )
-        .await;
-        let (round, expected) = match surveyed {
-            Ok(Some(s)) => s,
-            Ok(None) => return PushOutcome::AlreadySwitched,
-            Err(e) => return PushOutcome::Failed(e.to_string()),
-        };
-        self.report_rejected(&round);
         let name = round.proposal_name;
         let expires = round.proposal_expires_ms.unwrap_or(head_ms);
         let what = describe_plan(&round.plan, &msig, name);
