@@ -114,11 +114,20 @@ fn realnode_scenarios() {
     if only("foreign") {
         check_foreign_key(&net, &cfg);
     }
+    if only("msig") {
+        // Last: it replaces ourbp@failover's key by the 2-of-3 observers.
+        let (push_to_exec, exec_to_row) = msig_scenario(&net);
+        log(format!(
+            "FIGURES msig 2-of-3 (real eosio.msig): obs2's approval pushed -> exec in a block {push_to_exec} blocks, exec block -> producers row seen with the new key {exec_to_row} blocks"
+        ));
+    }
     log(format!(
         "realnode_scenarios for {me} done in {:.0?}",
         started.elapsed()
     ));
 }
+
+include!("realnode/msig_step.rs");
 
 // ---------------------------------------------------------------- check
 
