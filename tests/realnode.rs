@@ -120,6 +120,10 @@ fn realnode_scenarios() {
         log(format!(
             "FIGURES msig 2-of-3 (real eosio.msig): obs2's approval pushed -> exec in a block {push_to_exec} blocks, exec block -> producers row seen with the new key {exec_to_row} blocks"
         ));
+        let approve_to_exec = msig_daemons(&net);
+        log(format!(
+            "FIGURES msig 2-of-3 daemons (real eosio.msig, switching node down): obs1 alone -> proposal + 1 approval, key unchanged; obs2's approval block -> exec block (the row change) {approve_to_exec} blocks"
+        ));
     }
     log(format!(
         "realnode_scenarios for {me} done in {:.0?}",

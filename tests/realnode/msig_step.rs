@@ -158,3 +158,79 @@ fn msig_scenario(net: &Net) -> (u32, u32) {
     assert_eq!(net.producers_row()["producer_key"], key.as_str());
     (exec.saturating_sub(from), seen.saturating_sub(exec))
 }
+
+/// The first block `from..` on api1 with `eosio.msig::approve` by `actor`.
+fn approve_block(net: &Net, from: u32, actor: &str) -> Option<u32> {
+    net.blocks("api1", from, net.head("api1"))
+        .into_iter()
+        .find(|b| {
+            b.actions.iter().any(|(acct, name, data)| {
+                acct == "eosio.msig" && name == "approve" && data["level"]["actor"] == actor
+            })
+        })
+        .map(|b| b.num)
+}
+
+/// The daemons: the node with the row's key goes down; obs1 alone proposes and approves
+/// (the key stays); obs2's daemon joins and its approval executes the switch. Returns the
+/// blocks from obs2's approval to the exec (the block that changes the row).
+fn msig_daemons(net: &Net) -> u32 {
+    let cfgs: Vec<_> = (0..3)
+        .map(|i| net.path().join(OBSERVERS[i]).join("config.toml"))
+        .collect();
+    let current = net.producers_row()["producer_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (down, key) = if current == net.pub_key("primary") {
+        ("primary", net.pub_key("backup"))
+    } else {
+        ("backup", net.pub_key("primary"))
+    };
+    wait_active(net, &current, "the row's key to sign our blocks");
+
+    // A: only obs1 runs; the node with the row's key goes down.
+    let d1 = Daemon::start(&cfgs[0], "msig_obs1.log");
+    std::thread::sleep(Duration::from_secs(3));
+    let from = net.head("api1");
+    net.stop(down);
+    d1.wait_event("msig_approved", Duration::from_secs(240));
+    let p = wait_for("obs1's proposal on chain", Duration::from_secs(30), || {
+        let p = proposals(net, "obs1");
+        (!p.is_empty()).then_some(p)
+    });
+    assert_eq!(p.len(), 1, "{p:?}");
+    let a = approvals(net, "obs1");
+    assert_eq!(approvers(&a[0]), ["obs1"], "{a:?}");
+    let h = net.head("node_a") + 6;
+    wait_for("6 more blocks", Duration::from_secs(30), || {
+        (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
+    });
+    assert_eq!(net.producers_row()["producer_key"], current.as_str());
+    assert_no_switch(net, from, "obs1's daemon alone");
+
+    // B: obs2's daemon joins: exactly one switch, through exec.
+    let d2 = Daemon::start(&cfgs[1], "msig_obs2.log");
+    wait_row_key(net, &key, "the row to hold the other key (obs2's approval executes)");
+    let approved = wait_for("obs2's approve in a block", Duration::from_secs(30), || {
+        approve_block(net, from, "obs2")
+    });
+    let exec = wait_for("the exec in a block", Duration::from_secs(30), || {
+        exec_block(net, from)
+    });
+    let h = net.head("node_a") + 6;
+    wait_for("6 more blocks", Duration::from_secs(30), || {
+        (["api1", "api2", "api3"].iter().all(|n| net.head(n) >= h)).then_some(())
+    });
+    let execs = net
+        .blocks("api1", from, net.head("api1"))
+        .into_iter()
+        .filter(|b| b.actions.iter().any(|(a, n, _)| a == "eosio.msig" && n == "exec"))
+        .count();
+    assert_eq!(execs, 1, "one exec expected");
+    assert!(proposals(net, "obs1").is_empty(), "the proposal is still there");
+    assert_eq!(net.producers_row()["producer_key"], key.as_str());
+    d1.stop();
+    d2.stop();
+    exec.saturating_sub(approved)
+}
