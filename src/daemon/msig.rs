@@ -444,6 +444,29 @@ impl Daemon {
         })
     }
 
+    /// [`survey`] for a switch to data center `to`, under the active schedule's version.
+    async fn survey_for(
+        &mut self,
+        msig: &MsigConfig,
+        to: usize,
+        order: &[usize],
+        head_ms: i64,
+    ) -> Result<Option<(MsigRound, Vec<Action>)>, ExecError> {
+        let target = self.config.datacenters[to].clone();
+        let version = self.schedule_version();
+        survey(
+            &mut self.executor,
+            &self.pool,
+            order,
+            &self.config,
+            msig,
+            &target,
+            version,
+            head_ms,
+        )
+        .await
+    }
+
     /// The start of an msig push or dry run: reads the incident's proposals (by majority),
     /// plans and reports proposals it refuses. `Err`: the outcome to give the transition
     /// at once (no `[msig]` section, the key already switched, a read failed).
@@ -457,20 +480,8 @@ impl Daemon {
         let Some(msig) = self.msig_config() else {
             return Err(PushOutcome::Failed("no [msig] section".into()));
         };
-        let target = self.config.datacenters[to].clone();
         let head_ms = q.head.time.map_or(now, |t| t.unix_ms());
-        let version = self.schedule_version();
-        let surveyed = survey(
-            &mut self.executor,
-            &self.pool,
-            order,
-            &self.config,
-            &msig,
-            &target,
-            version,
-            head_ms,
-        )
-        .await;
+        let surveyed = self.survey_for(&msig, to, order, head_ms).await;
         let (round, expected) = match surveyed {
             Ok(Some(s)) => s,
             Ok(None) => return Err(PushOutcome::AlreadySwitched),
@@ -680,19 +691,7 @@ impl Daemon {
             else {
                 return;
             };
-            let target = self.config.datacenters[to].clone();
-            let version = self.schedule_version();
-            let surveyed = survey(
-                &mut self.executor,
-                &self.pool,
-                order,
-                &self.config,
-                &msig,
-                &target,
-                version,
-                head_ms,
-            )
-            .await;
+            let surveyed = self.survey_for(&msig, to, order, head_ms).await;
             let Ok(Some((round, expected))) = surveyed else {
                 return;
             };

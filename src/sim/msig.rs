@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::error::NodeError;
-use super::system::SystemState;
+use super::system::{check, require_auth, SystemState};
 use crate::antelope::msig::eosio_msig_abi;
 use crate::antelope::{
     Action, Checksum256, Name, PermissionLevel, Reader, TimePoint, Transaction, Unpack,
@@ -41,23 +41,6 @@ pub struct ProposalEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MsigState {
     pub proposals: BTreeMap<(Name, Name), ProposalEntry>,
-}
-
-fn check(cond: bool, msg: &str) -> Result<(), NodeError> {
-    if cond {
-        Ok(())
-    } else {
-        Err(NodeError::assert_message(msg))
-    }
-}
-
-/// `require_auth(account)`: some declared authorization has that actor.
-fn require_auth(action: &Action, account: Name) -> Result<(), NodeError> {
-    if action.authorization.iter().any(|l| l.actor == account) {
-        Ok(())
-    } else {
-        Err(NodeError::missing_auth(account))
-    }
 }
 
 /// `require_auth(level)`: that exact level is declared.

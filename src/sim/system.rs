@@ -401,7 +401,7 @@ fn str_field<'a>(data: &'a Value, name: &str) -> Result<&'a str, NodeError> {
         .ok_or_else(|| NodeError::assert_message(&format!("invalid string in {name}")))
 }
 
-fn check(cond: bool, msg: &str) -> Result<(), NodeError> {
+pub(super) fn check(cond: bool, msg: &str) -> Result<(), NodeError> {
     if cond {
         Ok(())
     } else {
@@ -410,7 +410,7 @@ fn check(cond: bool, msg: &str) -> Result<(), NodeError> {
 }
 
 /// `require_auth(account)`: some declared authorization of the action has that actor.
-fn require_auth(action: &Action, account: Name) -> Result<(), NodeError> {
+pub(super) fn require_auth(action: &Action, account: Name) -> Result<(), NodeError> {
     if action.authorization.iter().any(|l| l.actor == account) {
         Ok(())
     } else {
