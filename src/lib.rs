@@ -14,7 +14,7 @@
 //! - [`sim`]: a simulated Antelope network on loopback for end-to-end tests and drills.
 
 pub mod alerts;
-pub mod antelope;
+pub use antelope;
 pub mod api;
 pub mod authority;
 pub mod cli;

@@ -162,7 +162,7 @@ fn node(setup: Setup) -> Handler {
     let abi = format!(
         r#"{{"account_name":"eosio","abi":{}}}"#,
         std::fs::read_to_string(format!(
-            "{}/abi/eosio.system.abi.json",
+            "{}/crates/antelope/abi/eosio.system.abi.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()

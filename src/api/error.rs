@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::json;
+use crate::antelope::json;
 
 /// A failed API call: which endpoint, which method, what happened.
 #[derive(Debug, Clone, Error)]

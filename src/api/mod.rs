@@ -5,11 +5,10 @@
 pub mod client;
 pub mod clock;
 pub mod error;
-pub mod json;
 pub mod pool;
 pub mod quorum;
 pub mod readiness;
-pub mod types;
+pub use antelope::chain_api as types;
 pub mod url;
 
 pub use client::{ChainClient, ClientOptions, TableQuery, DEFAULT_MAX_BODY_BYTES};

@@ -1582,7 +1582,7 @@ api = "http://127.0.0.1:12"
     }
 
     fn bundled_abi() -> Value {
-        serde_json::from_str(include_str!("../../abi/eosio.system.abi.json")).unwrap()
+        serde_json::from_str(crate::antelope::abi::EOSIO_SYSTEM_ABI_JSON).unwrap()
     }
 
     fn fin_row(id: u64, bls: &str) -> FinalizerKeyRow {

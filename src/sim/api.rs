@@ -43,7 +43,7 @@ pub const METHODS: &[&str] = &[
 fn abi_json() -> &'static Value {
     static ABI: OnceLock<Value> = OnceLock::new();
     ABI.get_or_init(|| {
-        serde_json::from_str(include_str!("../../abi/eosio.system.abi.json")).unwrap_or(Value::Null)
+        serde_json::from_str(crate::antelope::abi::EOSIO_SYSTEM_ABI_JSON).unwrap_or(Value::Null)
     })
 }
 
@@ -51,7 +51,7 @@ fn abi_json() -> &'static Value {
 fn msig_abi_json() -> &'static Value {
     static ABI: OnceLock<Value> = OnceLock::new();
     ABI.get_or_init(|| {
-        serde_json::from_str(include_str!("../../abi/eosio.msig.abi.json")).unwrap_or(Value::Null)
+        serde_json::from_str(crate::antelope::msig::EOSIO_MSIG_ABI_JSON).unwrap_or(Value::Null)
     })
 }
 

@@ -14,14 +14,14 @@ use std::str::FromStr;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::json;
-use crate::antelope::{BlockTimestamp, Name, PublicKey};
+use crate::json;
+use crate::{BlockTimestamp, Name, PublicKey};
 
 // ---------------------------------------------------------------------------------------
 // 32-byte digests: the protocol module's types
 // ---------------------------------------------------------------------------------------
 
-pub use crate::antelope::transaction::{BlockId, ChainId, TransactionId};
+pub use crate::transaction::{BlockId, ChainId, TransactionId};
 
 // ---------------------------------------------------------------------------------------
 // Keys and authorities
@@ -598,7 +598,7 @@ pub struct GetAbi {
 /// The body of `push_transaction`/`send_transaction` and the `transaction` field of
 /// `send_transaction2`/`compute_transaction`: the protocol module's type, exactly the four
 /// fields nodes take.
-pub use crate::antelope::transaction::PackedTransaction;
+pub use crate::transaction::PackedTransaction;
 
 /// `send_transaction2` request body (Leap ≥ 3.1).
 #[derive(Debug, Clone, Serialize)]
@@ -651,7 +651,11 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/../../fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -724,22 +728,16 @@ mod tests {
             r#"{"signatures":[],"compression":"zlib","packed_context_free_data":"","packed_trx":"00"}"#,
         )
         .unwrap();
-        assert_eq!(
-            v.compression,
-            crate::antelope::transaction::Compression::Zlib
-        );
+        assert_eq!(v.compression, crate::transaction::Compression::Zlib);
         let v: PackedTransaction = serde_json::from_str(
             r#"{"signatures":[],"compression":"none","packed_context_free_data":"","packed_trx":"00"}"#,
         )
         .unwrap();
-        assert_eq!(
-            v.compression,
-            crate::antelope::transaction::Compression::None
-        );
+        assert_eq!(v.compression, crate::transaction::Compression::None);
         assert_eq!(
             serde_json::to_string(&PackedTransaction {
                 signatures: vec![],
-                compression: crate::antelope::transaction::Compression::None,
+                compression: crate::transaction::Compression::None,
                 packed_context_free_data: vec![],
                 packed_trx: vec![1, 2],
             })

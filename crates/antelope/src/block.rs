@@ -612,11 +612,11 @@ impl Unpack for BlockHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::PrivateKey;
+    use crate::PrivateKey;
     use proptest::prelude::*;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }

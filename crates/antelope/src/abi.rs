@@ -883,13 +883,16 @@ impl Abi {
     }
 }
 
+/// The bundled eosio system contract ABI document, as a node's `get_abi` serves it.
+pub const EOSIO_SYSTEM_ABI_JSON: &str = include_str!("../abi/eosio.system.abi.json");
+
 /// The bundled eosio system contract ABI (`abi/eosio.system.abi.json`: Jungle4's 2023 ABI plus
 /// the Savanna finalizer-key actions and tables, see `abi/README.md`).
 pub fn eosio_system_abi() -> &'static Abi {
     static ABI: OnceLock<Abi> = OnceLock::new();
     ABI.get_or_init(|| {
         // Compiled-in, and parsed by the tests: failing here is a build defect, not bad input.
-        Abi::from_json_str(include_str!("../../abi/eosio.system.abi.json"))
+        Abi::from_json_str(EOSIO_SYSTEM_ABI_JSON)
             .unwrap_or_else(|e| panic!("bundled eosio.system abi is invalid: {e}"))
     })
 }
@@ -1926,7 +1929,8 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            serde_json::from_str::<Value>(include_str!(concat!("../../fixtures/", $name))).unwrap()
+            serde_json::from_str::<Value>(include_str!(concat!("../../../fixtures/", $name)))
+                .unwrap()
         };
     }
 
@@ -2037,7 +2041,7 @@ mod tests {
 
     #[test]
     fn parses_get_abi_responses_and_bare_abis() {
-        let response = include_str!("../../fixtures/jungle4_get_abi_eosio_2023.json");
+        let response = include_str!("../../../fixtures/jungle4_get_abi_eosio_2023.json");
         let from_response = Abi::from_json_str(response).unwrap();
         let bare = fixture!("jungle4_get_abi_eosio_2023.json")["abi"].to_string();
         let from_bare = Abi::from_json_str(&bare).unwrap();
@@ -2906,7 +2910,7 @@ mod tests {
     #[test]
     fn compare_action_types_accepts_same_layouts_and_names_differences() {
         let chain = Abi::from_json_str(include_str!(
-            "../../fixtures/jungle4_get_abi_eosio_2023.json"
+            "../../../fixtures/jungle4_get_abi_eosio_2023.json"
         ))
         .unwrap();
         for action in [

@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn matches_recorded_vectors() {
         let v: serde_json::Value = serde_json::from_str(include_str!(
-            "../../fixtures/vector_encodings_and_slot_math.json"
+            "../../../fixtures/vector_encodings_and_slot_math.json"
         ))
         .unwrap();
         let cases = v["names"].as_array().unwrap();

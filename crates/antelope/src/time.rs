@@ -235,7 +235,7 @@ mod tests {
     #[test]
     fn slot_math_matches_real_headers() {
         let v: Value = serde_json::from_str(include_str!(
-            "../../fixtures/vector_encodings_and_slot_math.json"
+            "../../../fixtures/vector_encodings_and_slot_math.json"
         ))
         .unwrap();
         let cases = v["slot_math_checked_against_real_headers"]
@@ -263,7 +263,7 @@ mod tests {
         // The EOS Leap header-state fixture: the producer named in the header is the one
         // the slot math picks from the active schedule, in schedule order.
         let v: Value = serde_json::from_str(include_str!(
-            "../../fixtures/eos-mainnet_get_block_header_state_323978187_leap_2023.json"
+            "../../../fixtures/eos-mainnet_get_block_header_state_323978187_leap_2023.json"
         ))
         .unwrap();
         let ts: BlockTimestamp = v["header"]["timestamp"].as_str().unwrap().parse().unwrap();

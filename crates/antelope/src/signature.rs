@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn reproduces_real_keosd_signatures_byte_for_byte() {
         let v: Value = serde_json::from_str(include_str!(
-            "../../fixtures/vector_tx_regproducer_yosemite_2018.json"
+            "../../../fixtures/vector_tx_regproducer_yosemite_2018.json"
         ))
         .unwrap();
         let digest = hex32(v["derived"]["signing_digest"].as_str().unwrap());
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn real_mainnet_signatures_recover_to_recorded_keys() {
         let v: Value = serde_json::from_str(include_str!(
-            "../../fixtures/vector_tx_eos_mainnet_from_blocks.json"
+            "../../../fixtures/vector_tx_eos_mainnet_from_blocks.json"
         ))
         .unwrap();
         let txs = v["transactions"].as_array().expect("transactions array");

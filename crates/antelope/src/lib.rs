@@ -4,6 +4,8 @@
 pub mod abi;
 pub mod block;
 pub mod bytes;
+pub mod chain_api;
+pub mod json;
 pub mod keys;
 pub mod msig;
 pub mod name;

@@ -456,12 +456,12 @@ pub mod hex_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::PublicKey;
+    use crate::PublicKey;
     use proptest::prelude::*;
     use serde_json::Value;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 

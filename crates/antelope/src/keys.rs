@@ -389,7 +389,7 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        serde_json::from_str(include_str!("../../fixtures/vector_keys_k1.json")).unwrap()
+        serde_json::from_str(include_str!("../../../fixtures/vector_keys_k1.json")).unwrap()
     }
 
     #[test]
