@@ -338,8 +338,20 @@ pub struct RegproducerArgs {
     #[arg(long, value_name = "PUB_BLS")]
     pub finalizer_key: Option<String>,
     /// Action to use.
-    #[arg(long, value_enum, default_value_t = RegAction::Regproducer)]
+    #[arg(long, value_parser = reg_action(), default_value = "regproducer")]
     pub action: RegAction,
+}
+
+/// `--action`: the key-switch action's name (the library type stays free of clap).
+fn reg_action() -> impl clap::builder::TypedValueParser<Value = RegAction> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["regproducer", "regproducer2"]).map(|s| {
+        if s == "regproducer2" {
+            RegAction::Regproducer2
+        } else {
+            RegAction::Regproducer
+        }
+    })
 }
 
 #[cfg(test)]

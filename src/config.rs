@@ -31,12 +31,12 @@ use thiserror::Error;
 
 pub use crate::alerts::Severity;
 use crate::antelope::{Name, PermissionLevel, PrivateKey, PublicKey};
-use crate::api::quorum::QuorumPolicy;
 use crate::api::types::ChainId;
 use crate::api::url::EndpointUrl;
 pub use crate::decision::{Failback, Policy};
 use crate::keyfile::{self, KeyFileError};
 pub use crate::keyswitch::RegAction;
+use crate::quorum::QuorumPolicy;
 
 /// Environment variable naming the config file when `--config`/`-c` is not given.
 pub const CONFIG_ENV: &str = "BP_FAILOVER_CONFIG";

@@ -15,22 +15,27 @@
 
 pub mod alerts;
 pub use antelope;
+pub use failover_core::{authority, clock, decision, keyswitch, observer, quorum, readiness};
 pub mod api;
-pub mod authority;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
-pub mod decision;
 pub mod diagnostics;
-pub mod events;
 pub mod fsutil;
 pub mod http;
 pub mod keyfile;
-pub mod keyswitch;
 pub mod metrics;
-pub mod observer;
 pub mod sim;
+pub mod state_file;
+
+mod event_log;
+
+/// The typed events (from the core) and where they go (the event log).
+pub mod events {
+    pub use crate::event_log::{EventLog, LogFormat};
+    pub use failover_core::events::*;
+}
 
 /// The git commit this binary was built from (`git rev-parse --short HEAD` at build time),
 /// `unknown` when built outside a git checkout (e.g. from a source tarball), or the value

@@ -27,8 +27,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::api::clock::{Clock, SystemClock};
 use crate::api::url::EndpointUrl;
+use crate::clock::{Clock, SystemClock};
 use crate::config::MetricsConfig;
 use crate::decision::Decision;
 use crate::events::{Event, QuorumStatus};
@@ -755,7 +755,7 @@ pub fn decision_state_name(d: &Decision) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::clock::ManualClock;
+    use crate::clock::ManualClock;
 
     fn text_has(m: &Metrics, s: &str) -> bool {
         m.encode().contains(s)

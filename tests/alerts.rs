@@ -13,7 +13,7 @@ use bp_failover::alerts::{
     map_event, Alerts, Channel, Lifecycle, Notification, NotificationKind, Severity,
 };
 use bp_failover::antelope::PublicKey;
-use bp_failover::api::clock::ManualClock;
+use bp_failover::clock::ManualClock;
 use bp_failover::config::{self, ChannelKind, Config, SecretSource};
 use bp_failover::decision::HoldReason;
 use bp_failover::events::{Event, EventLog, QuorumStatus, SuppressReason};

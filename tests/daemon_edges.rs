@@ -27,7 +27,7 @@ async fn a_shutdown_mid_push_lets_the_round_finish() {
     // Fires as soon as our transaction is in the state file: the push is next.
     let shutdown = async {
         loop {
-            let pending = bp_failover::decision::state::load(&state_path)
+            let pending = bp_failover::state_file::load(&state_path)
                 .ok()
                 .and_then(|s| s.pending);
             if pending.is_some_and(|p| p.ours) {

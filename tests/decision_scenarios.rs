@@ -835,9 +835,9 @@ fn restart_mid_failover_neither_repeats_nor_forgets() {
     // Our transaction is pushed but, at the restart, not yet in the table.
     s.table_key = key(1);
     s.promote_at = None;
-    bp_failover::decision::state::save(&path, &s.machine.state).unwrap();
+    bp_failover::state_file::save(&path, &s.machine.state).unwrap();
     // Restart: fresh observer memory, state from disk.
-    s.machine = Machine::new(bp_failover::decision::state::load(&path).unwrap());
+    s.machine = Machine::new(bp_failover::state_file::load(&path).unwrap());
     s.tracker = Tracker::new(4000);
     s.decisions.clear();
     s.run(40);

@@ -16,6 +16,7 @@ use bp_failover::decision::{state, HoldReason};
 use bp_failover::events::{Event, QuorumStatus, SuppressReason};
 use bp_failover::metrics::Metrics;
 use bp_failover::sim::chain::derive_key;
+use bp_failover::state_file;
 use sim_common::observers::{names, scenario, Run};
 use sim_common::{body, key_switch_tx, observer_key, post, sign, switch_to, tapos, OUR};
 
@@ -338,7 +339,7 @@ async fn a_manual_switch_is_info_not_a_page() {
     // As `bp-failover failover` does while a daemon holds the state file.
     let now = bp_failover::api::Clock::now_ms(&run.net.shared());
     let state_path = run.observers[0].dir.path().join("state.json");
-    state::write_manual(
+    state_file::write_manual(
         &state_path,
         &state::ManualSwitch {
             at_ms: now,

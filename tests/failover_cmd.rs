@@ -121,7 +121,7 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
     assert_eq!(v["transaction_id"], switches[0].tx_id.to_string());
     // Recorded in the state file as manual: never counted as an automatic switch.
     let state_path = dir.path().join("state.json");
-    let st = bp_failover::decision::state::load(&state_path).unwrap();
+    let st = bp_failover::state_file::load(&state_path).unwrap();
     assert_eq!(st.switches.len(), 1, "{st:?}");
     assert!(!st.switches[0].automatic);
     assert_eq!(st.switches[0].to, "backup");
@@ -151,7 +151,7 @@ async fn manual_failover_dry_run_confirmation_and_switch() {
 
     // While a daemon holds the state file, a second `run` refuses, naming its pid; a
     // forced manual switch hands its record to that daemon.
-    let lock = bp_failover::decision::state::try_lock(&state_path).unwrap();
+    let lock = bp_failover::state_file::try_lock(&state_path).unwrap();
     let out = run(vec!["run".into(), "-c".into(), cfg.clone()]).await;
     outputs.push(out.clone());
     assert_eq!(out.status.code(), Some(1));

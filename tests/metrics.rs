@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bp_failover::antelope::PublicKey;
-use bp_failover::api::clock::ManualClock;
 use bp_failover::api::url::EndpointUrl;
+use bp_failover::clock::ManualClock;
 use bp_failover::config;
 use bp_failover::decision::{Decision, HoldReason};
 use bp_failover::events::{Event, QuorumStatus};

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bp_failover::api::client::{ChainClient, ClientOptions};
-use bp_failover::api::quorum::{ExclusionReason, QuorumPolicy, QuorumState, Verdict};
 use bp_failover::api::types::ChainId;
 use bp_failover::api::{EndpointPool, EndpointUrl, ManualClock};
+use bp_failover::quorum::{ExclusionReason, QuorumPolicy, QuorumState, Verdict};
 use support::*;
 
 const TIMEOUT: Duration = Duration::from_millis(400);

@@ -41,8 +41,8 @@ pub use channels::{AlertError, Channel, Secret, SendError};
 pub use lifecycle::{AlertState, Lifecycle, Notification, NotificationKind};
 pub use rules::{map_event, Action, Mapped};
 
-use crate::api::clock::Clock;
 use crate::api::url::EndpointUrl;
+use crate::clock::Clock;
 use crate::config::AlertsConfig;
 use crate::events::Event;
 use crate::metrics::Metrics;

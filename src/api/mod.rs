@@ -3,21 +3,18 @@
 //! observations the pure [`quorum`] module turns into a majority view of the chain.
 
 pub mod client;
-pub mod clock;
 pub mod error;
 pub mod pool;
-pub mod quorum;
-pub mod readiness;
 pub use antelope::chain_api as types;
 pub mod url;
 
 pub use client::{ChainClient, ClientOptions, TableQuery, DEFAULT_MAX_BODY_BYTES};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, ApiErrorKind, NodeError, NodeErrorKind};
-pub use pool::{read_order, ChainApi, EndpointHealth, EndpointPool};
-pub use quorum::{
+pub use failover_core::clock::{Clock, ManualClock, SystemClock};
+pub use failover_core::quorum::{
     assess, BlockRef, ExclusionReason, Observation, Quorum, QuorumPolicy, QuorumState, QuorumView,
     Verdict,
 };
+pub use pool::{read_order, ChainApi, EndpointHealth, EndpointPool};
 pub use types::*;
 pub use url::{EndpointUrl, UrlError};

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::client::{http_client, ChainClient, ClientOptions};
-use super::clock::Clock;
 use super::error::{ApiError, ApiErrorKind};
-use super::quorum::{
+use crate::clock::Clock;
+use crate::quorum::{
     assess, assess_at, candidate_heights, probes_needed, BlockRef, ExclusionReason, Observation,
     QuorumPolicy, QuorumView, Verdict,
 };
@@ -687,7 +687,7 @@ fn read_order_by(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::quorum::{EndpointAssessment, QuorumState};
+    use crate::quorum::{EndpointAssessment, QuorumState};
 
     fn ep(index: usize, latency_ms: u64, verdict: Verdict, answered: bool) -> EndpointAssessment {
         EndpointAssessment {

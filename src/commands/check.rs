@@ -37,8 +37,6 @@ use serde::Serialize;
 
 use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
 use crate::antelope::{Name, PublicKey};
-use crate::api::quorum::{QuorumState, QuorumView, Verdict};
-use crate::api::readiness::node_readiness;
 use crate::api::types::{
     Account, BlockInfo, FinalizerKeyRow, FinalizerRow, ProducerRow, ResourceLimit,
 };
@@ -47,6 +45,8 @@ use crate::authority::{self, cleos_set_permission, Accounts, MinPerm};
 use crate::commands::status::{datacenter_nodes, Fetched, NodeAnswer, Polled};
 use crate::config::{self, Config, KeySource, Problem, RegAction};
 use crate::daemon::executor::row_key;
+use crate::quorum::{QuorumState, QuorumView, Verdict};
+use crate::readiness::node_readiness;
 
 pub mod msig;
 
@@ -1391,8 +1391,8 @@ pub async fn run_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::quorum::{assess, Observation, QuorumPolicy};
     use crate::api::types::{GetInfo, TotalResources};
+    use crate::quorum::{assess, Observation, QuorumPolicy};
     use serde_json::{json, Value};
 
     const ACCT: &str = "mybpaccount1";

@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use crate::api::readiness::node_readiness;
 use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool, SystemClock};
 use crate::cli::FailoverArgs;
 use crate::config::{self, Config};
 use crate::daemon::executor::{row_key, Executor, SwitchOutcome};
-use crate::decision::state::{self, ManualSwitch, StateError, StateLock};
+use crate::decision::state::ManualSwitch;
 use crate::observer::schedule::ScheduledProducer;
+use crate::readiness::node_readiness;
+use crate::state_file;
+use crate::state_file::{StateError, StateLock};
 
 /// The switch, recorded as manual so no daemon books it against its automatic flap
 /// budget: in the state file under its lock when no daemon runs, else handed to the
@@ -33,10 +35,10 @@ impl ManualRecord {
             to: target.name.clone(),
             to_key: target.signing_key,
         };
-        let lock = match state::try_lock(path) {
+        let lock = match state_file::try_lock(path) {
             Ok(lock) => Some(lock),
             Err(StateError::Locked { pid, .. }) => {
-                match state::write_manual(path, &switch) {
+                match state_file::write_manual(path, &switch) {
                     Ok(()) => eprintln!(
                         "the daemon running on {} (pid {pid}) will record this switch as manual",
                         path.display()
@@ -64,9 +66,9 @@ impl ManualRecord {
             return;
         }
         let path = &config.state.path;
-        let r = state::load(path).and_then(|mut s| {
+        let r = state_file::load(path).and_then(|mut s| {
             s.msig = Some(record);
-            state::save(path, &s)
+            state_file::save(path, &s)
         });
         if let Err(e) = r {
             eprintln!("warning: the msig proposal is not recorded in the state file: {e}");
@@ -80,9 +82,9 @@ impl ManualRecord {
             return;
         }
         let path = &config.state.path;
-        let r = state::load(path).and_then(|mut s| {
+        let r = state_file::load(path).and_then(|mut s| {
             s.record_manual(&self.switch, Some(tx_id));
-            state::save(path, &s)
+            state_file::save(path, &s)
         });
         if let Err(e) = r {
             eprintln!("warning: the switch is not recorded in the state file: {e}");

@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn each_cause_is_said_once() {
         let io = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let e = crate::decision::state::StateError::Read {
+        let e = crate::state_file::StateError::Read {
             path: "/x/state.json".into(),
             source: io,
         };

@@ -23,14 +23,14 @@ use serde::Serialize;
 
 use crate::antelope::BlockTimestamp;
 use crate::api::client::{http_client, ClientOptions};
-use crate::api::quorum::{QuorumState, QuorumView, Verdict};
-use crate::api::readiness::{node_readiness, NodeReadiness};
 use crate::api::types::{
     AnyKey, ChainId, GetInfo, ProducerRow, ProducerSchedule, ProducerScheduleResponse,
 };
 use crate::api::{read_order, ChainClient, Clock, EndpointPool, SystemClock};
 use crate::config::{self, Config, Problem};
 use crate::events::QuorumStatus;
+use crate::quorum::{QuorumState, QuorumView, Verdict};
+use crate::readiness::{node_readiness, NodeReadiness};
 
 /// Exit code when the observer is blind.
 pub const EXIT_BLIND: u8 = 1;

@@ -19,10 +19,10 @@ use thiserror::Error;
 use crate::antelope::abi::{compare_action_types, eosio_system_abi, Abi};
 use crate::antelope::{Name, PackedTransaction, PrivateKey, PublicKey, TimePointSec, Transaction};
 use crate::api::pool::Agreed;
-use crate::api::quorum::Quorum;
 use crate::api::{ApiError, ApiErrorKind, ChainClient, EndpointPool, NodeErrorKind, ProducerRow};
 use crate::config::{Config, Datacenter};
 use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
+use crate::quorum::Quorum;
 
 /// Why a switch could not be carried out.
 #[derive(Debug, Error)]

@@ -20,12 +20,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
-use crate::api::quorum::{QuorumState, QuorumView, Verdict};
-use crate::api::readiness::node_readiness;
 use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
 use crate::decision::cadence::{self, Activation, ChainTiming};
-use crate::decision::state;
 use crate::decision::transition::{
     gate, transition, Input, Intent, Machine, Observed, OurBlock, PushOutcome, Setup, Step,
 };
@@ -38,6 +35,9 @@ use crate::observer::stats::{
     ProducerStats,
 };
 use crate::observer::tracker::Tracker;
+use crate::quorum::{QuorumState, QuorumView, Verdict};
+use crate::readiness::node_readiness;
+use crate::state_file;
 use executor::{Executor, SwitchOutcome};
 
 /// How the daemon runs.
@@ -143,7 +143,7 @@ pub struct Daemon {
     last_msig_ms: i64,
     last_readiness_ms: i64,
     said: Said,
-    _lock: state::StateLock,
+    _lock: state_file::StateLock,
     abi_ready: bool,
     /// When the ABI was last checked by a majority (Unix ms).
     abi_checked_ms: i64,
@@ -192,8 +192,8 @@ impl Daemon {
             })
             .collect();
         // One daemon per state file: the lock is held for the daemon's life.
-        let lock = state::try_lock(&config.state.path)?;
-        let state = state::load(&config.state.path)?;
+        let lock = state_file::try_lock(&config.state.path)?;
+        let state = state_file::load(&config.state.path)?;
         check_state_dir_writable(&config.state.path)?;
         let n = dcs.len();
         Ok(Daemon {
@@ -290,7 +290,7 @@ impl Daemon {
                 _ = tokio::time::sleep_until(next) => {}
             }
         };
-        state::save(&self.config.state.path, &self.machine.state)?;
+        state_file::save(&self.config.state.path, &self.machine.state)?;
         self.log.emit(Event::ObserverStopped {
             reason: reason.to_string(),
         });
@@ -520,7 +520,7 @@ impl Daemon {
                 continue;
             };
             if let Some(ours) = self.tracker.get(head.num).filter(|b| b.id != head.id) {
-                e.verdict = Verdict::Excluded(crate::api::quorum::ExclusionReason::Forked {
+                e.verdict = Verdict::Excluded(crate::quorum::ExclusionReason::Forked {
                     height: head.num,
                     id: head.id,
                     quorum_id: ours.id,
@@ -978,7 +978,7 @@ impl Daemon {
     }
 
     fn save_state(&self) {
-        if let Err(e) = state::save(&self.config.state.path, &self.machine.state) {
+        if let Err(e) = state_file::save(&self.config.state.path, &self.machine.state) {
             tracing::error!(target: "daemon", error = %e, "cannot save the state file");
         }
     }
@@ -1063,7 +1063,7 @@ impl Daemon {
         };
         // Only a key change seen in the table can be an operator's: the file is read then.
         let manual = match d {
-            Decision::Pending { .. } => state::peek_manual(&self.config.state.path),
+            Decision::Pending { .. } => state_file::peek_manual(&self.config.state.path),
             _ => None,
         };
         let observed = Observed {
@@ -1084,7 +1084,7 @@ impl Daemon {
                 Intent::Emit(e) => self.log.emit(e),
                 Intent::Save => self.save_state(),
                 Intent::TableHolds(key) => self.table_key = Some(key),
-                Intent::ConsumeManual => state::remove_manual(&self.config.state.path),
+                Intent::ConsumeManual => state_file::remove_manual(&self.config.state.path),
                 Intent::Push { to, dry_run } => {
                     let outcome = self.push(to, dry_run, view, order, now).await;
                     let more = self.advance(Step::Pushed { to, outcome }, now);
@@ -1165,7 +1165,7 @@ impl Daemon {
             for i in intents {
                 match i {
                     Intent::Emit(e) => log.emit(e),
-                    Intent::Save => state::save(&path, &m.state)?,
+                    Intent::Save => state_file::save(&path, &m.state)?,
                     other => {
                         tracing::error!(target: "daemon", ?other, "unexpected intent during a push")
                     }

@@ -21,13 +21,13 @@ use super::Daemon;
 use crate::antelope::msig::{self, Approvals, Incident, Proposal, MSIG_ACCOUNT};
 use crate::antelope::{Action, Name, PermissionLevel, TimePointSec};
 use crate::api::client::TableQuery;
-use crate::api::quorum::Quorum;
 use crate::api::EndpointPool;
 use crate::config::MsigConfig;
 use crate::decision::msig::{plan, Found, Plan, Rejected, PROPOSAL_SECS};
 use crate::decision::state::MsigRecord;
 use crate::decision::transition::{PushOutcome, Step};
 use crate::events::Event;
+use crate::quorum::Quorum;
 
 /// One `eosio.msig` row by proposal name in `scope`, as a majority of endpoints serve it.
 async fn read_row(

@@ -95,7 +95,7 @@ impl Observer {
 
     /// The state file as it is on disk now.
     pub fn state_on_disk(&self) -> State {
-        bp_failover::decision::state::load(&self.dir.path().join("state.json"))
+        bp_failover::state_file::load(&self.dir.path().join("state.json"))
             .expect("state file reads")
     }
 

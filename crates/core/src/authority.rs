@@ -30,8 +30,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::antelope::{Name, PublicKey};
-use crate::api::types::{Account, Authority, PermissionLevel};
+use antelope::chain_api::{Account, Authority, PermissionLevel};
+use antelope::{Name, PublicKey};
 
 /// nodeos' default `max_authority_depth` (chain config).
 pub const MAX_AUTHORITY_DEPTH: u16 = 6;
@@ -533,13 +533,13 @@ impl fmt::Display for Refusal {
 
 /// What a successful check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Authorized {
+pub struct Authorized {
     pub min: MinPerm,
     pub tally: Tally,
 }
 
 /// The relevance half of `check_authorization`, for `level` on `code::action`.
-pub(crate) fn check_relevance(
+pub fn check_relevance(
     accounts: &Accounts<'_>,
     level: &PermissionLevel,
     code: Name,
@@ -571,7 +571,7 @@ pub(crate) fn check_relevance(
 
 /// nodeos' `check_authorization` for one declared authorization of one action with the
 /// provided `keys`: relevance, then satisfaction.
-pub(crate) fn check_action(
+pub fn check_action(
     accounts: &Accounts<'_>,
     level: &PermissionLevel,
     code: Name,
@@ -596,7 +596,7 @@ pub(crate) fn check_action(
 
 /// One declared authorization of one action: `level` on `code::action`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Declared {
+pub struct Declared {
     pub level: PermissionLevel,
     pub code: Name,
     pub action: Name,
@@ -604,7 +604,7 @@ pub(crate) struct Declared {
 
 impl Declared {
     /// Every declared authorization of `actions`, in order.
-    pub fn of(actions: &[crate::antelope::Action]) -> Vec<Declared> {
+    pub fn of(actions: &[antelope::Action]) -> Vec<Declared> {
         actions
             .iter()
             .flat_map(|a| {
@@ -624,7 +624,7 @@ impl Declared {
 /// nodeos' `check_authorization` for a whole transaction signed by `keys`: every declared
 /// authorization relevant and satisfied, then every key used (else 3090006). One line per
 /// declared authorization on success.
-pub(crate) fn check_transaction(
+pub fn check_transaction(
     accounts: &Accounts<'_>,
     declared: &[Declared],
     keys: &[PublicKey],
@@ -676,7 +676,7 @@ fn updateauth_by(acct: Name, perm: Name) -> String {
 
 /// `cleos set account permission`: sets `acct@perm` to the one key `key` (weight 1,
 /// threshold 1) under `parent`.
-pub(crate) fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
+pub fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Name) -> String {
     let parent = if perm == Name::literal("owner") || parent.is_empty() {
         String::new()
     } else {
@@ -689,12 +689,12 @@ pub(crate) fn cleos_set_permission(acct: Name, perm: Name, key: &str, parent: Na
 }
 
 /// `cleos set action permission` (linkauth) of `eosio::action` to `acct@perm`.
-pub(crate) fn cleos_link(acct: Name, code: Name, action: Name, perm: Name) -> String {
+pub fn cleos_link(acct: Name, code: Name, action: Name, perm: Name) -> String {
     format!("cleos set action permission {acct} {code} {action} {perm} -p {acct}@active")
 }
 
 /// The commands that make `refusal` go away for a signer with key `key`.
-pub(crate) fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
+pub fn fix(refusal: &Refusal, accounts: &Accounts<'_>, key: &str) -> String {
     match refusal {
         Refusal::UnknownAccount { actor } => format!(
             "check that the account {actor} exists on this chain ([producer] account) and that an endpoint answers get_account"
@@ -732,7 +732,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn fixture(name: &str) -> Account {
-        let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -748,7 +748,7 @@ mod tests {
     }
 
     fn key(seed: u8) -> PublicKey {
-        crate::antelope::PrivateKey::from_bytes(&[seed; 32])
+        antelope::PrivateKey::from_bytes(&[seed; 32])
             .unwrap()
             .public_key()
     }
@@ -1133,7 +1133,7 @@ mod granted_permission_tests {
     #[test]
     fn granted_levels_count_like_eosio_msig_approvals() {
         let path = format!(
-            "{}/fixtures/msig/leap41_msig_get_account_ourbp.json",
+            "{}/../../fixtures/msig/leap41_msig_get_account_ourbp.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let ourbp: Account = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::schedule::{Schedule, ScheduleBook, ScheduledProducer};
 use super::tracker::Tracker;
-use crate::antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
-use crate::antelope::{BlockTimestamp, Name, PublicKey};
+use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
+use antelope::{BlockTimestamp, Name, PublicKey};
 
 /// One slot of the observed chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,10 +226,10 @@ pub fn unconfirmed_misses(schedule: &Schedule, producer: Name, head_slot: u32, n
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::PrivateKey;
     use crate::observer::schedule::{ConsensusMode, Schedule};
     use crate::observer::tracker::tests::{block, id};
     use crate::observer::tracker::BlockHeader;
+    use antelope::PrivateKey;
 
     fn key(seed: u8) -> PublicKey {
         PrivateKey::from_bytes(&[seed; 32]).unwrap().public_key()

@@ -28,8 +28,8 @@
 
 use serde::Serialize;
 
-use crate::antelope::time::PRODUCER_REPETITIONS;
 use crate::observer::schedule::ConsensusMode;
+use antelope::time::PRODUCER_REPETITIONS;
 
 /// `onblock` proposes when the previous block's slot is more than this past the last
 /// update (eos-system-contracts `producer_pay.cpp`).

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::quorum::Quorum;
-use super::types::{ChainId, GetInfo};
+use crate::quorum::Quorum;
+use antelope::chain_api::{ChainId, GetInfo};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodeReadiness {

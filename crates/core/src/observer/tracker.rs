@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use thiserror::Error;
 
-use crate::antelope::{BlockId, BlockTimestamp, Name};
+use antelope::{BlockId, BlockTimestamp, Name};
 
 /// The header fields the observer needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,18 +165,18 @@ impl Tracker {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+pub mod tests {
     use super::*;
-    use crate::antelope::Checksum256;
+    use antelope::Checksum256;
 
-    pub(crate) fn id(num: u32, fork: u8) -> BlockId {
+    pub fn id(num: u32, fork: u8) -> BlockId {
         let mut b = [0u8; 32];
         b[..4].copy_from_slice(&num.to_be_bytes());
         b[31] = fork;
         Checksum256(b)
     }
 
-    pub(crate) fn block(num: u32, slot: u32, fork: u8) -> BlockHeader {
+    pub fn block(num: u32, slot: u32, fork: u8) -> BlockHeader {
         BlockHeader {
             num,
             id: id(num, fork),

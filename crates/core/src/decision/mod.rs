@@ -3,7 +3,7 @@
 
 pub mod cadence;
 pub mod decide;
-pub(crate) mod msig;
+pub mod msig;
 pub mod policy;
 pub mod state;
 pub mod transition;

@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use super::policy::{Failback, Policy};
 use super::state::State;
-use crate::antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
-use crate::antelope::{BlockTimestamp, PublicKey};
 use crate::observer::schedule::ConsensusMode;
 use crate::observer::stats::{Participation, ProducerStats};
+use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
+use antelope::{BlockTimestamp, PublicKey};
 
 /// One configured data center, in failover order (the first is the primary).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::antelope::time::PRODUCER_REPETITIONS;
-use crate::antelope::{BlockTimestamp, Name, PublicKey};
+use antelope::time::PRODUCER_REPETITIONS;
+use antelope::{BlockTimestamp, Name, PublicKey};
 
 /// Header `schedule_version` of every Savanna block.
 pub const SAVANNA_SCHEDULE_VERSION: u32 = 1 << 31;
@@ -173,7 +173,7 @@ impl ScheduleBook {
 mod tests {
     use super::*;
 
-    pub(crate) fn schedule(version: u32, names: &[&str]) -> Schedule {
+    pub fn schedule(version: u32, names: &[&str]) -> Schedule {
         Schedule {
             version,
             producers: names

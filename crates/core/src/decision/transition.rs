@@ -11,10 +11,10 @@
 //! once), the key epochs (which key was in force from which slot), and the first block
 //! signed with the new key (only then do blocks come from the new data center).
 
-use crate::antelope::time::BLOCK_INTERVAL_MS;
-use crate::antelope::{BlockTimestamp, Checksum256, PublicKey};
 use crate::decision::cadence::Activation;
 use crate::events::{Event, Forecast, SuppressReason};
+use antelope::time::BLOCK_INTERVAL_MS;
+use antelope::{BlockTimestamp, Checksum256, PublicKey};
 
 use super::state::{AwaitingBlock, ManualSwitch, PendingSwitch, State, SwitchRecord};
 use super::{DataCenter, Decision, HoldReason, Trigger};
@@ -653,10 +653,10 @@ mod tests {
     //! [`decide`](super::super::decide) where a decision matters, then the transition.
 
     use super::*;
-    use crate::antelope::PrivateKey;
     use crate::decision::{decide, EndpointView, Inputs, Policy, Readiness};
     use crate::observer::schedule::ConsensusMode;
     use crate::observer::stats::{Participation, ProducerStats};
+    use antelope::PrivateKey;
 
     /// 2026-12-01T12:00:00Z.
     const T0: i64 = 1_796_126_400_000;
@@ -982,11 +982,9 @@ mod tests {
         let (m, out) = decided(&m, &s, T0 + 90_000, healthy.clone(), obs.clone(), None);
         assert_eq!(names(&out), ["key_change_confirmed"]);
         assert!(out.contains(&Intent::Save), "{out:?}");
-        // Restart: only the state file survives.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        super::super::state::save(&path, &m.state).unwrap();
-        let restarted = Machine::new(super::super::state::load(&path).unwrap());
+        // Restart: only the persisted state survives.
+        let saved = serde_json::to_string(&m.state).unwrap();
+        let restarted = Machine::new(State::parse(&saved).unwrap());
         obs.our_block = Some(OurBlock {
             num: 300,
             key: key(2),
@@ -1002,9 +1000,7 @@ mod tests {
             ref other => panic!("{other:?}"),
         }
         assert!(m.state.awaiting_block.is_none() && out.contains(&Intent::Save));
-        let old =
-            super::super::state::parse(r#"{"version": 1, "switches": [], "pending": null}"#, &path)
-                .unwrap();
+        let old = State::parse(r#"{"version": 1, "switches": [], "pending": null}"#).unwrap();
         assert_eq!(old.awaiting_block, None);
     }
 

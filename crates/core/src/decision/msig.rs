@@ -5,17 +5,17 @@
 //! would send is rejected (reported, never approved); the others are judged on the same
 //! facts by every honest observer, so they converge on one proposal.
 
-use crate::antelope::msig::{check_proposed, Approvals, Proposal};
-use crate::antelope::{Action, Checksum256, Name, PermissionLevel};
+use antelope::msig::{check_proposed, Approvals, Proposal};
+use antelope::{Action, Checksum256, Name, PermissionLevel};
 
 /// A proposal this tool makes expires this long after head time.
-pub(crate) const PROPOSAL_SECS: u32 = 1800;
+pub const PROPOSAL_SECS: u32 = 1800;
 /// A proposal expiring later than this after head time is not ours, whatever it carries.
-pub(crate) const MAX_PROPOSAL_SECS: i64 = 2 * 3600;
+pub const MAX_PROPOSAL_SECS: i64 = 2 * 3600;
 
 /// One proposal found under the incident's name, in the scope of `proposer`.
 #[derive(Debug, Clone)]
-pub(crate) struct Found {
+pub struct Found {
     pub proposer: Name,
     pub proposal: Proposal,
     /// Its `approvals2` row (`None`: missing, which the contract never leaves).
@@ -24,7 +24,7 @@ pub(crate) struct Found {
 
 /// What to do with the incident's proposal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Plan {
+pub enum Plan {
     /// None acceptable exists: propose ours (in our scope) and approve it at once.
     Propose,
     /// Approve `proposer`'s proposal pinned to `hash`; `exec`: ours is the k-th approval.
@@ -45,7 +45,7 @@ pub(crate) enum Plan {
 
 /// A proposal that is not the switch we would send, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Rejected {
+pub struct Rejected {
     pub proposer: Name,
     pub reason: String,
 }
@@ -54,7 +54,7 @@ pub(crate) struct Rejected {
 ///
 /// `expected`: the actions we would send; `now_ms`: head time; `observers`: the configured
 /// observers, in order (a tie between acceptable proposals goes to the earlier proposer).
-pub(crate) fn plan(
+pub fn plan(
     me: PermissionLevel,
     threshold: u32,
     observers: &[PermissionLevel],
@@ -148,9 +148,9 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::bytes::{Pack, Writer};
-    use crate::antelope::msig::{proposed_transaction, Approval};
-    use crate::antelope::{TimePoint, TimePointSec};
+    use antelope::bytes::{Pack, Writer};
+    use antelope::msig::{proposed_transaction, Approval};
+    use antelope::{TimePoint, TimePointSec};
 
     /// 2026-12-01T12:00:00Z.
     const NOW: i64 = 1_796_126_400_000;

@@ -11,8 +11,8 @@
 use serde_json::json;
 use thiserror::Error;
 
-use crate::antelope::abi::{Abi, AbiError};
-use crate::antelope::{
+use antelope::abi::{Abi, AbiError};
+use antelope::{
     Action, BlockId, ChainId, Name, PackedTransaction, PermissionLevel, PrivateKey, PublicKey,
     TimePointSec, Transaction,
 };
@@ -21,17 +21,7 @@ use crate::antelope::{
 pub const MAX_URL_BYTES: usize = 511;
 
 /// Which system-contract action switches the key.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegAction {
     /// `regproducer(producer, producer_key, url, location)`.

@@ -57,8 +57,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::types::{BlockId, ChainId, GetInfo};
-use crate::antelope::BlockTimestamp;
+use antelope::chain_api::{BlockId, ChainId, GetInfo};
+use antelope::BlockTimestamp;
 
 /// What the quorum computation needs from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -654,7 +654,7 @@ pub fn assess_at(obs: &[Observation], policy: &QuorumPolicy, height: Option<u32>
         .iter()
         .find_map(|&k| endpoints[k].chain_id)
         .or(policy.chain_id)
-        .unwrap_or(crate::antelope::Checksum256([0; 32]));
+        .unwrap_or(antelope::Checksum256([0; 32]));
 
     QuorumView {
         configured: policy.configured,
@@ -673,18 +673,18 @@ pub fn assess_at(obs: &[Observation], policy: &QuorumPolicy, height: Option<u32>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::antelope::Name;
+    use antelope::Name;
     use proptest::prelude::*;
 
-    const CHAIN: ChainId = crate::antelope::Checksum256([0x73; 32]);
-    const OTHER_CHAIN: ChainId = crate::antelope::Checksum256([0x10; 32]);
+    const CHAIN: ChainId = antelope::Checksum256([0x73; 32]);
+    const OTHER_CHAIN: ChainId = antelope::Checksum256([0x10; 32]);
     /// Unix ms of block 1000's timestamp in these tests.
     const T1000: i64 = 1_700_000_000_000;
 
     fn id(num: u32, fork: u8) -> BlockId {
         let mut b = [fork; 32];
         b[..4].copy_from_slice(&num.to_be_bytes());
-        crate::antelope::Checksum256(b)
+        antelope::Checksum256(b)
     }
 
     fn time_of(num: u32) -> BlockTimestamp {
@@ -1159,7 +1159,7 @@ mod tests {
             .unconfigured_chain()
             .chain(OTHER_CHAIN, 1010)
             .node(1010, 0)
-            .chain(crate::antelope::Checksum256([1; 32]), 1010)
+            .chain(antelope::Checksum256([1; 32]), 1010)
             .view();
         assert_eq!(
             v.state,
