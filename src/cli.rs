@@ -52,7 +52,7 @@ pub enum Command {
 
 /// Built-in scenario names (`bp-failover drill --list`).
 fn scenario_name(s: &str) -> Result<String, String> {
-    let names: Vec<&str> = crate::sim::scenario::list()
+    let names: Vec<&str> = crate::drill::scenario::list()
         .into_iter()
         .map(|(n, _)| n)
         .collect();

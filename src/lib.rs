@@ -22,11 +22,12 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod diagnostics;
+pub mod drill;
 pub mod fsutil;
 pub mod http;
 pub mod keyfile;
 pub mod metrics;
-pub mod sim;
+pub use antelope_sim as sim;
 pub mod state_file;
 
 mod event_log;

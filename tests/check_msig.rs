@@ -9,9 +9,9 @@ use bp_failover::antelope::{Name, PrivateKey, TimePoint};
 use bp_failover::api::SystemClock;
 use bp_failover::commands::check::{evaluate, gather, Status};
 use bp_failover::config;
+use bp_failover::drill::{render_config, ConfigOptions};
 use bp_failover::sim::chain::derive_key;
 use bp_failover::sim::network::{Clock, Network, NetworkSpec};
-use bp_failover::sim::{render_config, ConfigOptions};
 
 const OBSERVERS: [&str; 3] = ["obs1", "obs2", "obs3"];
 

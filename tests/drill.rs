@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use bp_failover::drill::scenario;
 use bp_failover::keyfile::read_key_file;
-use bp_failover::sim::scenario;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bp-failover");

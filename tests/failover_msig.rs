@@ -9,8 +9,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use bp_failover::antelope::{Name, PrivateKey, TimePoint};
+use bp_failover::drill::{render_config, ConfigOptions};
 use bp_failover::sim::chain::derive_key;
-use bp_failover::sim::{render_config, Clock, ConfigOptions, Network, NetworkSpec};
+use bp_failover::sim::{Clock, Network, NetworkSpec};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bp-failover");

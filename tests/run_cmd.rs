@@ -4,7 +4,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bp_failover::sim::{render_config, Clock, ConfigOptions, Network, NetworkSpec};
+use bp_failover::drill::{render_config, ConfigOptions};
+use bp_failover::sim::{Clock, Network, NetworkSpec};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bp-failover");

@@ -4,7 +4,7 @@
 
 mod sim_common;
 
-use bp_failover::sim::scenario::{self, Params};
+use bp_failover::drill::scenario::{self, Params};
 use sim_common::observers::{count, scenario, Run};
 
 async fn run(name: &str) -> Run {

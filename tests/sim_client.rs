@@ -9,8 +9,9 @@ use bp_failover::api::client::http_client;
 use bp_failover::api::{
     ApiErrorKind, ChainClient, ClientOptions, EndpointPool, EndpointUrl, ManualClock,
 };
+use bp_failover::drill::{render_config, ConfigOptions};
 use bp_failover::sim::network::NetworkSpec;
-use bp_failover::sim::{render_config, Behavior, ConfigOptions, Network};
+use bp_failover::sim::{Behavior, Network};
 use sim_common::*;
 
 fn clients(net: &Network) -> Vec<ChainClient> {

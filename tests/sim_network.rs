@@ -6,12 +6,11 @@ mod sim_common;
 use std::time::Duration;
 
 use bp_failover::antelope::Name;
+use bp_failover::drill::scenario::{self, Expect, Params};
+use bp_failover::drill::{render_config, ConfigOptions};
 use bp_failover::sim::chain::REPETITIONS;
 use bp_failover::sim::network::{Clock, NetworkSpec, Target};
-use bp_failover::sim::scenario::{self, Expect, Params};
-use bp_failover::sim::{
-    render_config, Behavior, Change, ConfigOptions, DcStatus, ForkSpec, Network,
-};
+use bp_failover::sim::{Behavior, Change, DcStatus, ForkSpec, Network};
 use serde_json::{json, Value};
 use sim_common::*;
 

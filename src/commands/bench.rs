@@ -33,6 +33,7 @@ use crate::api::SystemClock;
 use crate::cli::{BenchArgs, BenchKind};
 use crate::config::Config;
 use crate::daemon::{Daemon, Options};
+use crate::drill::{render_config, ConfigOptions};
 use crate::events::{EventLog, LogFormat};
 use crate::sim::chain::{
     Block, Chain, ChainSpec, Consensus, DcStatus, REPETITIONS, SCHEDULE_TICK_SLOTS,
@@ -42,7 +43,6 @@ use crate::sim::network::{
     Behavior, Change, Clock as SimClock, Event as SimEvent, Network, NetworkSpec,
 };
 use crate::sim::system::Authority;
-use crate::sim::{render_config, ConfigOptions};
 
 /// Latency targets (seconds).
 const LATENCY_MEDIAN_TARGET_S: f64 = 0.6;

@@ -40,11 +40,12 @@ use crate::cli::DrillArgs;
 use crate::config;
 use crate::daemon::{Daemon, Options};
 use crate::decision::Policy;
+use crate::drill::scenario::{self, Params};
+use crate::drill::{Expect, Scenario};
 use crate::events::{ConsensusMode, Event, EventLog, LogFormat, QuorumStatus};
 use crate::quorum::{QuorumView, Verdict};
 use crate::sim::chain::REPETITIONS;
-use crate::sim::scenario::{self, Params};
-use crate::sim::{Clock, Consensus, Expect, Network, Scenario};
+use crate::sim::{Clock, Consensus, Network};
 
 /// Width the narration wraps at.
 const WIDTH: usize = 100;

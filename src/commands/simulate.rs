@@ -20,11 +20,12 @@ use anyhow::Context;
 
 use super::run::{init_tracing, shutdown_signal};
 use crate::cli::{SimNetworkArgs, SimulateArgs};
+use crate::drill::scenario::{self, Params};
+use crate::drill::{render_config, ConfigOptions, Expect, Scenario};
 use crate::events::LogFormat;
 use crate::sim::chain::REPETITIONS;
 use crate::sim::network::current_slot;
-use crate::sim::scenario::{self, Params};
-use crate::sim::{render_config, Clock, ConfigOptions, Consensus, Expect, Network, Scenario};
+use crate::sim::{Clock, Consensus, Network};
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     init_tracing(LogFormat::Text);

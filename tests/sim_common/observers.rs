@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use bp_failover::daemon::{Daemon, Options};
 use bp_failover::decision::{Decision, State};
+use bp_failover::drill::render_config;
+use bp_failover::drill::scenario::{self, Params, Scenario};
 use bp_failover::events::{Event, EventLog};
 use bp_failover::sim::network::current_slot;
-use bp_failover::sim::scenario::{self, Params, Scenario};
-use bp_failover::sim::{render_config, Consensus, Network};
+use bp_failover::sim::{Consensus, Network};
 
 /// Built-in scenario `name` with `producers` producers and a 24-slot schedule tick.
 ///

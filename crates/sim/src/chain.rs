@@ -55,12 +55,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::antelope::transaction::TransactionId;
+use antelope::transaction::TransactionId;
 
 use super::system::{fake_bls_key, Account, Authority, Permission, ProducerRow, SystemState};
-use crate::antelope::block::{LegacyProducerKey, LegacyProducerSchedule};
-use crate::antelope::transaction::Extension;
-use crate::antelope::{
+use antelope::block::{LegacyProducerKey, LegacyProducerSchedule};
+use antelope::transaction::Extension;
+use antelope::{
     BlockHeader, BlockId, BlockTimestamp, ChainId, Checksum256, Name, PackedTransaction,
     PrivateKey, PublicKey, TimePoint, Transaction,
 };
@@ -689,7 +689,7 @@ impl Chain {
             .unwrap_or_else(|p| p.into_inner());
         let sig = cache.entry(*key).or_insert_with(|| {
             let digest = Checksum256::hash(b"bp-failover-sim/producer_signature");
-            crate::antelope::sign_digest(private, &digest.0).to_string()
+            antelope::sign_digest(private, &digest.0).to_string()
         });
         Some(sig.clone())
     }
@@ -1279,8 +1279,8 @@ mod tests {
     /// proposal and first block under the new schedule must be the model's.
     #[test]
     fn cadence_prediction_matches_the_model() {
-        use crate::decision::cadence::{down_from, predict, ChainTiming};
-        use crate::observer::schedule::ConsensusMode;
+        use failover_core::decision::cadence::{down_from, predict, ChainTiming};
+        use failover_core::observer::schedule::ConsensusMode;
         for (consensus, mode, n) in [
             (Consensus::Savanna, ConsensusMode::Savanna, 21),
             (Consensus::Legacy, ConsensusMode::Legacy, 21),

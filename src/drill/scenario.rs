@@ -16,17 +16,17 @@
 //! 4 producers tests use and the 21 of a real chain. Run lengths assume the observer's
 //! default policy (a full missed turn of 12 blocks before failing over).
 
-use super::chain::{finality_threshold, ChainSpec, Consensus, DcStatus, REPETITIONS};
 use super::config::{msig_observer_key, ConfigOptions, MsigOptions};
-use super::error::NodeError;
-use super::network::{
-    current_slot, Behavior, Change, Clock, Event, ForkSpec, Network, NetworkSpec,
-};
 use crate::antelope::msig::{self, Incident};
 use crate::antelope::{Name, PermissionLevel, TimePoint, TimePointSec};
 use crate::decision::HoldReason;
 use crate::decision::Policy;
 use crate::events::{Event as LogEvent, QuorumStatus, SuppressReason};
+use crate::sim::chain::{finality_threshold, ChainSpec, Consensus, DcStatus, REPETITIONS};
+use crate::sim::error::NodeError;
+use crate::sim::network::{
+    current_slot, Behavior, Change, Clock, Event, ForkSpec, Network, NetworkSpec,
+};
 
 /// What should have happened by the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +130,7 @@ impl Default for Params {
         Params {
             producers: 21,
             consensus: Consensus::Savanna,
-            schedule_tick_slots: super::chain::SCHEDULE_TICK_SLOTS,
+            schedule_tick_slots: crate::sim::chain::SCHEDULE_TICK_SLOTS,
             start_slot: current_slot(),
             clock: Clock::Manual,
         }

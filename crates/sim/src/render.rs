@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 use super::chain::{Block, Chain, Consensus, Proposal, Schedule, TxRecord};
 use super::error::NodeError;
-use crate::antelope::{BlockTimestamp, Checksum256};
+use antelope::{BlockTimestamp, Checksum256};
 
 /// A chain seen at a given head.
 #[derive(Clone, Copy)]
@@ -332,7 +332,7 @@ mod tests {
     use super::super::chain::ChainSpec;
     use super::super::system::Authority;
     use super::*;
-    use crate::antelope::BlockHeader;
+    use antelope::BlockHeader;
 
     fn chain(n: usize, consensus: Consensus) -> Chain {
         let mut spec = ChainSpec::new(n, 1_000_000);

@@ -1,6 +1,7 @@
-//! HTTP/1.1 on one listener (hyper): `serve(listener, world, target, shutdown)` in the
+//! HTTP/1.1 on one listener (hyper): `serve(listener, handler, shutdown)` in the
 //! mini-redis shape, so the caller owns the socket (tests bind `127.0.0.1:0`) and the
-//! shutdown future.
+//! shutdown future. The server knows nothing of the simulated world: it asks a
+//! [`Handler`] (the network implements it per listener) whether to accept and what to answer.
 //!
 //! POST and GET are both accepted on every path (nodeos answers a GET with no body the
 //! same as a POST of `{}`); bodies over 1 MiB are refused. A listener whose behaviour is
@@ -21,7 +22,32 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use super::error::NodeError;
-use super::network::{Reply, Shared, Target};
+
+/// What a listener should answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Json {
+        status: u16,
+        body: serde_json::Value,
+        delay: Duration,
+    },
+    Raw {
+        status: u16,
+        body: &'static str,
+    },
+    /// Close the connection without an answer.
+    Close,
+    /// Never answer (the connection stays open until the client gives up).
+    Hang,
+}
+
+/// The world behind one listener, as the server sees it.
+pub trait Handler: Clone + Send + Sync + 'static {
+    /// Whether a new connection is dropped at once (the listener is down).
+    fn refuses(&self) -> bool;
+    /// The answer to a request for `path` with `body`.
+    fn request(&self, path: &str, body: &[u8]) -> Reply;
+}
 
 /// Largest request body read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,11 +64,10 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// Serves `target` of `world` on `listener` until `shutdown` resolves.
-pub async fn serve(
+/// Serves `handler` on `listener` until `shutdown` resolves.
+pub async fn serve<H: Handler>(
     listener: TcpListener,
-    world: Shared,
-    target: Target,
+    handler: H,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -62,13 +87,13 @@ pub async fn serve(
                         continue;
                     }
                 };
-                if world.lock().refuses(target) {
+                if handler.refuses() {
                     drop(stream);
                     continue;
                 }
-                let world = world.clone();
+                let handler = handler.clone();
                 conns.spawn(async move {
-                    let svc = service_fn(move |req| handle(world.clone(), target, req));
+                    let svc = service_fn(move |req| handle(handler.clone(), req));
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
                         .await;
@@ -89,9 +114,8 @@ fn json_response(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>>
     r
 }
 
-async fn handle(
-    world: Shared,
-    target: Target,
+async fn handle<H: Handler>(
+    handler: H,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Refused> {
     let path = req.uri().path().to_string();
@@ -109,7 +133,7 @@ async fn handle(
             return Ok(json_response(e.http, &e.to_json()));
         }
     };
-    let reply = world.lock().request(target, &path, &body);
+    let reply = handler.request(&path, &body);
     match reply {
         Reply::Close => Err(Refused),
         Reply::Hang => std::future::pending().await,

@@ -10,7 +10,7 @@
 use serde_json::{json, Value};
 use thiserror::Error;
 
-use crate::antelope::{Name, PermissionLevel};
+use antelope::{Name, PermissionLevel};
 
 /// A failure as a node reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -504,13 +504,13 @@ mod tests {
     #[test]
     fn shapes_match_the_recorded_errors() {
         let real: Value = serde_json::from_str(include_str!(
-            "../../fixtures/error_500_signature_not_canonical_2022.json"
+            "../../../fixtures/error_500_signature_not_canonical_2022.json"
         ))
         .unwrap();
         assert_eq!(NodeError::not_canonical().to_json(), real);
 
         let real: Value = serde_json::from_str(include_str!(
-            "../../fixtures/jungle4_error_500_irrelevant_auth_compute_transaction_2024.json"
+            "../../../fixtures/jungle4_error_500_irrelevant_auth_compute_transaction_2024.json"
         ))
         .unwrap();
         let level = |p: &str| PermissionLevel {
@@ -523,7 +523,7 @@ mod tests {
         );
 
         let real: Value = serde_json::from_str(include_str!(
-            "../../fixtures/jungle4_error_500_get_account_nonexistent.json"
+            "../../../fixtures/jungle4_error_500_get_account_nonexistent.json"
         ))
         .unwrap();
         assert_eq!(NodeError::unknown_account("nani1").to_json(), real);

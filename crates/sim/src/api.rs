@@ -19,7 +19,7 @@ use super::error::NodeError;
 use super::render::{trace_json, TraceStyle, View};
 use super::system::SystemState;
 use super::verify::{self, Mode};
-use crate::antelope::{BlockTimestamp, Name, PackedTransaction};
+use antelope::{BlockTimestamp, Name, PackedTransaction};
 
 /// A successful answer: HTTP status and body.
 pub type Answer = Result<(u16, Value), NodeError>;
@@ -43,7 +43,7 @@ pub const METHODS: &[&str] = &[
 fn abi_json() -> &'static Value {
     static ABI: OnceLock<Value> = OnceLock::new();
     ABI.get_or_init(|| {
-        serde_json::from_str(crate::antelope::abi::EOSIO_SYSTEM_ABI_JSON).unwrap_or(Value::Null)
+        serde_json::from_str(antelope::abi::EOSIO_SYSTEM_ABI_JSON).unwrap_or(Value::Null)
     })
 }
 
@@ -51,7 +51,7 @@ fn abi_json() -> &'static Value {
 fn msig_abi_json() -> &'static Value {
     static ABI: OnceLock<Value> = OnceLock::new();
     ABI.get_or_init(|| {
-        serde_json::from_str(crate::antelope::msig::EOSIO_MSIG_ABI_JSON).unwrap_or(Value::Null)
+        serde_json::from_str(antelope::msig::EOSIO_MSIG_ABI_JSON).unwrap_or(Value::Null)
     })
 }
 
@@ -112,7 +112,7 @@ pub fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) ->
                     ok(json!({"account_name": "eosio", "abi": abi_json()}))
                 }
                 // eosio.msig is deployed on every simulated chain (see sim::msig).
-                Some(n) if n == crate::antelope::msig::MSIG_ACCOUNT => {
+                Some(n) if n == antelope::msig::MSIG_ACCOUNT => {
                     ok(json!({"account_name": n, "abi": msig_abi_json()}))
                 }
                 Some(n) if chain.state().accounts.contains_key(&n) => {
@@ -246,7 +246,7 @@ fn get_table_rows(
             "Invalid table name {table:?}"
         )));
     };
-    if crate::antelope::abi::eosio_system_abi()
+    if antelope::abi::eosio_system_abi()
         .table_type(table_name)
         .is_none()
     {

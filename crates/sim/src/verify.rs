@@ -30,12 +30,10 @@ use serde_json::Value;
 use super::chain::{Chain, KeySwitchRecord, TxRecord, MAX_TRX_LIFETIME_SECS};
 use super::error::NodeError;
 use super::system::{level, Effect};
-use crate::antelope::abi::eosio_system_abi;
-use crate::antelope::msig::{eosio_msig_abi, MSIG_ACCOUNT};
-use crate::antelope::{
-    BlockTimestamp, Name, PackedTransaction, PublicKey, RecoverError, TimePoint,
-};
-use crate::authority::{self, Accounts, Refusal};
+use antelope::abi::eosio_system_abi;
+use antelope::msig::{eosio_msig_abi, MSIG_ACCOUNT};
+use antelope::{BlockTimestamp, Name, PackedTransaction, PublicKey, RecoverError, TimePoint};
+use failover_core::authority::{self, Accounts, Refusal};
 
 /// Whether the transaction is pushed or only computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +56,7 @@ pub fn process(
     let trx_bytes = packed
         .trx_bytes()
         .map_err(|e| NodeError::packed_transaction(e.to_string()))?;
-    let id = crate::antelope::Checksum256::hash(&trx_bytes);
+    let id = antelope::Checksum256::hash(&trx_bytes);
 
     let mut keys = BTreeSet::new();
     if mode == Mode::Push {
@@ -126,7 +124,7 @@ pub fn process(
         _ => return Err(NodeError::invalid_ref_block()),
     }
 
-    // Authorization: nodeos' rules from crate::authority over the accounts as get_account
+    // Authorization: nodeos' rules from failover_core::authority over the accounts as get_account
     // reports them.
     let views: Vec<_> = chain
         .state()
@@ -148,7 +146,7 @@ pub fn process(
                     decl.actor
                 )));
             }
-            let declared = crate::api::types::PermissionLevel {
+            let declared = antelope::chain_api::PermissionLevel {
                 actor: decl.actor,
                 permission: decl.permission,
             };

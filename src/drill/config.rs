@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::network::{Network, SimError};
 use crate::antelope::{ChainId, Name, PrivateKey, PublicKey};
-use crate::keyfile::write_new_key_file;
+use crate::keyfile::{write_new_key_file, KeyFileError};
 use crate::keyswitch::RegAction;
+use crate::sim::network::Network;
 
 /// What goes into the file; [`config_toml`] renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +128,7 @@ pub struct MsigOptions {
 /// The private key of simulated observer account `observer` (k-of-n mode), derived from
 /// the chain's seed.
 pub fn msig_observer_key(seed: &str, observer: Name) -> PrivateKey {
-    super::chain::derive_key(seed, &format!("msig/{observer}"))
+    crate::sim::chain::derive_key(seed, &format!("msig/{observer}"))
 }
 
 impl ConfigOptions {
@@ -146,7 +146,7 @@ impl ConfigOptions {
 
 /// Writes the observer's private key to `dir/failover.key` (0600, never overwriting) and
 /// returns the config for `net`.
-pub fn render_config(net: &Network, opts: &ConfigOptions) -> Result<String, SimError> {
+pub fn render_config(net: &Network, opts: &ConfigOptions) -> Result<String, KeyFileError> {
     let key_file = opts.dir.join("failover.key");
     let (chain_id, account, permission, key, dcs) = net.with_chain(|c| {
         (
@@ -223,7 +223,7 @@ fn with_msig_section(text: &str, m: &MsigOptions) -> String {
     out
 }
 
-fn write_key(path: &Path, key: &PrivateKey) -> Result<(), SimError> {
+fn write_key(path: &Path, key: &PrivateKey) -> Result<(), KeyFileError> {
     write_new_key_file(path, key)?;
     Ok(())
 }
