@@ -22,10 +22,10 @@ use super::verify::{self, Mode};
 use antelope::{BlockTimestamp, Name, PackedTransaction};
 
 /// A successful answer: HTTP status and body.
-pub type Answer = Result<(u16, Value), NodeError>;
+pub(crate) type Answer = Result<(u16, Value), NodeError>;
 
 /// The chain methods this simulator serves.
-pub const METHODS: &[&str] = &[
+pub(crate) const METHODS: &[&str] = &[
     "get_info",
     "get_block",
     "get_block_info",
@@ -61,7 +61,7 @@ fn str_param<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
 
 /// Dispatches `method` (the last path segment) with a parsed JSON body.
 /// `head` is the endpoint's head block number (`None`: the live head).
-pub fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) -> Answer {
+pub(crate) fn call(chain: &mut Chain, head: Option<u32>, method: &str, body: &Value) -> Answer {
     let view = match head {
         Some(n) => View::at(chain, n),
         None => View::live(chain),
@@ -167,7 +167,7 @@ fn send_transaction2(chain: &mut Chain, body: &Value) -> Answer {
 }
 
 /// A `processed` trace carrying `except`.
-pub fn failure_trace_json(id: &str, block_num: u32, slot: u32, e: &NodeError) -> Value {
+pub(crate) fn failure_trace_json(id: &str, block_num: u32, slot: u32, e: &NodeError) -> Value {
     json!({
         "transaction_id": id,
         "processed": {

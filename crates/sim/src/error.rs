@@ -19,7 +19,7 @@ pub struct NodeError {
     /// HTTP status.
     pub http: u16,
     /// The top-level `message` ("Internal Service Error", "Unknown Block", …).
-    pub http_message: &'static str,
+    pub(crate) http_message: &'static str,
     /// fc exception code (`error.code`).
     pub code: i64,
     pub name: &'static str,
@@ -68,7 +68,7 @@ impl NodeError {
     }
 
     /// The response body.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "code": self.http,
             "message": self.http_message,
@@ -88,7 +88,7 @@ impl NodeError {
 
     /// The `except` object of a failure trace (`send_transaction2` with
     /// `return_failure_trace`).
-    pub fn to_except_json(&self) -> Value {
+    pub(crate) fn to_except_json(&self) -> Value {
         json!({
             "code": self.code,
             "name": self.name,
@@ -109,7 +109,7 @@ impl NodeError {
         })
     }
 
-    pub fn expired(expiration: &str, block_time: &str) -> Self {
+    pub(crate) fn expired(expiration: &str, block_time: &str) -> Self {
         Self::new(
             500,
             ISE,
@@ -123,7 +123,7 @@ impl NodeError {
         )
     }
 
-    pub fn exp_too_far(expiration: &str, block_time: &str) -> Self {
+    pub(crate) fn exp_too_far(expiration: &str, block_time: &str) -> Self {
         Self::new(
             500,
             ISE,
@@ -141,7 +141,7 @@ impl NodeError {
         )
     }
 
-    pub fn invalid_ref_block() -> Self {
+    pub(crate) fn invalid_ref_block() -> Self {
         Self::new(
             500,
             ISE,
@@ -155,7 +155,7 @@ impl NodeError {
         )
     }
 
-    pub fn duplicate(id: &str) -> Self {
+    pub(crate) fn duplicate(id: &str) -> Self {
         Self::new(
             409,
             "Conflict",
@@ -170,7 +170,7 @@ impl NodeError {
     }
 
     /// `transaction_exception` 3040000 (e.g. "transaction cannot be delayed").
-    pub fn transaction(message: impl Into<String>) -> Self {
+    pub(crate) fn transaction(message: impl Into<String>) -> Self {
         Self::new(
             500,
             ISE,
@@ -184,7 +184,7 @@ impl NodeError {
         )
     }
 
-    pub fn no_action() -> Self {
+    pub(crate) fn no_action() -> Self {
         Self::new(
             500,
             ISE,
@@ -198,7 +198,7 @@ impl NodeError {
         )
     }
 
-    pub fn no_auths() -> Self {
+    pub(crate) fn no_auths() -> Self {
         Self::new(
             500,
             ISE,
@@ -213,7 +213,7 @@ impl NodeError {
     }
 
     /// A body whose packed transaction does not decode.
-    pub fn packed_transaction(message: impl Into<String>) -> Self {
+    pub(crate) fn packed_transaction(message: impl Into<String>) -> Self {
         Self::new(
             500,
             ISE,
@@ -227,7 +227,7 @@ impl NodeError {
         )
     }
 
-    pub fn unsatisfied(level: &PermissionLevel, provided_keys: &[String]) -> Self {
+    pub(crate) fn unsatisfied(level: &PermissionLevel, provided_keys: &[String]) -> Self {
         let keys = provided_keys
             .iter()
             .map(|k| format!("\"{k}\""))
@@ -252,7 +252,7 @@ impl NodeError {
         .async_500()
     }
 
-    pub fn missing_auth(account: Name) -> Self {
+    pub(crate) fn missing_auth(account: Name) -> Self {
         Self::new(
             500,
             ISE,
@@ -266,7 +266,7 @@ impl NodeError {
         )
     }
 
-    pub fn irrelevant_auth(declared: &PermissionLevel, minimum: &PermissionLevel) -> Self {
+    pub(crate) fn irrelevant_auth(declared: &PermissionLevel, minimum: &PermissionLevel) -> Self {
         Self::new(
             500,
             ISE,
@@ -285,7 +285,7 @@ impl NodeError {
     }
 
     /// `eosio_assert_message_exception`: a contract `check(false, msg)`.
-    pub fn assert_message(msg: &str) -> Self {
+    pub(crate) fn assert_message(msg: &str) -> Self {
         Self::new(
             500,
             ISE,
@@ -302,7 +302,7 @@ impl NodeError {
     /// `crypto_api_exception`: `assert_sha256` failed, e.g. an `eosio.msig` approve whose
     /// `proposal_hash` is not the stored proposal's (fixture
     /// `msig/leap41_msig_error_approve_wrong_hash.json`).
-    pub fn hash_mismatch() -> Self {
+    pub(crate) fn hash_mismatch() -> Self {
         Self::new(
             500,
             ISE,
@@ -317,7 +317,7 @@ impl NodeError {
     }
 
     /// `require_auth2(actor, permission)` failed.
-    pub fn missing_auth_level(level: &PermissionLevel) -> Self {
+    pub(crate) fn missing_auth_level(level: &PermissionLevel) -> Self {
         Self {
             message: format!("missing authority of {}/{}", level.actor, level.permission),
             ..Self::missing_auth(level.actor)
@@ -326,7 +326,7 @@ impl NodeError {
 
     /// The real non-canonical signature error (fixture
     /// `error_500_signature_not_canonical_2022.json`).
-    pub fn not_canonical() -> Self {
+    pub(crate) fn not_canonical() -> Self {
         Self::new(
             500,
             ISE,
@@ -341,7 +341,7 @@ impl NodeError {
     }
 
     /// An authorizing actor or permission that does not exist.
-    pub fn unknown_authority(message: impl Into<String>) -> Self {
+    pub(crate) fn unknown_authority(message: impl Into<String>) -> Self {
         Self::new(
             500,
             ISE,
@@ -373,7 +373,7 @@ impl NodeError {
 
     /// `get_account` of an account that does not exist (fixture
     /// `jungle4_error_500_get_account_nonexistent.json`).
-    pub fn unknown_account(account: &str) -> Self {
+    pub(crate) fn unknown_account(account: &str) -> Self {
         Self::new(
             500,
             ISE,
@@ -393,7 +393,7 @@ impl NodeError {
     }
 
     /// `account_query_exception` (fixture `jungle4_error_400_account_query_get_raw_abi_2024.json`).
-    pub fn account_query(account: &str) -> Self {
+    pub(crate) fn account_query(account: &str) -> Self {
         Self::new(
             400,
             "Account lookup",
@@ -407,7 +407,7 @@ impl NodeError {
         )
     }
 
-    pub fn unknown_block(what: &str) -> Self {
+    pub(crate) fn unknown_block(what: &str) -> Self {
         Self::new(
             400,
             "Unknown Block",
@@ -421,7 +421,7 @@ impl NodeError {
         )
     }
 
-    pub fn table_query(message: impl Into<String>) -> Self {
+    pub(crate) fn table_query(message: impl Into<String>) -> Self {
         Self::new(
             500,
             ISE,
@@ -436,7 +436,7 @@ impl NodeError {
     }
 
     /// A body that is not valid JSON or lacks a required field.
-    pub fn invalid_request(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(
             400,
             "Invalid Request",
@@ -451,7 +451,7 @@ impl NodeError {
     }
 
     /// `send_transaction2 {retry_trx:true}` on a node without retry storage.
-    pub fn unsupported_retry() -> Self {
+    pub(crate) fn unsupported_retry() -> Self {
         Self::new(
             500,
             ISE,
@@ -466,7 +466,7 @@ impl NodeError {
     }
 
     /// An unknown path (`http_plugin` "Unknown Endpoint").
-    pub fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         Self::new(
             404,
             "Not Found",
@@ -483,7 +483,7 @@ impl NodeError {
     /// Whether a real node reports this failure inside a transaction trace (it happened
     /// while executing) rather than throwing before execution (decoding, signature
     /// recovery, duplicate check, request errors).
-    pub fn in_trace(&self) -> bool {
+    pub(crate) fn in_trace(&self) -> bool {
         !matches!(self.code, 10 | 3010010 | 3040008 | 3170013)
             && self.http != 400
             && self.http != 404

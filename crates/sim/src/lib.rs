@@ -6,16 +6,30 @@
 //! expiration, canonical signatures, keys and thresholds, linkauth) before applying
 //! `regproducer`/`regproducer2`/`actfinkey` to the producers and finalizer tables.
 //!
-//! - [`chain`]: the pure model (slots, schedules and their promotion, finality);
-//! - [`system`]: tables, accounts, permissions, and the system-contract actions;
-//! - [`msig`]: the `eosio.msig` contract (proposals, approvals, exec);
-//! - [`verify`]: transaction checks and execution;
-//! - [`render`] and [`api`]: response bodies and the chain methods;
-//! - [`network`] and [`server`]: endpoints with differing views, data-center node APIs,
-//!   faults, counters, the clock, HTTP;
+//! Modules (public: [`chain`], [`network`], [`system`], [`error`]; the rest is internal):
+//! - [`chain`]: the pure model, no I/O and no clock: [`chain::ChainSpec`] and the data
+//!   centers (`mod.rs`), blocks and schedules (`block`), building a chain and its warm-up
+//!   history (`genesis`), producing slots, schedule promotion and finality (`production`);
+//! - [`system`]: the `eosio` tables and system-contract actions (`mod.rs`), table rows and
+//!   block signing authorities (`rows`), accounts, permissions and links (`account`), fake
+//!   finalizer keys (`bls`);
+//! - `msig`: the `eosio.msig` contract (proposals, approvals, exec);
+//! - `verify`: transaction checks (TAPOS, expiration, signatures, authorization) and
+//!   execution;
+//! - `render` and `api`: response bodies and the chain methods;
+//! - [`error`]: nodeos' error bodies ([`NodeError`]);
+//! - [`network`]: the started [`Network`], its listeners and clock (`mod.rs`); what it is
+//!   started from and changed by: behaviours, lies, scripted changes (`spec`); the state
+//!   behind every listener and how changes move it (`world`); answering a request
+//!   (`requests`) and lying about it (`lie`);
+//! - `server`: HTTP/1.1 on loopback, asking a handler trait for each answer (so the server
+//!   does not depend on the network).
 //!
-//! The network knows nothing of bp-failover: the app's `drill` module holds the named
-//! scenarios and writes observer configs for a running network.
+//! Dependencies: the `antelope` crate (protocol primitives) and, from `failover-core`,
+//! only nodeos' authorization rules (`failover_core::authority`, the one copy the app's
+//! `check` and dry run use too) and the `Clock` trait that [`network::Shared`] implements
+//! so observers read chain time. Nothing else of bp-failover: the app's `drill` module
+//! holds the named scenarios and writes observer configs for a running network.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), antelope_sim::network::SimError> {
@@ -28,15 +42,15 @@
 //!
 //! Each module's docs say where it simplifies the real chain.
 
-pub mod api;
+mod api;
 pub mod chain;
 pub mod error;
-pub mod msig;
+mod msig;
 pub mod network;
-pub mod render;
-pub mod server;
+mod render;
+mod server;
 pub mod system;
-pub mod verify;
+mod verify;
 
 use std::future::Future;
 
@@ -45,7 +59,7 @@ pub use error::NodeError;
 pub use network::{Behavior, Change, Clock, Event, ForkSpec, Lie, Network, NetworkSpec, SimError};
 
 /// Runs a network until `shutdown` resolves: starts it, hands it to `on_ready` (print the
-/// URLs, write a config with [`render_config`], start observers), waits, then stops every
+/// URLs, write an observer config, start observers), waits, then stops every
 /// listener.
 pub async fn serve(
     spec: NetworkSpec,

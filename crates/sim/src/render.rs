@@ -26,13 +26,13 @@ use antelope::{BlockTimestamp, Checksum256};
 
 /// A chain seen at a given head.
 #[derive(Clone, Copy)]
-pub struct View<'a> {
-    pub chain: &'a Chain,
-    pub head: &'a Block,
+pub(crate) struct View<'a> {
+    pub(crate) chain: &'a Chain,
+    pub(crate) head: &'a Block,
 }
 
 impl<'a> View<'a> {
-    pub fn live(chain: &'a Chain) -> Self {
+    pub(crate) fn live(chain: &'a Chain) -> Self {
         View {
             chain,
             head: chain.head(),
@@ -40,7 +40,7 @@ impl<'a> View<'a> {
     }
 
     /// The chain as of block `num` (clamped to the kept range).
-    pub fn at(chain: &'a Chain, num: u32) -> Self {
+    pub(crate) fn at(chain: &'a Chain, num: u32) -> Self {
         let num = num.clamp(chain.oldest().num, chain.head().num);
         View {
             chain,
@@ -48,12 +48,7 @@ impl<'a> View<'a> {
         }
     }
 
-    /// `head − blocks`.
-    pub fn lagging(chain: &'a Chain, blocks: u32) -> Self {
-        Self::at(chain, chain.head().num.saturating_sub(blocks))
-    }
-
-    pub fn block(&self, num: u32) -> Option<&'a Block> {
+    pub(crate) fn block(&self, num: u32) -> Option<&'a Block> {
         (num <= self.head.num)
             .then(|| self.chain.block(num))
             .flatten()
@@ -76,7 +71,7 @@ impl<'a> View<'a> {
         }
     }
 
-    pub fn get_info(&self) -> Value {
+    pub(crate) fn get_info(&self) -> Value {
         let (lib, lib_id, lib_time) = self.lib();
         let (short, version) = match self.chain.consensus() {
             Consensus::Savanna => ("14092132", "v1.2.0"),
@@ -107,7 +102,7 @@ impl<'a> View<'a> {
     }
 
     /// Finds a block by number or id text, as `get_block` accepts.
-    pub fn find_block(&self, num_or_id: &Value) -> Result<&'a Block, NodeError> {
+    pub(crate) fn find_block(&self, num_or_id: &Value) -> Result<&'a Block, NodeError> {
         let text = match num_or_id {
             Value::Number(n) => n.to_string(),
             Value::String(s) => s.trim().to_string(),
@@ -155,7 +150,7 @@ impl<'a> View<'a> {
         m
     }
 
-    pub fn get_block(&self, b: &Block) -> Value {
+    pub(crate) fn get_block(&self, b: &Block) -> Value {
         let mut m = self.header_fields(b);
         m.insert(
             "transactions".into(),
@@ -167,7 +162,7 @@ impl<'a> View<'a> {
         Value::Object(m)
     }
 
-    pub fn get_block_info(&self, b: &Block) -> Value {
+    pub(crate) fn get_block_info(&self, b: &Block) -> Value {
         let h = self.header_fields(b);
         json!({
             "block_num": b.num,
@@ -185,7 +180,7 @@ impl<'a> View<'a> {
         })
     }
 
-    pub fn get_producer_schedule(&self) -> Value {
+    pub(crate) fn get_producer_schedule(&self) -> Value {
         let s = &self.head.schedules;
         let proposal = |p: &Option<Proposal>| {
             p.as_ref()
@@ -203,7 +198,7 @@ impl<'a> View<'a> {
 }
 
 /// `get_producer_schedule` form of a schedule.
-pub fn schedule_json(s: &Schedule) -> Value {
+pub(crate) fn schedule_json(s: &Schedule) -> Value {
     json!({
         "version": s.version,
         "producers": s.producers.iter().map(|(n, a)| json!({
@@ -254,7 +249,7 @@ fn block_tx_json(t: &TxRecord) -> Value {
 
 /// How action traces are nested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TraceStyle {
+pub(crate) enum TraceStyle {
     /// `push_transaction`: each action trace has `inline_traces`.
     Nested,
     /// `send_transaction`, `send_transaction2`, `compute_transaction`: flat.
@@ -262,7 +257,7 @@ pub enum TraceStyle {
 }
 
 /// The `{transaction_id, processed}` body of a successful push.
-pub fn trace_json(t: &TxRecord, style: TraceStyle) -> Value {
+pub(crate) fn trace_json(t: &TxRecord, style: TraceStyle) -> Value {
     let block_time = BlockTimestamp(t.slot).to_string();
     let id = t.id.to_string();
     let traces: Vec<Value> = (0..t.trx.actions.len())

@@ -25,7 +25,7 @@ use super::error::NodeError;
 
 /// What a listener should answer.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     Json {
         status: u16,
         body: serde_json::Value,
@@ -42,7 +42,7 @@ pub enum Reply {
 }
 
 /// The world behind one listener, as the server sees it.
-pub trait Handler: Clone + Send + Sync + 'static {
+pub(crate) trait Handler: Clone + Send + Sync + 'static {
     /// Whether a new connection is dropped at once (the listener is down).
     fn refuses(&self) -> bool;
     /// The answer to a request for `path` with `body`.
@@ -50,7 +50,7 @@ pub trait Handler: Clone + Send + Sync + 'static {
 }
 
 /// Largest request body read.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The connection is dropped without an answer.
 #[derive(Debug)]
@@ -65,7 +65,7 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 /// Serves `handler` on `listener` until `shutdown` resolves.
-pub async fn serve<H: Handler>(
+pub(crate) async fn serve<H: Handler>(
     listener: TcpListener,
     handler: H,
     shutdown: impl Future<Output = ()>,

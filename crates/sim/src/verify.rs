@@ -32,12 +32,12 @@ use super::error::NodeError;
 use super::system::{level, Effect};
 use antelope::abi::eosio_system_abi;
 use antelope::msig::{eosio_msig_abi, MSIG_ACCOUNT};
-use antelope::{BlockTimestamp, Name, PackedTransaction, PublicKey, RecoverError, TimePoint};
+use antelope::{Name, PackedTransaction, PublicKey, RecoverError, TimePoint};
 use failover_core::authority::{self, Accounts, Refusal};
 
 /// Whether the transaction is pushed or only computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `push_transaction`, `send_transaction`, `send_transaction2`.
     Push,
     /// `compute_transaction`: no signatures, no state change.
@@ -45,7 +45,7 @@ pub enum Mode {
 }
 
 /// Checks `packed` against `chain` and, in [`Mode::Push`], applies it.
-pub fn process(
+pub(crate) fn process(
     chain: &mut Chain,
     packed: &PackedTransaction,
     mode: Mode,
@@ -301,9 +301,4 @@ pub fn process(
     let record = Arc::new(record);
     chain.accept(record.clone());
     Ok(record)
-}
-
-/// `block_time` text of the pending block.
-pub fn pending_time_text(slot: u32) -> String {
-    BlockTimestamp(slot).to_string()
 }

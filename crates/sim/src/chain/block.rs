@@ -40,10 +40,10 @@ impl Schedule {
 pub struct Proposal {
     pub schedule: Arc<Schedule>,
     /// Block and slot of the proposal (`proposal_time` under Savanna).
-    pub proposed_block: u32,
+    pub(crate) proposed_block: u32,
     pub proposed_slot: u32,
     /// Legacy: the block that made it pending (`schedule_lib_num`).
-    pub pending_block: u32,
+    pub(crate) pending_block: u32,
 }
 
 /// Active, pending and proposed schedules as of some block.
@@ -71,13 +71,13 @@ pub struct TxRecord {
     pub packed: PackedTransaction,
     pub trx: Transaction,
     /// ABI-decoded data of each action (`null` when the ABI is unknown).
-    pub action_data: Vec<Value>,
+    pub(crate) action_data: Vec<Value>,
     /// The block it was (or will be) included in, and that block's slot.
     pub block_num: u32,
     pub slot: u32,
     pub net_usage_words: u32,
     /// `global_sequence` of its first action.
-    pub first_global_seq: u64,
+    pub(crate) first_global_seq: u64,
 }
 
 /// An accepted key switch of our producer.
@@ -114,7 +114,7 @@ pub struct Block {
     /// Legacy: the schedule that became pending in this block.
     pub new_producers: Option<Arc<Schedule>>,
     /// Savanna: the block this block's QC claim points at.
-    pub qc_block: u32,
+    pub(crate) qc_block: u32,
     pub transactions: Vec<Arc<TxRecord>>,
     /// Stand-in merkle roots (see the module docs).
     pub transaction_mroot: Checksum256,
@@ -129,12 +129,12 @@ impl Block {
     }
 
     /// `ref_block_prefix` as get_block reports it.
-    pub fn ref_block_prefix(&self) -> u32 {
+    pub(crate) fn ref_block_prefix(&self) -> u32 {
         self.id.tapos().1
     }
 
     /// The block's header; its [`BlockHeader::id`] is [`Block::id`].
-    pub fn header(&self) -> BlockHeader {
+    pub(crate) fn header(&self) -> BlockHeader {
         BlockHeader {
             timestamp: self.timestamp(),
             producer: self.producer,

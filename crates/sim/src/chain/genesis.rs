@@ -1,7 +1,7 @@
 //! Building a chain from its spec: the generated keys, the genesis tables and accounts,
 //! the first schedule, and the warm-up history.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use antelope::{
@@ -32,20 +32,20 @@ pub struct ChainSpec {
     /// The first slot after warm-up: the chain's "now" when built.
     pub genesis_slot: u32,
     /// Number of the first block.
-    pub first_block_num: u32,
+    pub(crate) first_block_num: u32,
     /// Slots produced (all producers up) before `genesis_slot`: the history a node has.
     pub warmup_slots: u32,
     pub schedule_tick_slots: u32,
     /// Slots before `genesis_slot` at which the contract last updated the schedule: the
     /// phase of its cadence (default half a tick, so the first tick comes soon).
     pub schedule_update_lag: u32,
-    pub blocks_kept: usize,
+    pub(crate) blocks_kept: usize,
     /// Seed for every generated key: the same seed gives the same keys.
     pub seed: String,
 }
 
 /// The Jungle4 chain id, a realistic default.
-pub const DEFAULT_CHAIN_ID: &str =
+pub(crate) const DEFAULT_CHAIN_ID: &str =
     "73e4385a2708e6d7048834fbc1079f2fabb17b3c125b146af438971e90716c4d";
 
 impl ChainSpec {
@@ -103,7 +103,6 @@ impl Chain {
                 * 1000,
         );
         let observer_key = derive_key(&seed, "observer");
-        let mut producer_keys = BTreeMap::new();
         let mut signers = HashMap::new();
         let mut state = SystemState::default();
         let dcs: Vec<DataCenter> = spec
@@ -128,8 +127,7 @@ impl Chain {
             } else {
                 let k = derive_key(&seed, &format!("producer/{p}"));
                 let pk = k.public_key();
-                signers.insert(pk, k.clone());
-                producer_keys.insert(p, k);
+                signers.insert(pk, k);
                 pk
             };
             state.producers.insert(
@@ -242,7 +240,6 @@ impl Chain {
         }
         let mut chain = Chain {
             fork_salt: 0,
-            producer_keys,
             signers: Arc::new(signers),
             block_signatures: Default::default(),
             observer_key,

@@ -49,12 +49,15 @@
 //!   node accepts up to 65 536 blocks back).
 //! - Two nodes signing with one key (double production) is not modelled: the first up
 //!   data center that holds the active key produces.
+//!
+//! [`BlockHeader`]: antelope::BlockHeader
+//! [`BlockHeader::id`]: antelope::BlockHeader::id
 
 mod block;
 mod genesis;
 mod production;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use antelope::transaction::TransactionId;
@@ -63,7 +66,7 @@ use antelope::{BlockId, BlockTimestamp, ChainId, Checksum256, Name, PrivateKey, 
 use crate::system::SystemState;
 
 pub use block::{Block, KeySwitchRecord, Proposal, Schedule, Schedules, TxRecord};
-pub use genesis::{derive_key, ChainSpec, DEFAULT_CHAIN_ID};
+pub use genesis::{derive_key, ChainSpec};
 pub use production::finality_threshold;
 use production::LegacyFinality;
 
@@ -74,7 +77,7 @@ pub const REPETITIONS: u32 = 12;
 /// Slots between schedule updates in the system contract (`onblock`).
 pub const SCHEDULE_TICK_SLOTS: u32 = 120;
 /// nodeos `max-transaction-lifetime` default, seconds.
-pub const MAX_TRX_LIFETIME_SECS: u32 = 3600;
+pub(crate) const MAX_TRX_LIFETIME_SECS: u32 = 3600;
 
 /// Which finality and schedule-promotion rules the chain follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,7 +122,6 @@ impl DataCenter {
 pub struct Chain {
     spec: Arc<ChainSpec>,
     fork_salt: u64,
-    producer_keys: BTreeMap<Name, PrivateKey>,
     /// Every block signing key: public → private.
     signers: Arc<HashMap<PublicKey, PrivateKey>>,
     /// Rendered block signatures, one per signing key (see [`Chain::block_signature`]).
@@ -154,7 +156,7 @@ pub struct Chain {
 impl Chain {
     /// A copy that continues independently from the current head (a network partition).
     /// Its blocks get different ids from this chain's even for the same slot and producer.
-    pub fn fork(&self, salt: u64) -> Chain {
+    pub(crate) fn fork(&self, salt: u64) -> Chain {
         let mut c = self.clone();
         c.fork_salt = salt;
         c
@@ -168,7 +170,7 @@ impl Chain {
         self.spec.chain_id
     }
 
-    pub fn consensus(&self) -> Consensus {
+    pub(crate) fn consensus(&self) -> Consensus {
         self.spec.consensus
     }
 
@@ -189,11 +191,6 @@ impl Chain {
         self.dcs.iter().position(|d| d.name == name)
     }
 
-    /// The data center holding `key`, if any.
-    pub fn datacenter_of_key(&self, key: &PublicKey) -> Option<&DataCenter> {
-        self.dcs.iter().find(|d| d.public_key() == *key)
-    }
-
     pub fn set_datacenter(&mut self, index: usize, status: DcStatus) {
         if let Some(dc) = self.dcs.get_mut(index) {
             dc.status = status;
@@ -201,7 +198,7 @@ impl Chain {
     }
 
     /// Marks a producer (other than ours, whose liveness is its data centers') up or down.
-    pub fn set_producer_up(&mut self, producer: Name, up: bool) {
+    pub(crate) fn set_producer_up(&mut self, producer: Name, up: bool) {
         if up {
             self.down.remove(&producer);
         } else {
@@ -211,7 +208,7 @@ impl Chain {
 
     /// Whether `producer`'s finalizer (other than ours) withholds its votes while the
     /// producer keeps producing: Savanna finality stalls without blocks stopping.
-    pub fn set_producer_voting(&mut self, producer: Name, voting: bool) {
+    pub(crate) fn set_producer_voting(&mut self, producer: Name, voting: bool) {
         if voting {
             self.not_voting.remove(&producer);
         } else {
@@ -221,17 +218,8 @@ impl Chain {
 
     /// Our producer loses the first `slots` slots of each of its turns, as when the
     /// previous producer's last blocks reach our node late (a slow handoff).
-    pub fn set_handoff_misses(&mut self, slots: u32) {
+    pub(crate) fn set_handoff_misses(&mut self, slots: u32) {
         self.handoff_misses = slots;
-    }
-
-    pub fn is_producer_up(&self, producer: Name) -> bool {
-        !self.down.contains(&producer)
-    }
-
-    /// The private key behind a block signing key (a producer's or a data center's).
-    pub fn private_key_for(&self, key: &PublicKey) -> Option<&PrivateKey> {
-        self.signers.get(key)
     }
 
     /// The `producer_signature` blocks signed by `key` carry: a valid K1 signature by
@@ -239,7 +227,7 @@ impl Chain {
     /// per key (signing every block made serving history the slowest part of a test, and
     /// nothing reads the signature beyond its form). `None` for a key the chain does not
     /// hold.
-    pub fn block_signature(&self, key: &PublicKey) -> Option<String> {
+    pub(crate) fn block_signature(&self, key: &PublicKey) -> Option<String> {
         let private = self.signers.get(key)?;
         let mut cache = self
             .block_signatures
@@ -250,10 +238,6 @@ impl Chain {
             antelope::sign_digest(private, &digest.0).to_string()
         });
         Some(sig.clone())
-    }
-
-    pub fn producer_key(&self, producer: Name) -> Option<&PrivateKey> {
-        self.producer_keys.get(&producer)
     }
 
     pub fn state(&self) -> &SystemState {
@@ -277,7 +261,7 @@ impl Chain {
 
     /// Block time of the block being built (the next slot): the reference time of
     /// expiration checks.
-    pub fn pending_block_time(&self) -> BlockTimestamp {
+    pub(crate) fn pending_block_time(&self) -> BlockTimestamp {
         BlockTimestamp(self.slot + 1)
     }
 
@@ -287,11 +271,11 @@ impl Chain {
         self.blocks.back().expect("a chain always has a head block")
     }
 
-    pub fn lib(&self) -> u32 {
+    pub(crate) fn lib(&self) -> u32 {
         self.lib
     }
 
-    pub fn lib_id(&self) -> BlockId {
+    pub(crate) fn lib_id(&self) -> BlockId {
         self.lib_id
     }
 
@@ -302,14 +286,10 @@ impl Chain {
             .expect("a chain always has a head block")
     }
 
-    pub fn block(&self, num: u32) -> Option<&Block> {
+    pub(crate) fn block(&self, num: u32) -> Option<&Block> {
         let first = self.oldest().num;
         let i = num.checked_sub(first)? as usize;
         self.blocks.get(i)
-    }
-
-    pub fn block_by_id(&self, id: &BlockId) -> Option<&Block> {
-        self.block(id.block_num()).filter(|b| b.id == *id)
     }
 
     /// Kept blocks from `from` (inclusive) on.
@@ -319,7 +299,7 @@ impl Chain {
     }
 
     /// The contract's `global.last_producer_schedule_update`, as a slot.
-    pub fn last_schedule_update(&self) -> u32 {
+    pub(crate) fn last_schedule_update(&self) -> u32 {
         self.last_schedule_update
     }
 
@@ -342,22 +322,22 @@ impl Chain {
     // ---- transactions -------------------------------------------------------------------
 
     /// Whether `id` was accepted and has not expired yet.
-    pub fn is_known_tx(&self, id: &TransactionId) -> bool {
+    pub(crate) fn is_known_tx(&self, id: &TransactionId) -> bool {
         self.known_txs.contains_key(id)
     }
 
     /// Forgets every accepted transaction id (a copy that never saw them).
-    pub fn forget_txs(&mut self) {
+    pub(crate) fn forget_txs(&mut self) {
         self.known_txs.clear();
     }
 
     /// The block number and slot the next accepted transaction goes into.
-    pub fn pending_block(&self) -> (u32, u32) {
+    pub(crate) fn pending_block(&self) -> (u32, u32) {
         (self.head().num + 1, self.slot + 1)
     }
 
     /// Allocates `n` global action sequence numbers.
-    pub fn next_global_seq(&mut self, n: usize) -> u64 {
+    pub(crate) fn next_global_seq(&mut self, n: usize) -> u64 {
         let first = self.global_seq;
         self.global_seq += n as u64;
         first
@@ -365,13 +345,13 @@ impl Chain {
 
     /// Records an accepted transaction: queued for the next block, remembered until it
     /// expires.
-    pub fn accept(&mut self, tx: Arc<TxRecord>) {
+    pub(crate) fn accept(&mut self, tx: Arc<TxRecord>) {
         self.known_txs.insert(tx.id, tx.trx.expiration.unix_secs());
         self.pending_txs.push(tx);
     }
 
     /// Records an accepted `regproducer`/`regproducer2` of our producer.
-    pub fn record_switch(&mut self, record: KeySwitchRecord) {
+    pub(crate) fn record_switch(&mut self, record: KeySwitchRecord) {
         self.switches.push(record);
     }
 }

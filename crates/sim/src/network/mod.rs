@@ -32,7 +32,8 @@ use crate::error::NodeError;
 use crate::server::{self, Reply};
 use antelope::BlockTimestamp;
 
-pub use requests::{Counters, Target, PUSH_METHODS};
+use requests::PUSH_METHODS;
+pub use requests::{Counters, Target};
 pub use spec::{current_slot, Behavior, Change, Clock, Event, ForkSpec, Lie, NetworkSpec};
 pub use world::World;
 
@@ -50,12 +51,12 @@ pub struct Shared(Arc<Mutex<World>>);
 
 impl Shared {
     /// Locks the world; a panic in another holder does not make it unusable.
-    pub fn lock(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, World> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Unix milliseconds of the main chain's current slot.
-    pub fn chain_now_ms(&self) -> i64 {
+    pub(crate) fn chain_now_ms(&self) -> i64 {
         BlockTimestamp(self.lock().main().slot()).unix_ms()
     }
 }
@@ -93,7 +94,6 @@ pub struct Network {
     nodes: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    clock: Clock,
 }
 
 impl Network {
@@ -155,12 +155,7 @@ impl Network {
             nodes,
             shutdown: tx,
             tasks,
-            clock: spec.clock,
         })
-    }
-
-    pub fn clock(&self) -> Clock {
-        self.clock
     }
 
     /// `http://127.0.0.1:PORT` of each API endpoint, in spec order.

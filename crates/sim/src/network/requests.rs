@@ -48,7 +48,8 @@ impl Counters {
 }
 
 /// Chain methods that submit a transaction.
-pub const PUSH_METHODS: [&str; 3] = ["push_transaction", "send_transaction", "send_transaction2"];
+pub(crate) const PUSH_METHODS: [&str; 3] =
+    ["push_transaction", "send_transaction", "send_transaction2"];
 
 pub(super) fn is_push(path: &str) -> bool {
     path.strip_prefix("/v1/chain/")
@@ -56,7 +57,7 @@ pub(super) fn is_push(path: &str) -> bool {
 }
 
 impl World {
-    pub fn counters(&self, target: Target) -> Counters {
+    pub(crate) fn counters(&self, target: Target) -> Counters {
         match target {
             Target::Endpoint(i) => self.counters.get(i).cloned().unwrap_or_default(),
             Target::Node(i) => self.node_counters.get(i).cloned().unwrap_or_default(),
@@ -83,7 +84,7 @@ impl World {
     }
 
     /// Whether a new connection to `target` is closed at once.
-    pub fn refuses(&mut self, target: Target) -> bool {
+    pub(crate) fn refuses(&mut self, target: Target) -> bool {
         let down = self.behavior(target) == Behavior::Down;
         if down {
             if let Some(c) = self.counters_mut(target) {
@@ -94,7 +95,7 @@ impl World {
     }
 
     /// Answers one HTTP request.
-    pub fn request(&mut self, target: Target, path: &str, body: &[u8]) -> Reply {
+    pub(crate) fn request(&mut self, target: Target, path: &str, body: &[u8]) -> Reply {
         let behavior = self.behavior(target);
         if behavior == Behavior::Down {
             if let Some(c) = self.counters_mut(target) {

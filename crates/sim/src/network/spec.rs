@@ -79,7 +79,7 @@ pub enum Lie {
 /// How time moves.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Clock {
-    /// Only [`Network::step`] advances slots.
+    /// Only [`Network::step`](super::Network::step) advances slots.
     Manual,
     /// One slot per `500 ms / time_scale`.
     RealTime { time_scale: f64 },

@@ -86,12 +86,8 @@ impl World {
         &self.main
     }
 
-    pub fn main_mut(&mut self) -> &mut Chain {
+    pub(crate) fn main_mut(&mut self) -> &mut Chain {
         &mut self.main
-    }
-
-    pub fn fork(&self) -> Option<&Chain> {
-        self.fork.as_ref()
     }
 
     /// Slots since the network started.
@@ -169,7 +165,7 @@ impl World {
     }
 
     /// Applies a change now.
-    pub fn apply(&mut self, change: Change) {
+    pub(crate) fn apply(&mut self, change: Change) {
         match change {
             Change::Datacenter { name, status } => {
                 if let Some(i) = self.main.datacenter_index(&name) {
@@ -223,7 +219,7 @@ impl World {
 
     /// Advances every chain to `elapsed` slots after the start, applying scripted events
     /// at their slots.
-    pub fn advance_to_elapsed(&mut self, elapsed: u32) {
+    pub(crate) fn advance_to_elapsed(&mut self, elapsed: u32) {
         while self.elapsed_slots() < elapsed {
             let slot = self.main.slot() + 1;
             // Events for slot s take effect before s is produced.
@@ -248,7 +244,7 @@ impl World {
 
     /// `(index into [`Chain::key_switches`], instant)` of each key switch of our producer
     /// accepted by a listener: the simulator's accept time.
-    pub fn switch_accept_times(&self) -> &[(usize, std::time::Instant)] {
+    pub(crate) fn switch_accept_times(&self) -> &[(usize, std::time::Instant)] {
         &self.switch_accepted_at
     }
 }

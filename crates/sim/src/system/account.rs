@@ -31,7 +31,7 @@ pub struct Account {
 
 impl Account {
     /// An account whose `owner` and `active` hold `key`.
-    pub fn with_key(name: Name, key: PublicKey, created: TimePoint) -> Self {
+    pub(crate) fn with_key(name: Name, key: PublicKey, created: TimePoint) -> Self {
         let mut permissions = BTreeMap::new();
         for (perm, parent) in [
             ("owner", Name::default()),
@@ -58,7 +58,7 @@ impl Account {
 
     /// The account's permissions and links as `get_account` reports them, the input of
     /// [`failover_core::authority`] (nodeos' rules, shared with `check` and the dry runs).
-    pub fn to_get_account(&self) -> antelope::chain_api::Account {
+    pub(crate) fn to_get_account(&self) -> antelope::chain_api::Account {
         use antelope::chain_api::{
             Account as Api, Authority as ApiAuth, KeyWeight, LinkedAction, Permission as ApiPerm,
         };
@@ -122,7 +122,7 @@ impl Account {
     }
 
     /// `get_account` JSON, shaped like the recorded Jungle4/EOS responses.
-    pub fn to_json(&self, head_block_num: u32, head_block_time: &str) -> Value {
+    pub(crate) fn to_json(&self, head_block_num: u32, head_block_time: &str) -> Value {
         let permissions: Vec<Value> = self
             .permissions
             .iter()

@@ -20,7 +20,7 @@ pub(super) fn bls_binary(key: &str) -> Vec<u8> {
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Unpadded base64url, as Spring prints BLS keys.
-pub fn base64url_encode(data: &[u8]) -> String {
+pub(crate) fn base64url_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [

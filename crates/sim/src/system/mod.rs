@@ -8,7 +8,7 @@
 //! - `regproducer` only updates producers registered at genesis; an unknown producer is an
 //!   `eosio_assert_message_exception` (a real contract would register it).
 //! - Authorities have keys and account entries, no waits. The authorization rules are
-//!   nodeos' own, from [`failover_core::authority`], over [`Account::to_get_account`].
+//!   nodeos' own, from [`failover_core::authority`], over `Account::to_get_account`.
 //! - Finalizer keys are opaque `PUB_BLS_…` strings: no BLS math, no proof of possession.
 //! - Any other action is refused with an assertion naming it.
 //!
@@ -30,18 +30,19 @@ use antelope::{Action, Name, PermissionLevel, PublicKey};
 
 pub use account::{Account, Permission};
 use bls::bls_binary;
-pub use bls::{base64url_encode, fake_bls_key};
-pub use rows::{Authority, FinKeyRow, FinalizerRow, ProducerRow};
+pub use bls::fake_bls_key;
+pub use rows::{Authority, ProducerRow};
+use rows::{FinKeyRow, FinalizerRow};
 
 /// The system contract refuses `url.size() >= 512`.
-pub const URL_LIMIT: usize = 512;
+pub(crate) const URL_LIMIT: usize = 512;
 
 /// All contract state of one chain.
 #[derive(Debug, Clone, Default)]
 pub struct SystemState {
     pub producers: BTreeMap<Name, ProducerRow>,
-    pub finalizers: BTreeMap<Name, FinalizerRow>,
-    pub finkeys: BTreeMap<u64, FinKeyRow>,
+    pub(crate) finalizers: BTreeMap<Name, FinalizerRow>,
+    pub(crate) finkeys: BTreeMap<u64, FinKeyRow>,
     pub accounts: BTreeMap<Name, Account>,
     /// `eosio.msig`'s proposals and approvals.
     pub msig: crate::msig::MsigState,
@@ -49,7 +50,7 @@ pub struct SystemState {
 
 /// What an applied action changed, for the caller's bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// A producer's signing authority was (re)written.
     Registered {
         producer: Name,
@@ -96,7 +97,7 @@ pub(super) fn require_auth(action: &Action, account: Name) -> Result<(), NodeErr
 
 /// Renders `value` as a row of ABI type `ty` the way nodeos prints it (`json: true`), or as
 /// hex of its binary form (`json: false`).
-pub fn abi_row(ty: &str, value: &Value, as_json: bool) -> Value {
+pub(crate) fn abi_row(ty: &str, value: &Value, as_json: bool) -> Value {
     let abi = eosio_system_abi();
     // Every row is built here from typed state, so the round trip cannot fail unless the
     // bundled ABI changes; fall back to the input rather than panic.
@@ -111,7 +112,7 @@ pub fn abi_row(ty: &str, value: &Value, as_json: bool) -> Value {
 
 impl SystemState {
     /// The producers row as nodeos prints it.
-    pub fn producer_json(row: &ProducerRow, as_json: bool) -> Value {
+    pub(crate) fn producer_json(row: &ProducerRow, as_json: bool) -> Value {
         let mut v = abi_row("producer_info", &row.abi_value(), as_json);
         if as_json {
             v["total_votes"] = Value::String(format!("{:.17}", row.total_votes));
@@ -119,7 +120,7 @@ impl SystemState {
         v
     }
 
-    pub fn finalizer_json(row: &FinalizerRow, as_json: bool) -> Value {
+    pub(crate) fn finalizer_json(row: &FinalizerRow, as_json: bool) -> Value {
         abi_row(
             "finalizer_info",
             &json!({
@@ -132,7 +133,7 @@ impl SystemState {
         )
     }
 
-    pub fn finkey_json(row: &FinKeyRow, as_json: bool) -> Value {
+    pub(crate) fn finkey_json(row: &FinKeyRow, as_json: bool) -> Value {
         abi_row(
             "finalizer_key_info",
             &json!({
@@ -147,7 +148,7 @@ impl SystemState {
 
     /// Registers a finalizer key (genesis setup; `regfinkey` without its checks). The first
     /// key of a finalizer becomes its active key.
-    pub fn register_finalizer_key(&mut self, finalizer: Name, key: String) -> u64 {
+    pub(crate) fn register_finalizer_key(&mut self, finalizer: Name, key: String) -> u64 {
         let id = self.finkeys.keys().next_back().map_or(0, |k| k + 1);
         let binary = bls_binary(&key);
         self.finkeys.insert(
@@ -181,7 +182,11 @@ impl SystemState {
     }
 
     /// Applies one `eosio` action whose data was already decoded with the ABI.
-    pub fn apply(&mut self, action: &Action, data: &Value) -> Result<Option<Effect>, NodeError> {
+    pub(crate) fn apply(
+        &mut self,
+        action: &Action,
+        data: &Value,
+    ) -> Result<Option<Effect>, NodeError> {
         match action.name.to_string().as_str() {
             "regproducer" => {
                 let producer = name_field(data, "producer")?;
@@ -277,6 +282,6 @@ impl SystemState {
 }
 
 /// The permission level text nodeos uses in messages: `actor@permission`.
-pub fn level(actor: Name, permission: Name) -> PermissionLevel {
+pub(crate) fn level(actor: Name, permission: Name) -> PermissionLevel {
     PermissionLevel { actor, permission }
 }

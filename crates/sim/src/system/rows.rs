@@ -22,7 +22,7 @@ impl Authority {
 
     /// The contract's `is_valid`: non-zero threshold reachable by the weights, keys sorted
     /// and unique, no zero weight.
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         let sum: u64 = self.keys.iter().map(|(_, w)| u64::from(*w)).sum();
         self.threshold > 0
             && sum >= u64::from(self.threshold)
@@ -47,12 +47,12 @@ impl Authority {
     }
 
     /// fc form, as in `get_producer_schedule`: `[0, {threshold, keys}]`.
-    pub fn to_fc_json(&self) -> Value {
+    pub(crate) fn to_fc_json(&self) -> Value {
         json!([0, {"threshold": self.threshold, "keys": self.keys_json()}])
     }
 
     /// ABI form: `["block_signing_authority_v0", {threshold, keys}]`.
-    pub fn to_abi_json(&self) -> Value {
+    pub(crate) fn to_abi_json(&self) -> Value {
         json!(["block_signing_authority_v0", {"threshold": self.threshold, "keys": self.keys_json()}])
     }
 
@@ -118,7 +118,7 @@ impl ProducerRow {
 
 /// A row of `eosio/eosio/finalizers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinalizerRow {
+pub(crate) struct FinalizerRow {
     pub finalizer_name: Name,
     pub active_key_id: u64,
     pub active_key_binary: Vec<u8>,
@@ -127,7 +127,7 @@ pub struct FinalizerRow {
 
 /// A row of `eosio/eosio/finkeys`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinKeyRow {
+pub(crate) struct FinKeyRow {
     pub id: u64,
     pub finalizer_name: Name,
     pub finalizer_key: String,
