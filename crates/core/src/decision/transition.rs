@@ -13,7 +13,7 @@
 
 use crate::decision::cadence::Activation;
 use crate::events::{Event, Forecast, SuppressReason};
-use antelope::time::BLOCK_INTERVAL_MS;
+use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
 use antelope::{BlockTimestamp, Checksum256, PublicKey};
 
 use super::state::{AwaitingBlock, ManualSwitch, PendingSwitch, State, SwitchRecord};
@@ -493,8 +493,10 @@ impl Tx<'_> {
             HoldReason::ObserverBlind | HoldReason::EndpointsDisagree
         ) && trigger.is_none();
         // Under a foreign key, each further full turn missed is reported again.
-        let new_turn_missed =
-            |said: (HoldReason, u32)| reason == HoldReason::UnknownKey && missed / 12 > said.1 / 12;
+        let new_turn_missed = |said: (HoldReason, u32)| {
+            reason == HoldReason::UnknownKey
+                && missed / PRODUCER_REPETITIONS > said.1 / PRODUCER_REPETITIONS
+        };
         let changed = match self.m.said.suppressed {
             Some(said) => said.0 != reason || new_turn_missed(said),
             None => true,

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use antelope::time::PRODUCER_REPETITIONS;
+use antelope::time::rotation_slots;
 use antelope::{BlockTimestamp, Name, PublicKey};
 
 /// Header `schedule_version` of every Savanna block.
@@ -91,7 +91,7 @@ impl Schedule {
 
     /// Slots in one full rotation.
     pub fn rotation_slots(&self) -> u32 {
-        self.producers.len() as u32 * PRODUCER_REPETITIONS
+        rotation_slots(self.producers.len()).unwrap_or(0)
     }
 }
 
