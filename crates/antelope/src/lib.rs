@@ -13,8 +13,8 @@ pub mod signature;
 pub mod time;
 pub mod transaction;
 
-pub use abi::{compare_action_types, eosio_system_abi, Abi, AbiDef, AbiError};
-pub use block::{num_from_id, BlockHeader, BlockJsonError};
+pub use abi::{compare_action_types, eosio_system_abi, Abi, AbiError};
+pub use block::{BlockHeader, BlockJsonError};
 pub use bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 pub use keys::{KeyError, PrivateKey, PublicKey};
 pub use name::{Name, NameError};

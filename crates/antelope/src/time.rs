@@ -15,7 +15,7 @@ use thiserror::Error;
 use super::bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 
 /// Milliseconds from the Unix epoch to the block timestamp epoch (2000-01-01T00:00:00Z).
-pub const BLOCK_TIMESTAMP_EPOCH_MS: i64 = 946_684_800_000;
+pub(crate) const BLOCK_TIMESTAMP_EPOCH_MS: i64 = 946_684_800_000;
 /// One block slot.
 pub const BLOCK_INTERVAL_MS: i64 = 500;
 /// Consecutive slots each scheduled producer gets per turn.
@@ -56,7 +56,7 @@ pub struct TimeError {
 }
 
 /// Parses a node's UTC time text to milliseconds since the Unix epoch.
-pub fn parse_utc_ms(s: &str) -> Result<i64, TimeError> {
+pub(crate) fn parse_utc_ms(s: &str) -> Result<i64, TimeError> {
     let trimmed = s.trim().trim_end_matches('Z');
     NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f")
         .map(|t| t.and_utc().timestamp_millis())

@@ -15,7 +15,7 @@ use super::*;
 /// kept in [`AbiDef::other`]. The sections we interpret are strict: unknown keys inside them
 /// are an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AbiDef {
+pub(crate) struct AbiDef {
     pub version: String,
     #[serde(default)]
     pub types: Vec<TypeDef>,
@@ -42,7 +42,7 @@ pub struct AbiDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TypeDef {
+pub(crate) struct TypeDef {
     pub new_type_name: String,
     #[serde(rename = "type")]
     pub type_name: String,
@@ -50,7 +50,7 @@ pub struct TypeDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FieldDef {
+pub(crate) struct FieldDef {
     pub name: String,
     #[serde(rename = "type")]
     pub type_name: String,
@@ -58,7 +58,7 @@ pub struct FieldDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StructDef {
+pub(crate) struct StructDef {
     pub name: String,
     #[serde(default)]
     pub base: String,
@@ -67,7 +67,7 @@ pub struct StructDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ActionDef {
+pub(crate) struct ActionDef {
     pub name: String,
     #[serde(rename = "type")]
     pub type_name: String,
@@ -77,7 +77,7 @@ pub struct ActionDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TableDef {
+pub(crate) struct TableDef {
     pub name: String,
     #[serde(default)]
     pub index_type: String,
@@ -91,7 +91,7 @@ pub struct TableDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VariantDef {
+pub(crate) struct VariantDef {
     pub name: String,
     pub types: Vec<String>,
 }
@@ -106,7 +106,7 @@ impl AbiDef {
     }
 
     /// Like [`AbiDef::from_json_str`], from an already parsed JSON value.
-    pub fn from_json_value(mut value: Value) -> Result<AbiDef, AbiError> {
+    pub(crate) fn from_json_value(mut value: Value) -> Result<AbiDef, AbiError> {
         let Some(obj) = value.as_object_mut() else {
             return Err(AbiError::Json {
                 reason: format!("expected an object, got {}", describe_json(&value)),

@@ -57,7 +57,7 @@ use super::name::{Name, NameError};
 /// Maximum nesting depth of a value: every struct, variant, vector, optional, fixed array and
 /// the builtin at the leaf counts as one level. It also caps alias chains and suffix stacks in
 /// an ABI. nodeos's `abi_serializer::max_recursion_depth` is 32 as well.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Vector and array elements a decode may produce beyond one per input byte; only elements
 /// that encode to zero bytes (empty structs) can use them.
@@ -78,7 +78,7 @@ mod test_support;
 mod text;
 
 pub use compare::compare_action_types;
-pub use def::{AbiDef, ActionDef, FieldDef, StructDef, TableDef, TypeDef, VariantDef};
+use def::AbiDef;
 use resolve::{build, resolve_expr, ty_zero_size};
 use text::*;
 
@@ -280,7 +280,7 @@ pub struct Abi {
 }
 impl Abi {
     /// Resolves and validates an ABI document.
-    pub fn from_def(def: AbiDef) -> Result<Abi, AbiError> {
+    pub(crate) fn from_def(def: AbiDef) -> Result<Abi, AbiError> {
         if !def.version.starts_with("eosio::abi/1.") {
             return Err(AbiError::Version {
                 version: def.version.clone(),
@@ -304,7 +304,8 @@ impl Abi {
     }
 
     /// The document this ABI was built from.
-    pub fn def(&self) -> &AbiDef {
+    #[cfg(test)]
+    pub(crate) fn def(&self) -> &AbiDef {
         &self.def
     }
 
@@ -313,7 +314,8 @@ impl Abi {
     }
 
     /// The type an action's data has, as written in the ABI.
-    pub fn action_type(&self, action: Name) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn action_type(&self, action: Name) -> Option<&str> {
         self.actions.get(&action).map(|e| e.type_name.as_str())
     }
 

@@ -62,7 +62,7 @@ const FINALITY_EXTENSION: u16 = 2;
 
 /// The block number embedded in a block id (`block_header::num_from_id`): its first 4
 /// bytes, big-endian.
-pub fn num_from_id(id: &Checksum256) -> u32 {
+pub(crate) fn num_from_id(id: &Checksum256) -> u32 {
     id.block_num()
 }
 

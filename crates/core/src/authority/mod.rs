@@ -146,7 +146,7 @@ impl fmt::Display for Refusal {
 
 /// What a successful check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorized {
+pub(crate) struct Authorized {
     pub min: MinPerm,
     pub tally: Tally,
 }
@@ -184,7 +184,7 @@ pub fn check_relevance(
 
 /// nodeos' `check_authorization` for one declared authorization of one action with the
 /// provided `keys`: relevance, then satisfaction.
-pub fn check_action(
+pub(crate) fn check_action(
     accounts: &Accounts<'_>,
     level: &PermissionLevel,
     code: Name,

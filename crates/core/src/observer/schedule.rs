@@ -37,7 +37,7 @@ impl ConsensusMode {
     /// transaction is included (reference §4): the system contract proposes at most every
     /// ~60.5 s, then Savanna activates 13–24 slots later, legacy DPoS after two LIB
     /// catch-ups (~330 blocks each).
-    pub fn max_promotion_secs(self) -> u64 {
+    pub(crate) fn max_promotion_secs(self) -> u64 {
         match self {
             ConsensusMode::Savanna => 73,
             ConsensusMode::Legacy => 400,
@@ -60,10 +60,6 @@ impl ScheduledProducer {
             [k] => Some(*k),
             _ => None,
         }
-    }
-
-    pub fn has_key(&self, key: &PublicKey) -> bool {
-        self.keys.contains(key)
     }
 }
 

@@ -91,15 +91,6 @@ pub fn probes_needed(obs: &[Observation], policy: &QuorumPolicy, h: u32) -> Vec<
         .collect()
 }
 
-/// The first height to try ([`candidate_heights`]) and the endpoints to probe there.
-/// `None` when there is nothing to compare (fewer than `Q` healthy endpoints, or no
-/// endpoint above that height).
-pub fn probe_plan(obs: &[Observation], policy: &QuorumPolicy) -> Option<(u32, Vec<usize>)> {
-    let h = *candidate_heights(obs, policy).first()?;
-    let need = probes_needed(obs, policy, h);
-    (!need.is_empty()).then_some((h, need))
-}
-
 /// k-th largest (1-based) of `values`.
 fn kth_largest(mut values: Vec<u32>, k: usize) -> Option<u32> {
     values.sort_unstable_by(|a, b| b.cmp(a));
@@ -324,6 +315,14 @@ mod tests {
     use super::*;
     use antelope::Name;
     use proptest::prelude::*;
+
+    /// The pool's first try: the first candidate height ([`candidate_heights`]) and the
+    /// endpoints to probe there; `None` when there is nothing to compare.
+    fn probe_plan(obs: &[Observation], policy: &QuorumPolicy) -> Option<(u32, Vec<usize>)> {
+        let h = *candidate_heights(obs, policy).first()?;
+        let need = probes_needed(obs, policy, h);
+        (!need.is_empty()).then_some((h, need))
+    }
 
     const CHAIN: ChainId = antelope::Checksum256([0x73; 32]);
     const OTHER_CHAIN: ChainId = antelope::Checksum256([0x10; 32]);

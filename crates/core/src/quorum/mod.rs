@@ -65,7 +65,7 @@ use antelope::BlockTimestamp;
 
 mod assess;
 
-pub use assess::{assess, assess_at, candidate_heights, probe_plan, probes_needed};
+pub use assess::{assess, assess_at, candidate_heights, probes_needed};
 
 /// What the quorum computation needs from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
