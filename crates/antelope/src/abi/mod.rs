@@ -1,7 +1,7 @@
 //! ABI-driven serialization: contract-ABI JSON values to Antelope binary and back.
 //!
-//! Mechanism. [`AbiDef`] is the serde model of an ABI document (`eosio::abi/1.x`).
-//! [`Abi::from_def`] resolves it once into an index-linked type graph and validates it:
+//! Mechanism. `AbiDef` is the serde model of an ABI document (`eosio::abi/1.x`).
+//! `Abi::from_def` resolves it once into an index-linked type graph and validates it:
 //! - aliases are followed, with cycle detection;
 //! - each struct's `base` fields are put first;
 //! - every type named anywhere must exist;
@@ -32,13 +32,13 @@
 //! - Only K1 keys and signatures are supported; R1/WebAuthn data is an error.
 //! - `bls_*` builtins (Spring) are not supported.
 //! - NaN payloads are not preserved.
-//! - Nesting is capped at [`MAX_DEPTH`] levels.
+//! - Nesting is capped at `MAX_DEPTH` (32) levels.
 //! - A decode may produce at most one vector/array element per input byte plus 1024. Only
 //!   elements that take no bytes (empty structs) can reach this limit, so it guards against a
 //!   few bytes standing for billions of them.
 //! - Binary ABIs (`get_raw_abi`) are not parsed.
 //!
-//! Deserialization never panics on hostile bytes: every read goes through [`Reader`], and
+//! Deserialization never panics on hostile bytes: every read goes through [`Reader`](crate::bytes::Reader), and
 //! trailing bytes are an error. All of this is pure code with no I/O.
 //!
 //! Layout: `def` the serde model of the document, `resolve` building the type graph,

@@ -1,7 +1,7 @@
 //! The quorum view: what a majority of independent API endpoints agree the chain is.
 //!
 //! This module is pure: it turns per-endpoint observations (gathered elsewhere, see
-//! [`super::pool`]) into a [`QuorumView`]. Times come in the observations; nothing here
+//! the app's `api::pool`) into a [`QuorumView`]. Times come in the observations; nothing here
 //! reads a clock or the network.
 //!
 //! # The rule

@@ -1,4 +1,4 @@
-//! What happens after [`decide`](super::decide): a pure function of the persisted state,
+//! What happens after [`decide`](fn@super::decide): a pure function of the persisted state,
 //! what the round observed, the decision, the outcome of the last action, a manual switch
 //! handed over, and the time. It returns the new state and the [`Intent`]s the daemon
 //! carries out (push a key switch, emit an event, save the state); the daemon only
