@@ -1178,7 +1178,7 @@ impl RawConfig {
         let p = &self.policy;
         let n0 = f.errors.len();
         f.range("policy.missed_blocks", p.missed_blocks, 1, 1_512, "");
-        if (1..12).contains(&p.missed_blocks) {
+        if (1..crate::antelope::time::PRODUCER_REPETITIONS).contains(&p.missed_blocks) {
             f.warn(
                 "policy.missed_blocks",
                 format!("{} is less than one full turn (12 blocks): a brief hiccup or a late handoff could trigger a failover", p.missed_blocks),

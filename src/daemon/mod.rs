@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use crate::antelope::time::round_of;
 use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
@@ -363,8 +364,8 @@ impl Daemon {
             };
             let now_slot = BlockTimestamp::from_unix_ms(now).map_or(0, |t| t.slot());
             self.newest_head_slot = newest_slot;
-            let round = newest_slot / 12;
-            let last_round = self.tracker.head().map(|h| h.timestamp.slot() / 12);
+            let round = round_of(newest_slot);
+            let last_round = self.tracker.head().map(|h| round_of(h.timestamp.slot()));
             // A new round is polled once, not every tick while blocks cannot be followed.
             if now - self.last_schedule_ms >= self.opts.schedule_every.as_millis() as i64
                 || (last_round != Some(round) && self.said.schedule_round != Some(round))
@@ -1255,23 +1256,22 @@ fn turn_summary(
     said: Option<u32>,
     onchain: Option<u32>,
 ) -> Option<(u32, Event)> {
-    let head_turn = tl.last()?.slot / 12;
+    let head_turn = round_of(tl.last()?.slot);
     let turn = tl
         .iter()
         .rev()
-        .find(|s| s.slot / 12 < head_turn && s.scheduled.is_some_and(|p| p.name == me))?
-        .slot
-        / 12;
+        .find(|s| round_of(s.slot) < head_turn && s.scheduled.is_some_and(|p| p.name == me))
+        .map(|s| round_of(s.slot))?;
     if said == Some(turn) {
         return None;
     }
-    let (produced, missed) = tl
-        .iter()
-        .filter(|s| s.slot / 12 == turn)
-        .fold(
-            (0, 0),
-            |(p, m), s| if s.produced { (p + 1, m) } else { (p, m + 1) },
-        );
+    let (produced, missed) =
+        tl.iter()
+            .filter(|s| round_of(s.slot) == turn)
+            .fold(
+                (0, 0),
+                |(p, m), s| if s.produced { (p + 1, m) } else { (p, m + 1) },
+            );
     let healthy = part.ratio().is_some_and(|r| r >= min_participation);
     Some((
         turn,

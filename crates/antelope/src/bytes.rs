@@ -88,15 +88,15 @@ impl Writer {
         self.raw(&v.to_le_bytes());
     }
 
-    pub fn u128(&mut self, v: u128) {
+    pub(crate) fn u128(&mut self, v: u128) {
         self.raw(&v.to_le_bytes());
     }
 
-    pub fn i8(&mut self, v: i8) {
+    pub(crate) fn i8(&mut self, v: i8) {
         self.raw(&v.to_le_bytes());
     }
 
-    pub fn i16(&mut self, v: i16) {
+    pub(crate) fn i16(&mut self, v: i16) {
         self.raw(&v.to_le_bytes());
     }
 
@@ -108,11 +108,11 @@ impl Writer {
         self.raw(&v.to_le_bytes());
     }
 
-    pub fn i128(&mut self, v: i128) {
+    pub(crate) fn i128(&mut self, v: i128) {
         self.raw(&v.to_le_bytes());
     }
 
-    pub fn f32(&mut self, v: f32) {
+    pub(crate) fn f32(&mut self, v: f32) {
         self.raw(&v.to_le_bytes());
     }
 
@@ -121,7 +121,7 @@ impl Writer {
     }
 
     /// LEB128, least-significant group first, at most 5 bytes.
-    pub fn varuint32(&mut self, mut v: u32) {
+    pub(crate) fn varuint32(&mut self, mut v: u32) {
         loop {
             let byte = (v & 0x7f) as u8;
             v >>= 7;
@@ -134,13 +134,13 @@ impl Writer {
     }
 
     /// Zig-zag encoded `varint32` (`fc::signed_int`).
-    pub fn varint32(&mut self, v: i32) {
+    pub(crate) fn varint32(&mut self, v: i32) {
         self.varuint32(((v << 1) ^ (v >> 31)) as u32);
     }
 
     /// A length prefix. Lengths above `u32::MAX` cannot be encoded; callers only pass
     /// in-memory buffers, which this crate never builds that large.
-    pub fn len_prefix(&mut self, len: usize) {
+    pub(crate) fn len_prefix(&mut self, len: usize) {
         let len = u32::try_from(len).expect("collection longer than u32::MAX elements");
         self.varuint32(len);
     }
@@ -212,7 +212,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
@@ -237,7 +237,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn varuint32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn varuint32(&mut self) -> Result<u32, DecodeError> {
         let offset = self.pos;
         let mut value: u64 = 0;
         for i in 0..5 {
@@ -250,14 +250,14 @@ impl<'a> Reader<'a> {
         Err(DecodeError::VarintOverflow { offset })
     }
 
-    pub fn varint32(&mut self) -> Result<i32, DecodeError> {
+    pub(crate) fn varint32(&mut self) -> Result<i32, DecodeError> {
         let v = self.varuint32()?;
         Ok(((v >> 1) as i32) ^ -((v & 1) as i32))
     }
 
     /// A length prefix for `elem_min_size`-byte (or larger) elements; rejects lengths that
     /// cannot fit in what is left, so a hostile prefix cannot make us allocate.
-    pub fn len_prefix(&mut self, elem_min_size: usize) -> Result<usize, DecodeError> {
+    pub(crate) fn len_prefix(&mut self, elem_min_size: usize) -> Result<usize, DecodeError> {
         let offset = self.pos;
         let len = self.varuint32()? as usize;
         if len.saturating_mul(elem_min_size.max(1)) > self.remaining() {

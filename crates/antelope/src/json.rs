@@ -184,7 +184,7 @@ pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 /// `more` in `get_table_rows` is a bool; in `get_producers` it is a string holding the next
 /// lower bound (empty when done). Both map to "there are more rows".
-pub fn more_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn more_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     struct More;
     impl Visitor<'_> for More {
         type Value = bool;

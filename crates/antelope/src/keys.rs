@@ -173,7 +173,7 @@ impl PublicKey {
         self.0 == [0u8; 33]
     }
 
-    pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+    pub(crate) fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
         VerifyingKey::from_sec1_bytes(&self.0).map_err(|_| KeyError::Invalid {
             what: "public key",
             detail: "point",

@@ -15,11 +15,38 @@ use thiserror::Error;
 use super::bytes::{DecodeError, Pack, Reader, Unpack, Writer};
 
 /// Milliseconds from the Unix epoch to the block timestamp epoch (2000-01-01T00:00:00Z).
-pub const BLOCK_TIMESTAMP_EPOCH_MS: i64 = 946_684_800_000;
+pub(crate) const BLOCK_TIMESTAMP_EPOCH_MS: i64 = 946_684_800_000;
 /// One block slot.
 pub const BLOCK_INTERVAL_MS: i64 = 500;
 /// Consecutive slots each scheduled producer gets per turn.
 pub const PRODUCER_REPETITIONS: u32 = 12;
+/// One producer turn in milliseconds (6 s).
+pub const TURN_MS: i64 = PRODUCER_REPETITIONS as i64 * BLOCK_INTERVAL_MS;
+
+/// The round a slot is in: slots are grouped in rounds of one turn ([`PRODUCER_REPETITIONS`]
+/// slots) from slot 0, and schedule changes take effect on round boundaries.
+pub const fn round_of(slot: u32) -> u32 {
+    slot / PRODUCER_REPETITIONS
+}
+
+/// First slot of `round`, `None` past the last representable slot.
+pub const fn round_start_slot(round: u32) -> Option<u32> {
+    round.checked_mul(PRODUCER_REPETITIONS)
+}
+
+/// Slots in one rotation of a schedule of `schedule_len` producers (each gets a turn).
+/// `None` for an empty schedule, or one too long to count in slots.
+pub fn rotation_slots(schedule_len: usize) -> Option<u32> {
+    let n = u32::try_from(schedule_len).ok().filter(|n| *n > 0)?;
+    n.checked_mul(PRODUCER_REPETITIONS)
+}
+
+/// Index into a schedule of `schedule_len` producers of the one scheduled at `slot`
+/// (`get_scheduled_producer` in nodeos). `None` for an empty schedule.
+pub fn scheduled_index_at(slot: u32, schedule_len: usize) -> Option<usize> {
+    let rotation = rotation_slots(schedule_len)?;
+    Some(((slot % rotation) / PRODUCER_REPETITIONS) as usize)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{input:?} is not a valid time: {reason} (expected e.g. 2024-10-23T03:47:55.000)")]
@@ -29,7 +56,7 @@ pub struct TimeError {
 }
 
 /// Parses a node's UTC time text to milliseconds since the Unix epoch.
-pub fn parse_utc_ms(s: &str) -> Result<i64, TimeError> {
+pub(crate) fn parse_utc_ms(s: &str) -> Result<i64, TimeError> {
     let trimmed = s.trim().trim_end_matches('Z');
     NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f")
         .map(|t| t.and_utc().timestamp_millis())
@@ -138,7 +165,7 @@ impl BlockTimestamp {
         BLOCK_TIMESTAMP_EPOCH_MS + i64::from(self.0) * BLOCK_INTERVAL_MS
     }
 
-    /// First slot of the 12-slot round containing this slot.
+    /// First slot of the round (one turn of slots) containing this slot.
     pub fn round_start(self) -> u32 {
         self.0 - self.0 % PRODUCER_REPETITIONS
     }
@@ -146,9 +173,7 @@ impl BlockTimestamp {
     /// Index into a schedule of `schedule_len` producers of the one scheduled at this slot
     /// (`get_scheduled_producer` in nodeos). `None` for an empty schedule.
     pub fn scheduled_index(self, schedule_len: usize) -> Option<usize> {
-        let n = u32::try_from(schedule_len).ok().filter(|n| *n > 0)?;
-        let rotation = n.checked_mul(PRODUCER_REPETITIONS)?;
-        Some(((self.0 % rotation) / PRODUCER_REPETITIONS) as usize)
+        scheduled_index_at(self.0, schedule_len)
     }
 }
 
@@ -255,7 +280,34 @@ mod tests {
                 c["position_in_round_0_11"].as_u64().unwrap()
             );
             assert_eq!(ts.to_string(), c["timestamp"].as_str().unwrap());
+            assert_eq!(
+                round_start_slot(round_of(ts.slot())),
+                Some(ts.round_start())
+            );
+            let rotation = rotation_slots(n).unwrap();
+            assert_eq!(rotation, n as u32 * 12);
+            // The same producer's turn comes round again one rotation later.
+            assert_eq!(
+                scheduled_index_at(ts.slot() + rotation, n),
+                ts.scheduled_index(n)
+            );
         }
+    }
+
+    #[test]
+    fn rounds_turns_and_rotations_are_twelve_half_second_slots() {
+        assert_eq!(TURN_MS, 6_000);
+        assert_eq!((round_of(0), round_of(11), round_of(12)), (0, 0, 1));
+        assert_eq!(round_start_slot(3), Some(36));
+        assert_eq!(round_start_slot(u32::MAX), None);
+        assert_eq!(rotation_slots(0), None);
+        assert_eq!(rotation_slots(21), Some(252));
+        assert_eq!(rotation_slots(usize::MAX), None);
+        // 4 producers: slots 12..24 are the second one's, slot 48 starts over.
+        assert_eq!(scheduled_index_at(23, 4), Some(1));
+        assert_eq!(scheduled_index_at(24, 4), Some(2));
+        assert_eq!(scheduled_index_at(48, 4), Some(0));
+        assert_eq!(scheduled_index_at(7, 0), None);
     }
 
     #[test]

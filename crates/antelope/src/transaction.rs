@@ -342,7 +342,7 @@ impl<'de> Deserialize<'de> for Compression {
 
 /// Largest transaction we inflate from zlib (nodeos' default `max-transaction-size` is
 /// far below this); a larger one is refused rather than exhausting memory.
-pub const MAX_INFLATED_TRX_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_INFLATED_TRX_BYTES: usize = 1024 * 1024;
 
 /// Why a packed transaction could not be decoded.
 #[derive(Debug, Error)]

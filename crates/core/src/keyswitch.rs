@@ -18,7 +18,7 @@ use antelope::{
 };
 
 /// The system contract refuses `url.size() >= 512` ("url too long").
-pub const MAX_URL_BYTES: usize = 511;
+pub(crate) const MAX_URL_BYTES: usize = 511;
 
 /// Which system-contract action switches the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -76,7 +76,7 @@ impl KeySwitch {
     }
 
     /// The action data as ABI JSON.
-    pub fn reg_data(&self) -> serde_json::Value {
+    pub(crate) fn reg_data(&self) -> serde_json::Value {
         let key = self.signing_key.to_k1_string();
         match self.action {
             RegAction::Regproducer => json!({

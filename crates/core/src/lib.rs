@@ -3,12 +3,16 @@
 //! Observations come in (blocks, schedules, endpoint answers already verified by the app's
 //! chain I/O), time comes from an injected [`clock::Clock`], and out come decisions, the
 //! next persisted state and typed events. No tokio, no HTTP, no files: the app does those.
+//! - [`clock`]: the clock trait, the system clock, and a manual clock for tests.
 //! - [`observer`]: follows the quorum chain, attributes missed slots, measures participation.
-//! - [`quorum`]: which endpoints agree on the chain, the head and finality.
+//! - [`quorum`]: which endpoints agree on the chain, the head and finality (the types; the
+//!   rule in `quorum::assess`).
 //! - [`readiness`]: whether a data center's node is fit to take over.
-//! - [`decision`]: policy and guards, the pure `decide`, and the pure transition.
+//! - [`decision`]: the policy, the persisted state, the pure `decide`, when a switch takes
+//!   effect (`cadence`), the `[msig]` mode's pure part (`msig`), and the pure transition.
 //! - [`events`]: the typed events and their explanations.
-//! - [`authority`]: nodeos' authorization rules (links, permission tree, weights).
+//! - [`authority`]: nodeos' authorization rules (links and the minimum permission, the
+//!   permission tree, weights, and the cleos commands that fix a refusal).
 //! - [`keyswitch`]: the key-switch transaction (`regproducer` / `regproducer2`).
 
 pub mod authority;

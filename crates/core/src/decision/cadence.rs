@@ -29,7 +29,9 @@
 use serde::Serialize;
 
 use crate::observer::schedule::ConsensusMode;
-use antelope::time::PRODUCER_REPETITIONS;
+use antelope::time::{
+    rotation_slots, round_of, round_start_slot, scheduled_index_at, PRODUCER_REPETITIONS,
+};
 
 /// `onblock` proposes when the previous block's slot is more than this past the last
 /// update (eos-system-contracts `producer_pay.cpp`).
@@ -112,11 +114,10 @@ pub fn predict(
             // round after that block's activates it and is signed under it (if that slot is
             // ours, the new key's node produces it). A round with no block at all (our
             // whole turn missed) therefore delays it by a round.
-            let r = PRODUCER_REPETITIONS;
-            let from = (proposal_slot / r).checked_add(1)?.checked_mul(r)?;
+            let from = round_start_slot(round_of(proposal_slot).checked_add(1)?)?;
             let end = timing.head_slot.saturating_add(HORIZON_SLOTS);
             let pending = (from..=end).find(|&s| produced(s))?;
-            (pending / r).checked_add(1)?.checked_mul(r)?
+            round_start_slot(round_of(pending).checked_add(1)?)?
         }
         ConsensusMode::Legacy => legacy_active(timing, proposal_slot, produced)?,
     };
@@ -144,7 +145,7 @@ fn legacy_active(
     if n == 0 {
         return None;
     }
-    let rotation = u32::try_from(n).ok()?.checked_mul(PRODUCER_REPETITIONS)?;
+    let rotation = rotation_slots(n)?;
     let start = timing
         .head_slot
         .saturating_sub(SETTLE_ROTATIONS.saturating_mul(rotation));
@@ -170,7 +171,7 @@ fn legacy_active(
         // (`pending_block_header_state_legacy::next`, and `controller::start_block` for
         // proposed → pending). The real node showed it: a rule on the parent's LIB
         // activated one slot late.
-        let p = ((s % rotation) / PRODUCER_REPETITIONS) as usize;
+        let p = scheduled_index_at(s, n)?;
         implied[p] = proposed_irb;
         lib = lib.max(calc(&implied)).min(num);
         match (proposal_num, pending_num) {
@@ -192,21 +193,17 @@ fn legacy_active(
 /// Slots of producer `index` (in an `n`-producer schedule) in `[from, to)`: the blocks an
 /// outage of that producer from `from` costs when the backup takes over at `to`.
 pub fn our_slots_between(from: u32, to: u32, n: usize, index: usize) -> u32 {
-    let Ok(n) = u32::try_from(n) else {
+    let Some(rotation) = rotation_slots(n) else {
         return 0;
     };
-    let Ok(index) = u32::try_from(index) else {
-        return 0;
-    };
-    if n == 0 || index >= n || to <= from {
+    if index >= n || to <= from {
         return 0;
     }
-    let rotation = n * PRODUCER_REPETITIONS;
     // Count whole rotations at once, then the remainder slot by slot (at most one rotation).
     let span = to - from;
     let whole = span / rotation;
     let rest = (from + whole * rotation..to)
-        .filter(|s| (s % rotation) / PRODUCER_REPETITIONS == index)
+        .filter(|&s| scheduled_index_at(s, n) == Some(index))
         .count() as u32;
     whole * PRODUCER_REPETITIONS + rest
 }
@@ -214,8 +211,8 @@ pub fn our_slots_between(from: u32, to: u32, n: usize, index: usize) -> u32 {
 /// Production while our producer (`index` of `n`) is down from slot `from` on: every
 /// slot has a block but ours from `from`.
 pub fn down_from(n: usize, index: usize, from: u32) -> impl Fn(u32) -> bool {
-    let rotation = (n.max(1) as u32).saturating_mul(PRODUCER_REPETITIONS);
-    move |s: u32| s < from || ((s % rotation) / PRODUCER_REPETITIONS) as usize != index
+    let n = n.max(1);
+    move |s: u32| s < from || scheduled_index_at(s, n) != Some(index)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::policy::{Failback, Policy};
 use super::state::State;
 use crate::observer::schedule::ConsensusMode;
 use crate::observer::stats::{Participation, ProducerStats};
-use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
+use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS, TURN_MS};
 use antelope::{BlockTimestamp, PublicKey};
 
 /// One configured data center, in failover order (the first is the primary).
@@ -368,7 +368,7 @@ fn early_for_proposal(inp: &Inputs<'_>, policy: &Policy, turns_needed: u32) -> O
         .is_some_and(|r| r >= policy.min_participation);
     let lib_window_ms = match inp.mode {
         ConsensusMode::Savanna => 3 * BLOCK_INTERVAL_MS,
-        ConsensusMode::Legacy => turn * BLOCK_INTERVAL_MS,
+        ConsensusMode::Legacy => TURN_MS,
     };
     let lib_fresh = inp.now_ms - inp.lib_advanced_at_ms <= lib_window_ms;
     (run_clean && recent_ok && lib_fresh && inp.all_endpoints_agree).then_some(proposal)
@@ -466,12 +466,8 @@ fn guard_failure(inp: &Inputs<'_>, policy: &Policy, state: &State) -> Option<(Ho
     // happens while producers miss slots, so that side allows one turn (6 s) more: a
     // halted network is caught by participation and by the endpoints' staleness limit.
     let skew_ms = inp.now_ms - inp.head_time_ms;
-    let allowed_ms = policy.max_clock_skew_secs as i64 * 1000
-        + if skew_ms > 0 {
-            i64::from(PRODUCER_REPETITIONS) * BLOCK_INTERVAL_MS
-        } else {
-            0
-        };
+    let allowed_ms =
+        policy.max_clock_skew_secs as i64 * 1000 + if skew_ms > 0 { TURN_MS } else { 0 };
     if skew_ms.abs() > allowed_ms {
         let (dir, cause) = if skew_ms > 0 {
             (

@@ -1,6 +1,7 @@
 //! `[policy]`: when to fail over, and the brakes on it. Defaults and their reasoning are
 //! documented here and in the README.
 
+use antelope::time::PRODUCER_REPETITIONS;
 use serde::{Deserialize, Serialize};
 
 /// Whether to switch back to the primary on its own once it is healthy again.
@@ -70,7 +71,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            missed_blocks: 12,
+            missed_blocks: PRODUCER_REPETITIONS,
             min_participation: 0.8,
             participation_turns: 20,
             confirm_turns: 3,

@@ -127,7 +127,7 @@ impl State {
 
     /// Records that `key` is our key in the active schedule from `from_slot`; returns
     /// whether that is new.
-    pub fn observe_key(&mut self, from_slot: u32, key: PublicKey) -> bool {
+    pub(crate) fn observe_key(&mut self, from_slot: u32, key: PublicKey) -> bool {
         if self.key_epochs.last().is_some_and(|e| e.key == key) {
             return false;
         }
@@ -147,11 +147,11 @@ impl State {
             .map(|e| e.key)
     }
 
-    pub fn last_switch(&self) -> Option<&SwitchRecord> {
+    pub(crate) fn last_switch(&self) -> Option<&SwitchRecord> {
         self.switches.last()
     }
 
-    pub fn automatic_switches_since(&self, since_ms: i64) -> usize {
+    pub(crate) fn automatic_switches_since(&self, since_ms: i64) -> usize {
         self.switches
             .iter()
             .filter(|s| s.automatic && s.at_ms >= since_ms)

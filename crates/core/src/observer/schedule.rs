@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use antelope::time::PRODUCER_REPETITIONS;
+use antelope::time::rotation_slots;
 use antelope::{BlockTimestamp, Name, PublicKey};
 
 /// Header `schedule_version` of every Savanna block.
@@ -37,7 +37,7 @@ impl ConsensusMode {
     /// transaction is included (reference §4): the system contract proposes at most every
     /// ~60.5 s, then Savanna activates 13–24 slots later, legacy DPoS after two LIB
     /// catch-ups (~330 blocks each).
-    pub fn max_promotion_secs(self) -> u64 {
+    pub(crate) fn max_promotion_secs(self) -> u64 {
         match self {
             ConsensusMode::Savanna => 73,
             ConsensusMode::Legacy => 400,
@@ -60,10 +60,6 @@ impl ScheduledProducer {
             [k] => Some(*k),
             _ => None,
         }
-    }
-
-    pub fn has_key(&self, key: &PublicKey) -> bool {
-        self.keys.contains(key)
     }
 }
 
@@ -91,7 +87,7 @@ impl Schedule {
 
     /// Slots in one full rotation.
     pub fn rotation_slots(&self) -> u32 {
-        self.producers.len() as u32 * PRODUCER_REPETITIONS
+        rotation_slots(self.producers.len()).unwrap_or(0)
     }
 }
 

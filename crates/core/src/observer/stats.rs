@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::schedule::{Schedule, ScheduleBook, ScheduledProducer};
 use super::tracker::Tracker;
-use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
+use antelope::time::{round_of, round_start_slot, BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
 use antelope::{BlockTimestamp, Name, PublicKey};
 
 /// One slot of the observed chain.
@@ -93,7 +93,7 @@ pub fn producer_stats(slots: &[Slot<'_>], producer: Name) -> ProducerStats {
             }
             continue;
         }
-        let turn = s.slot / PRODUCER_REPETITIONS;
+        let turn = round_of(s.slot);
         if last_turn.is_none() {
             last_turn = Some(turn);
         }
@@ -161,16 +161,16 @@ pub fn participation(slots: &[Slot<'_>], exclude: Name, max_turns: u32) -> Parti
     // Walk complete turns backwards from the newest.
     let mut end = slots.len();
     while end > 0 && part.turns < max_turns {
-        let turn = slots[end - 1].slot / PRODUCER_REPETITIONS;
+        let turn = round_of(slots[end - 1].slot);
         let mut start = end;
-        while start > 0 && slots[start - 1].slot / PRODUCER_REPETITIONS == turn {
+        while start > 0 && round_of(slots[start - 1].slot) == turn {
             start -= 1;
         }
         let chunk = &slots[start..end];
         end = start;
-        let turn_first = turn * PRODUCER_REPETITIONS;
-        let complete =
-            turn_first >= first.slot && turn_first + PRODUCER_REPETITIONS - 1 <= last.slot;
+        let complete = round_start_slot(turn).is_some_and(|turn_first| {
+            turn_first >= first.slot && turn_first + PRODUCER_REPETITIONS - 1 <= last.slot
+        });
         if !complete {
             continue;
         }

@@ -96,7 +96,7 @@ impl Tracker {
     }
 
     /// Drops every block numbered `num` or higher.
-    pub fn rewind_to(&mut self, num: u32) {
+    pub(crate) fn rewind_to(&mut self, num: u32) {
         while self.blocks.back().is_some_and(|b| b.num >= num) {
             self.blocks.pop_back();
         }

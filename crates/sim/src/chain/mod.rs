@@ -73,7 +73,7 @@ use production::LegacyFinality;
 /// Header `schedule_version` of every Savanna block (`proper_svnn_schedule_version`).
 pub const SAVANNA_SCHEDULE_VERSION: u32 = 1 << 31;
 /// Slots per producer turn.
-pub const REPETITIONS: u32 = 12;
+pub const REPETITIONS: u32 = antelope::time::PRODUCER_REPETITIONS;
 /// Slots between schedule updates in the system contract (`onblock`).
 pub const SCHEDULE_TICK_SLOTS: u32 = 120;
 /// nodeos `max-transaction-lifetime` default, seconds.
