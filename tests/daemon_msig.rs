@@ -70,7 +70,6 @@ fn incident_name(run: &Run) -> Name {
         producer: Name::literal(OUR),
         target_key: dc_key(&run.net, "backup"),
         replaced_key: dc_key(&run.net, "primary"),
-        schedule_version: 1,
     }
     .proposal_name()
 }
@@ -242,4 +241,58 @@ async fn a_dry_run_shows_the_proposal_and_pushes_nothing() {
     assert_eq!(count(&events, "msig_approved"), 0);
     assert!(approvals(&run, "obs1").await.is_none(), "nothing proposed");
     assert_eq!(run.key_changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_unrelated_schedule_change_between_two_decisions_keeps_one_proposal() {
+    let mut run = Run::start(scenario("three-observers", 4)).await;
+    make_msig(&mut run);
+    // A: obs1 alone decides, proposes and approves.
+    run.crash(1);
+    run.crash(2);
+    run.run_until_event(0, "msig_approved", 400).await;
+    let version = |run: &Run| run.net.with_chain(|c| c.schedules().active.version);
+    let before = version(&run);
+    // Another producer re-registers with a new key: a new schedule becomes active.
+    run.net.with_chain_mut(|c| {
+        let other = c.spec().producers[0];
+        assert_ne!(other, c.our_producer());
+        c.rekey_producer(other, derive_key("daemon_msig", "rekeyed"));
+    });
+    let changed = run.run_until(600, |r| version(r) > before).await;
+    assert!(changed, "the unrelated schedule change never became active");
+    assert!(
+        run.key_changes().is_empty(),
+        "one approval switched the key"
+    );
+    // B: obs2 decides under the new schedule version and approves A's proposal.
+    run.restart(1);
+    run.run_until(600, |r| !r.key_changes().is_empty()).await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    let slot = run.slot();
+    run.run_until(60, |r| r.slot() > slot + 40).await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    let b = run.observers[1].events();
+    let approved: Vec<_> = b
+        .iter()
+        .filter_map(|e| match e {
+            bp_failover::events::Event::MsigApproved {
+                proposer,
+                proposed,
+                executed,
+                ..
+            } => Some((proposer.clone(), *proposed, *executed)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        approved,
+        [("obs1".to_string(), false, true)],
+        "{approved:?}"
+    );
+    // Exactly one proposal was ever made (obs2's scope holds none), and it was executed.
+    for o in OBSERVERS {
+        assert!(approvals(&run, o).await.is_none(), "{o} holds a proposal");
+    }
+    assert_eq!(count(&all_events(&run), "msig_proposal_rejected"), 0);
 }
