@@ -149,29 +149,7 @@ async fn a_foreign_proposal_is_reported_and_never_approved() {
     let mut run = Run::start(scenario("three-observers", 4)).await;
     make_msig(&mut run);
     // obs3's key (stolen) proposes, under the incident's name, a switch to its own key.
-    let url = run.net.endpoint_urls()[0].clone();
-    let (chain_id, lib, head) = tapos(&url).await;
-    let mut switch = switch_to(&run.net, "backup");
-    switch.signing_key = obs_key(2).public_key();
-    switch.permission = run.net.with_chain(|c| c.spec().failover_permission);
-    let actions = switch
-        .actions(bp_failover::antelope::abi::eosio_system_abi())
-        .unwrap();
-    let trx = msig::proposed_transaction(TimePointSec::from_unix_secs(head + 3600), actions);
-    let requested: Vec<_> = OBSERVERS.iter().map(|o| active(o)).collect();
-    let propose = msig::propose(active("obs3"), incident_name(&run), &requested, &trx).unwrap();
-    let tx = bp_failover::antelope::Transaction::new(
-        &lib,
-        TimePointSec::from_unix_secs(head + 60),
-        vec![propose],
-    );
-    let (status, v) = post(
-        &url,
-        "push_transaction",
-        body(&sign(&tx, &chain_id, &obs_key(2))),
-    )
-    .await;
-    assert_eq!(status, 202, "{v}");
+    propose_foreign(&run, 2).await;
     // obs3 stays down; the honest obs1 and obs2 decide.
     run.crash(2);
     run.run_to_end().await;
@@ -186,6 +164,73 @@ async fn a_foreign_proposal_is_reported_and_never_approved() {
     assert!(foreign.provided_approvals.is_empty(), "{foreign:?}");
     // The honest observers still agree on their own proposal: the key goes to the backup.
     assert_eq!(run.key_changes(), ["backup"]);
+}
+
+/// Observer `i`'s key proposes, under the incident's name in its own scope, a switch to
+/// its own key (a key no data center runs).
+async fn propose_foreign(run: &Run, i: usize) {
+    let url = run.net.endpoint_urls()[0].clone();
+    let (chain_id, lib, head) = tapos(&url).await;
+    let mut switch = switch_to(&run.net, "backup");
+    switch.signing_key = obs_key(i).public_key();
+    switch.permission = run.net.with_chain(|c| c.spec().failover_permission);
+    let actions = switch
+        .actions(bp_failover::antelope::abi::eosio_system_abi())
+        .unwrap();
+    let trx = msig::proposed_transaction(TimePointSec::from_unix_secs(head + 3600), actions);
+    let requested: Vec<_> = OBSERVERS.iter().map(|o| active(o)).collect();
+    let propose =
+        msig::propose(active(OBSERVERS[i]), incident_name(run), &requested, &trx).unwrap();
+    let tx = bp_failover::antelope::Transaction::new(
+        &lib,
+        TimePointSec::from_unix_secs(head + 60),
+        vec![propose],
+    );
+    let (status, v) = post(
+        &url,
+        "push_transaction",
+        body(&sign(&tx, &chain_id, &obs_key(i))),
+    )
+    .await;
+    assert_eq!(status, 202, "{v}");
+}
+
+#[tokio::test]
+async fn a_proposal_left_in_our_own_scope_is_cancelled_and_replaced() {
+    // Under obs1's own scope and the incident's name: a proposal that is not obs1's switch
+    // (its key stolen, or an earlier incident's with another content). obs1 reports it,
+    // never approves it, and replaces it (cancel + propose + approve in one transaction).
+    let mut run = Run::start(scenario("three-observers", 4)).await;
+    make_msig(&mut run);
+    propose_foreign(&run, 0).await;
+    run.crash(1);
+    run.crash(2);
+    run.run_until_event(0, "msig_approved", 400).await;
+    let events = run.observers[0].events();
+    assert!(
+        count(&events, "msig_proposal_rejected") >= 1,
+        "obs1 reports it"
+    );
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            bp_failover::events::Event::MsigApproved { proposer, proposed: true, .. } if proposer == "obs1"
+        )),
+        "obs1 proposed its own in place of it"
+    );
+    let a = approvals(&run, "obs1").await.expect("obs1's proposal");
+    assert!(a.has_approved(active("obs1")), "{a:?}");
+    // obs2 joins: it approves obs1's new proposal, which executes.
+    run.restart(1);
+    run.run_until(600, |r| !r.key_changes().is_empty()).await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    assert_eq!(
+        count(&run.observers[1].events(), "msig_proposal_rejected"),
+        0
+    );
+    for o in OBSERVERS {
+        assert!(approvals(&run, o).await.is_none(), "{o} holds a proposal");
+    }
 }
 
 #[tokio::test]
