@@ -70,7 +70,6 @@ fn incident_name(run: &Run) -> Name {
         producer: Name::literal(OUR),
         target_key: dc_key(&run.net, "backup"),
         replaced_key: dc_key(&run.net, "primary"),
-        schedule_version: 1,
     }
     .proposal_name()
 }
@@ -150,29 +149,7 @@ async fn a_foreign_proposal_is_reported_and_never_approved() {
     let mut run = Run::start(scenario("three-observers", 4)).await;
     make_msig(&mut run);
     // obs3's key (stolen) proposes, under the incident's name, a switch to its own key.
-    let url = run.net.endpoint_urls()[0].clone();
-    let (chain_id, lib, head) = tapos(&url).await;
-    let mut switch = switch_to(&run.net, "backup");
-    switch.signing_key = obs_key(2).public_key();
-    switch.permission = run.net.with_chain(|c| c.spec().failover_permission);
-    let actions = switch
-        .actions(bp_failover::antelope::abi::eosio_system_abi())
-        .unwrap();
-    let trx = msig::proposed_transaction(TimePointSec::from_unix_secs(head + 3600), actions);
-    let requested: Vec<_> = OBSERVERS.iter().map(|o| active(o)).collect();
-    let propose = msig::propose(active("obs3"), incident_name(&run), &requested, &trx).unwrap();
-    let tx = bp_failover::antelope::Transaction::new(
-        &lib,
-        TimePointSec::from_unix_secs(head + 60),
-        vec![propose],
-    );
-    let (status, v) = post(
-        &url,
-        "push_transaction",
-        body(&sign(&tx, &chain_id, &obs_key(2))),
-    )
-    .await;
-    assert_eq!(status, 202, "{v}");
+    propose_foreign(&run, 2).await;
     // obs3 stays down; the honest obs1 and obs2 decide.
     run.crash(2);
     run.run_to_end().await;
@@ -187,6 +164,73 @@ async fn a_foreign_proposal_is_reported_and_never_approved() {
     assert!(foreign.provided_approvals.is_empty(), "{foreign:?}");
     // The honest observers still agree on their own proposal: the key goes to the backup.
     assert_eq!(run.key_changes(), ["backup"]);
+}
+
+/// Observer `i`'s key proposes, under the incident's name in its own scope, a switch to
+/// its own key (a key no data center runs).
+async fn propose_foreign(run: &Run, i: usize) {
+    let url = run.net.endpoint_urls()[0].clone();
+    let (chain_id, lib, head) = tapos(&url).await;
+    let mut switch = switch_to(&run.net, "backup");
+    switch.signing_key = obs_key(i).public_key();
+    switch.permission = run.net.with_chain(|c| c.spec().failover_permission);
+    let actions = switch
+        .actions(bp_failover::antelope::abi::eosio_system_abi())
+        .unwrap();
+    let trx = msig::proposed_transaction(TimePointSec::from_unix_secs(head + 3600), actions);
+    let requested: Vec<_> = OBSERVERS.iter().map(|o| active(o)).collect();
+    let propose =
+        msig::propose(active(OBSERVERS[i]), incident_name(run), &requested, &trx).unwrap();
+    let tx = bp_failover::antelope::Transaction::new(
+        &lib,
+        TimePointSec::from_unix_secs(head + 60),
+        vec![propose],
+    );
+    let (status, v) = post(
+        &url,
+        "push_transaction",
+        body(&sign(&tx, &chain_id, &obs_key(i))),
+    )
+    .await;
+    assert_eq!(status, 202, "{v}");
+}
+
+#[tokio::test]
+async fn a_proposal_left_in_our_own_scope_is_cancelled_and_replaced() {
+    // Under obs1's own scope and the incident's name: a proposal that is not obs1's switch
+    // (its key stolen, or an earlier incident's with another content). obs1 reports it,
+    // never approves it, and replaces it (cancel + propose + approve in one transaction).
+    let mut run = Run::start(scenario("three-observers", 4)).await;
+    make_msig(&mut run);
+    propose_foreign(&run, 0).await;
+    run.crash(1);
+    run.crash(2);
+    run.run_until_event(0, "msig_approved", 400).await;
+    let events = run.observers[0].events();
+    assert!(
+        count(&events, "msig_proposal_rejected") >= 1,
+        "obs1 reports it"
+    );
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            bp_failover::events::Event::MsigApproved { proposer, proposed: true, .. } if proposer == "obs1"
+        )),
+        "obs1 proposed its own in place of it"
+    );
+    let a = approvals(&run, "obs1").await.expect("obs1's proposal");
+    assert!(a.has_approved(active("obs1")), "{a:?}");
+    // obs2 joins: it approves obs1's new proposal, which executes.
+    run.restart(1);
+    run.run_until(600, |r| !r.key_changes().is_empty()).await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    assert_eq!(
+        count(&run.observers[1].events(), "msig_proposal_rejected"),
+        0
+    );
+    for o in OBSERVERS {
+        assert!(approvals(&run, o).await.is_none(), "{o} holds a proposal");
+    }
 }
 
 #[tokio::test]
@@ -242,4 +286,58 @@ async fn a_dry_run_shows_the_proposal_and_pushes_nothing() {
     assert_eq!(count(&events, "msig_approved"), 0);
     assert!(approvals(&run, "obs1").await.is_none(), "nothing proposed");
     assert_eq!(run.key_changes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_unrelated_schedule_change_between_two_decisions_keeps_one_proposal() {
+    let mut run = Run::start(scenario("three-observers", 4)).await;
+    make_msig(&mut run);
+    // A: obs1 alone decides, proposes and approves.
+    run.crash(1);
+    run.crash(2);
+    run.run_until_event(0, "msig_approved", 400).await;
+    let version = |run: &Run| run.net.with_chain(|c| c.schedules().active.version);
+    let before = version(&run);
+    // Another producer re-registers with a new key: a new schedule becomes active.
+    run.net.with_chain_mut(|c| {
+        let other = c.spec().producers[0];
+        assert_ne!(other, c.our_producer());
+        c.rekey_producer(other, derive_key("daemon_msig", "rekeyed"));
+    });
+    let changed = run.run_until(600, |r| version(r) > before).await;
+    assert!(changed, "the unrelated schedule change never became active");
+    assert!(
+        run.key_changes().is_empty(),
+        "one approval switched the key"
+    );
+    // B: obs2 decides under the new schedule version and approves A's proposal.
+    run.restart(1);
+    run.run_until(600, |r| !r.key_changes().is_empty()).await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    let slot = run.slot();
+    run.run_until(60, |r| r.slot() > slot + 40).await;
+    assert_eq!(run.key_changes(), ["backup"]);
+    let b = run.observers[1].events();
+    let approved: Vec<_> = b
+        .iter()
+        .filter_map(|e| match e {
+            bp_failover::events::Event::MsigApproved {
+                proposer,
+                proposed,
+                executed,
+                ..
+            } => Some((proposer.clone(), *proposed, *executed)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        approved,
+        [("obs1".to_string(), false, true)],
+        "{approved:?}"
+    );
+    // Exactly one proposal was ever made (obs2's scope holds none), and it was executed.
+    for o in OBSERVERS {
+        assert!(approvals(&run, o).await.is_none(), "{o} holds a proposal");
+    }
+    assert_eq!(count(&all_events(&run), "msig_proposal_rejected"), 0);
 }

@@ -120,9 +120,18 @@ fn realnode_scenarios() {
         log(format!(
             "FIGURES msig 2-of-3 (real eosio.msig): obs2's approval pushed -> exec in a block {push_to_exec} blocks, exec block -> producers row seen with the new key {exec_to_row} blocks"
         ));
-        let approve_to_exec = msig_daemons(&net);
+        let (f, approve_to_exec) = msig_daemons(&net);
         log(format!(
-            "FIGURES msig 2-of-3 daemons (real eosio.msig, switching node down): obs1 alone -> proposal + 1 approval, key unchanged; obs2's approval block -> exec block (the row change) {approve_to_exec} blocks"
+            "FIGURES msig 2-of-3 daemons (real eosio.msig, obs1 and obs2 running, signing node killed): kill->exec {:.1} s, exec->active {:.1} s, our slots lost {} (after the exec {}), minimum for a push at the threshold T {}; proposal caught at the threshold T+{} slots, by the exec (at T+{}) T+{}; early switch: {}; the k-th approval's block -> exec block {approve_to_exec} blocks; obs3's foreign proposal never approved; obs1 alone -> its own proposal + 1 approval, key unchanged",
+            f.kill_to_push_s,
+            f.push_to_active_s,
+            f.lost,
+            f.lost_after_push,
+            f.minimum,
+            f.threshold_tick,
+            f.push_after_threshold,
+            f.push_tick,
+            f.before_proposal,
         ));
     }
     log(format!(
@@ -620,17 +629,34 @@ fn slot_of(v: &serde_json::Value) -> i64 {
 
 fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
     log("primary down: kill the primary node; expect one regproducer to the backup key");
-    let me = net.producer();
-    let backup = net.pub_key("backup");
     let d = Daemon::start_with(cfg, "primary_down.log", &["-v"]);
-    // A daemon that has been watching: it has the participation history it needs (a
+    outage(net, vec![d], "primary", "backup", false).0
+}
+
+/// The node `down` (signing our blocks) is killed while `daemons` watch; expects one key
+/// switch to `up`'s key, through one observer's regproducer or (`msig`) through one
+/// `eosio.msig::exec`, and judges from the chain the slots lost against the minimum.
+/// Returns the figures and each daemon's events.
+fn outage(
+    net: &Net,
+    daemons: Vec<Daemon>,
+    down: &str,
+    up: &str,
+    msig: bool,
+) -> (Figures, Vec<Vec<serde_json::Value>>) {
+    let me = net.producer();
+    // The key switched to (the backup's, in `primary_down`).
+    let backup = net.pub_key(up);
+    // Daemons that have been watching: they have the participation history they need (a
     // rotation of the other producers' turns) before the outage, as in production.
     wait_for(
-        "the daemon to watch a whole rotation",
+        "the daemons to watch a whole rotation",
         Duration::from_secs(120),
         || {
-            let rounds = d.names().iter().filter(|n| *n == "round_summary").count();
-            (rounds >= 3).then_some(())
+            daemons
+                .iter()
+                .all(|d| d.names().iter().filter(|n| *n == "round_summary").count() >= 3)
+                .then_some(())
         },
     );
     // The kill is timed from the chain's cadence (see `plan_outage`); everything judged
@@ -650,7 +676,7 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         || (net.block("api1", net.head("api1")).slot() >= outage.turn - 4).then_some(()),
     );
     let from = net.head("api1");
-    net.stop("primary");
+    net.stop(down);
     let kill_ms = chrono::Utc::now().timestamp_millis();
     let row = wait_for(
         "the producers row to hold the backup key",
@@ -667,6 +693,9 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         "location changed"
     );
     let push_num = wait_for("the key switch in a block", Duration::from_secs(60), || {
+        if msig {
+            return exec_block(net, from);
+        }
         let sw = net.key_switches("api1", from, net.head("api1"));
         sw.first().map(|s| s.0)
     });
@@ -695,8 +724,22 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
             None
         },
     );
-    let events = d.events();
-    d.stop();
+    let all_events: Vec<Vec<serde_json::Value>> = daemons.iter().map(|d| d.events()).collect();
+    for d in daemons {
+        d.stop();
+    }
+    // The forecast judged below is the one of the daemon whose push switched the key (in
+    // msig mode, the one that executed the proposal).
+    let events = all_events
+        .iter()
+        .find(|ev| {
+            !msig
+                || ev
+                    .iter()
+                    .any(|e| e["event"] == "msig_approved" && e["executed"] == true)
+        })
+        .cloned()
+        .expect("the daemon that executed the proposal");
     // The chain's cadence, checked against the contract's own record: the field replayed
     // over every block since `start` equals the `global` row read now.
     let (end, last_update_end) = net.schedule_update("api1");
@@ -713,13 +756,29 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         .cloned()
         .collect();
     let sw = net.key_switches("api1", from, first_backup_block);
-    assert_eq!(
-        sw.len(),
-        1,
-        "primary down: expected exactly one key switch, got {sw:?}"
-    );
-    assert_eq!(sw[0].2, backup, "switched to the wrong key");
-    assert_eq!(sw[0].0, push_num);
+    if msig {
+        // Only exec may switch: no regproducer outside eosio.msig, one exec.
+        assert!(sw.is_empty(), "a regproducer outside eosio.msig: {sw:?}");
+        let execs: Vec<u32> = blocks
+            .iter()
+            .filter(|b| {
+                b.actions
+                    .iter()
+                    .any(|(a, n, _)| a == "eosio.msig" && n == "exec")
+            })
+            .map(|b| b.num)
+            .collect();
+        assert_eq!(execs, [push_num], "expected exactly one exec");
+        assert_eq!(net.producers_row()["producer_key"], backup.as_str());
+    } else {
+        assert_eq!(
+            sw.len(),
+            1,
+            "primary down: expected exactly one key switch, got {sw:?}"
+        );
+        assert_eq!(sw[0].2, backup, "switched to the wrong key");
+        assert_eq!(sw[0].0, push_num);
+    }
     let push_block = blocks.iter().find(|b| b.num == push_num).unwrap().clone();
     let activation = blocks
         .iter()
@@ -771,7 +830,7 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         activation.num,
         activation.slot()
     );
-    log(format!("primary down, from the chain: {figures_so_far}"));
+    log(format!("{down} down, from the chain: {figures_so_far}"));
     // Our loss is the chain's minimum for a push at the threshold iff both catch the same
     // proposal: the promotion after it is then the same blocks.
     assert_eq!(
@@ -807,7 +866,7 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         "forecast loss {expected_lost} vs the chain's {lost}: {figures_so_far}"
     );
     let backup_block = blocks.last().unwrap();
-    Figures {
+    let figures = Figures {
         kill_to_push_s: (push_block.time_ms - kill_ms) as f64 / 1000.0,
         push_to_active_s: (activation.time_ms - push_block.time_ms) as f64 / 1000.0,
         push_to_first_backup_block_s: (backup_block.time_ms - push_block.time_ms) as f64 / 1000.0,
@@ -822,7 +881,8 @@ fn primary_down(net: &Net, cfg: &std::path::Path) -> Figures {
         proposal_error,
         active_error,
         lost_error: expected_lost - lost,
-    }
+    };
+    (figures, all_events)
 }
 
 /// Primary and backup nodes both down: the daemon must not push to a dead data center.

@@ -93,7 +93,6 @@ fn incident_name(net: &Network) -> Name {
         producer: name(OUR),
         target_key: dc_key(net, "backup"),
         replaced_key: dc_key(net, "primary"),
-        schedule_version: 1,
     }
     .proposal_name()
 }

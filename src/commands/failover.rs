@@ -177,9 +177,6 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
     }
     check_ready(&config, &target, &quorum, args.force).await?;
     if let Some(msig) = config.msig.clone() {
-        let Some(version) = schedule.as_ref().map(|s| s.version) else {
-            bail!("cannot read the active producer schedule from any endpoint: the msig proposal's name depends on its version; retry, or check the endpoints with `bp-failover status`");
-        };
         let head_ms = quorum.head.time.map_or(clock.now_ms(), |t| t.unix_ms());
         let switch = MsigSwitch {
             config: &config,
@@ -189,7 +186,6 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<ExitCode> {
             quorum: &quorum,
             target: &target,
             from: name_of(current),
-            version,
             head_ms,
         };
         return run_msig(&args, switch, key).await;
@@ -326,7 +322,6 @@ struct MsigSwitch<'a> {
     quorum: &'a crate::api::Quorum,
     target: &'a config::Datacenter,
     from: String,
-    version: u32,
     head_ms: i64,
 }
 
@@ -358,7 +353,6 @@ async fn run_msig(
         s.msig,
         s.target,
         s.quorum,
-        s.version,
         s.head_ms,
         args.dry_run,
     )

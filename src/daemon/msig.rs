@@ -116,7 +116,6 @@ async fn survey(
     config: &crate::config::Config,
     msig: &MsigConfig,
     to: &crate::config::Datacenter,
-    schedule_version: u32,
     head_ms: i64,
 ) -> Result<Option<(MsigRound, Vec<Action>)>, ExecError> {
     let row = Executor::producer_row(pool, order, config.producer.account).await?;
@@ -134,7 +133,6 @@ async fn survey(
         producer: config.producer.account,
         target_key: to.signing_key,
         replaced_key: replaced,
-        schedule_version,
     }
     .proposal_name();
     let found = read_found(pool, order, &msig.observers, name).await?;
@@ -154,14 +152,14 @@ async fn survey(
                 .and_then(|f| f.proposal.transaction().ok())
                 .map(|t| i64::from(t.expiration.unix_secs()) * 1000)
         }
-        Plan::Propose => Some(head_ms + i64::from(PROPOSAL_SECS) * 1000),
-        Plan::Blocked => None,
+        // Whole seconds, as the proposed transaction's expiration carries it.
+        Plan::Propose { .. } => Some((head_ms / 1000 + i64::from(PROPOSAL_SECS)) * 1000),
     };
     let chosen = match &plan {
         Plan::Approve { proposer, .. } | Plan::Exec { proposer } | Plan::Wait { proposer, .. } => {
             found.iter().find(|f| f.proposer == *proposer)
         }
-        Plan::Propose | Plan::Blocked => None,
+        Plan::Propose { .. } => None,
     };
     let approved_by = msig
         .observers
@@ -197,16 +195,20 @@ fn plan_actions(
     let err = |e: msig::MsigError| ExecError::MsigRead(e.to_string());
     let k1 = msig.threshold <= 1;
     Ok(match plan {
-        Plan::Propose => {
+        Plan::Propose { replace } => {
             let expiration = TimePointSec::from_unix_secs(
                 u32::try_from(proposal_expires_ms / 1000).unwrap_or(u32::MAX),
             );
             let trx = msig::proposed_transaction(expiration, expected);
             // Proposed and approved in one transaction: nothing can replace it in between.
-            let mut v = vec![
-                msig::propose(me, name, &msig.observers, &trx).map_err(err)?,
-                msig::approve(me.actor, name, me, None).map_err(err)?,
-            ];
+            // A proposal left under the name in our scope is cancelled first, in the same
+            // transaction.
+            let mut v = Vec::new();
+            if *replace {
+                v.push(msig::cancel(me.actor, name, me).map_err(err)?);
+            }
+            v.push(msig::propose(me, name, &msig.observers, &trx).map_err(err)?);
+            v.push(msig::approve(me.actor, name, me, None).map_err(err)?);
             if k1 {
                 v.push(msig::exec(me.actor, name, me).map_err(err)?);
             }
@@ -227,7 +229,7 @@ fn plan_actions(
             v
         }
         Plan::Exec { proposer } => vec![msig::exec(*proposer, name, me).map_err(err)?],
-        Plan::Wait { .. } | Plan::Blocked => Vec::new(),
+        Plan::Wait { .. } => Vec::new(),
     })
 }
 
@@ -235,8 +237,13 @@ fn plan_actions(
 fn describe_plan(plan: &Plan, msig: &MsigConfig, name: Name) -> String {
     let k = msig.threshold;
     match plan {
-        Plan::Propose => format!(
-            "would propose {}/{name} (requesting {}) and approve it: 1 of {k} approvals",
+        Plan::Propose { replace } => format!(
+            "would {}propose {}/{name} (requesting {}) and approve it: 1 of {k} approvals",
+            if *replace {
+                "cancel the proposal left under that name and "
+            } else {
+                ""
+            },
             msig.observer.actor,
             msig.observers
                 .iter()
@@ -260,10 +267,6 @@ fn describe_plan(plan: &Plan, msig: &MsigConfig, name: Name) -> String {
         Plan::Wait { proposer, provided } => {
             format!("already approved {proposer}/{name}: {provided} of {k} approvals, waiting")
         }
-        Plan::Blocked => format!(
-            "{}/{name} is not the switch this observer would send and blocks ours",
-            msig.observer.actor
-        ),
     }
 }
 
@@ -299,21 +302,10 @@ pub(crate) async fn manual(
     msig: &MsigConfig,
     to: &crate::config::Datacenter,
     q: &Quorum,
-    schedule_version: u32,
     head_ms: i64,
     dry_run: bool,
 ) -> Result<Option<Manual>, ExecError> {
-    let Some((round, expected)) = survey(
-        exec,
-        pool,
-        order,
-        config,
-        msig,
-        to,
-        schedule_version,
-        head_ms,
-    )
-    .await?
+    let Some((round, expected)) = survey(exec, pool, order, config, msig, to, head_ms).await?
     else {
         return Ok(None);
     };
@@ -321,11 +313,10 @@ pub(crate) async fn manual(
     let description = describe_plan(&round.plan, msig, name);
     let expires = round.proposal_expires_ms.unwrap_or(head_ms);
     let (proposer, executed, mine) = match &round.plan {
-        Plan::Propose => (msig.observer.actor, msig.threshold <= 1, true),
+        Plan::Propose { .. } => (msig.observer.actor, msig.threshold <= 1, true),
         Plan::Approve { proposer, exec, .. } => (*proposer, *exec, true),
         Plan::Exec { proposer } => (*proposer, true, false),
         Plan::Wait { proposer, .. } => (*proposer, false, false),
-        Plan::Blocked => return Err(ExecError::Rejected(description)),
     };
     let mut approved_by = round.approved_by.clone();
     if mine && !approved_by.contains(&msig.observer) {
@@ -400,10 +391,6 @@ impl Daemon {
         self.config.msig.clone()
     }
 
-    fn schedule_version(&self) -> u32 {
-        self.active.as_ref().map_or(0, |s| s.version)
-    }
-
     fn report_rejected(&self, round: &MsigRound) {
         for r in &round.rejected {
             self.log.emit(Event::MsigProposalRejected {
@@ -444,7 +431,7 @@ impl Daemon {
         })
     }
 
-    /// [`survey`] for a switch to data center `to`, under the active schedule's version.
+    /// [`survey`] for a switch to data center `to`.
     async fn survey_for(
         &mut self,
         msig: &MsigConfig,
@@ -453,7 +440,6 @@ impl Daemon {
         head_ms: i64,
     ) -> Result<Option<(MsigRound, Vec<Action>)>, ExecError> {
         let target = self.config.datacenters[to].clone();
-        let version = self.schedule_version();
         survey(
             &mut self.executor,
             &self.pool,
@@ -461,7 +447,6 @@ impl Daemon {
             &self.config,
             msig,
             &target,
-            version,
             head_ms,
         )
         .await
@@ -509,7 +494,7 @@ impl Daemon {
         let name = round.proposal_name;
         let proposal_expires_ms = round.proposal_expires_ms.unwrap_or(head_ms);
         let (proposer, proposed, exec, provided) = match &round.plan {
-            Plan::Propose => (msig.observer.actor, true, msig.threshold <= 1, 0),
+            Plan::Propose { .. } => (msig.observer.actor, true, msig.threshold <= 1, 0),
             Plan::Approve {
                 proposer,
                 exec,
@@ -524,12 +509,6 @@ impl Daemon {
                 self.advance_signed(to, None, proposal_expires_ms, now);
                 tracing::info!(target: "msig", proposal = %name, %proposer, provided, "already approved; waiting for the other observers");
                 return PushOutcome::Waiting;
-            }
-            Plan::Blocked => {
-                return PushOutcome::Failed(format!(
-                    "the incident's proposal {}/{name} is not the switch this observer would send and blocks ours: cancel it (cleos multisig cancel {} {name} {})",
-                    msig.observer.actor, msig.observer.actor, msig.observer.actor
-                ))
             }
         };
         let actions = match plan_actions(&round.plan, &msig, name, expected, proposal_expires_ms) {
@@ -646,12 +625,11 @@ impl Daemon {
         approved: bool,
     ) {
         let me = self.config.msig.as_ref().map(|m| m.observer.actor);
-        let same = self
-            .machine
-            .state
-            .msig
-            .as_ref()
-            .is_some_and(|r| r.proposal_name == name && r.proposer == proposer);
+        let same = self.machine.state.msig.as_ref().is_some_and(|r| {
+            // The same name and proposer with another expiration: an earlier
+            // incident's proposal (the name carries no schedule version).
+            r.proposal_name == name && r.proposer == proposer && r.expires_ms == expires_ms
+        });
         if !same {
             self.machine.state.msig = Some(MsigRecord {
                 proposer,

@@ -378,22 +378,22 @@ pub struct Incident {
     pub target_key: PublicKey,
     /// The key the producers row holds now (the one being replaced).
     pub replaced_key: PublicKey,
-    /// The version of the active producer schedule when the decision was taken.
-    pub schedule_version: u32,
 }
 
 impl Incident {
     /// A valid 12-character name: `bpf` + 9 symbols from sha256 of a domain tag and the
     /// incident's fields in their binary encoding. The same incident always gives the same
-    /// name; a different producer, target, replaced key or schedule version gives another
-    /// (collisions: 31^9 ≈ 2.6·10^13 names).
+    /// name; a different producer, target or replaced key gives another (collisions:
+    /// 31^9 ≈ 2.6·10^13 names). No schedule version: observers deciding on either side of
+    /// an unrelated schedule change must name the same proposal. A proposal left under the
+    /// name by an earlier incident is told apart by its content and expiration
+    /// (`decision::msig::plan`), and its proposer replaces it.
     pub fn proposal_name(&self) -> Name {
         let mut w = Writer::new();
-        w.raw(b"bp-failover/msig-proposal/v1");
+        w.raw(b"bp-failover/msig-proposal/v2");
         self.producer.pack(&mut w);
         self.target_key.pack(&mut w);
         self.replaced_key.pack(&mut w);
-        w.u32(self.schedule_version);
         let digest = Sha256::digest(w.as_slice());
         let mut n = u64::from_le_bytes(digest[..8].try_into().unwrap_or_default());
         let mut text = String::from(PROPOSAL_PREFIX);
@@ -695,7 +695,6 @@ mod tests {
             producer: name("ourbp"),
             target_key: key("obs3"),
             replaced_key: key("ourbp"),
-            schedule_version: 7,
         }
     }
 
@@ -707,7 +706,6 @@ mod tests {
             producer: "ourbp".parse().unwrap(),
             target_key: key("obs3").to_k1_string().parse().unwrap(),
             replaced_key: key("ourbp"),
-            schedule_version: 7,
         }
         .proposal_name();
         assert_eq!(a, b);
@@ -732,10 +730,6 @@ mod tests {
                 replaced_key: key("obs1"),
                 ..incident()
             },
-            Incident {
-                schedule_version: 8,
-                ..incident()
-            },
         ];
         let mut seen = std::collections::BTreeSet::from([a.to_string()]);
         for v in variants {
@@ -748,8 +742,8 @@ mod tests {
     #[test]
     fn proposal_name_is_a_fixed_function() {
         // Pinned: observers on different builds of this tool must keep deriving the same name.
-        // Recomputed independently with Python (hashlib.sha256 over b"bp-failover/msig-proposal/v1"
-        // + name u64 LE + (0x00 + 33 key bytes) x2 + u32 LE; 9 x (n % 31) from the first 8 bytes LE).
+        // Recomputed independently with Python (hashlib.sha256 over b"bp-failover/msig-proposal/v2"
+        // + name u64 LE + (0x00 + 33 key bytes) x2; 9 x (n % 31) from the first 8 bytes LE).
         let inc = Incident {
             producer: name("ourbp"),
             target_key: "EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin"
@@ -758,10 +752,9 @@ mod tests {
             replaced_key: "EOS6RrvujLQN1x5Tacbep1KAk8zzKpSThAQXBCKYFfGUYeABhJRin"
                 .parse()
                 .unwrap(),
-            schedule_version: 1,
         };
         assert_eq!(inc.proposal_name().to_string(), PINNED_NAME);
     }
 
-    const PINNED_NAME: &str = "bpfr2nngqkz5";
+    const PINNED_NAME: &str = "bpfwimckgcdw";
 }

@@ -229,7 +229,6 @@ impl Scenario {
                 producer: our,
                 target_key: key_of("backup")?,
                 replaced_key: key_of("primary")?,
-                schedule_version: c.schedules().active.version,
             }
             .proposal_name();
             let switch = crate::keyswitch::KeySwitch {

@@ -26,7 +26,10 @@ pub struct Found {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// None acceptable exists: propose ours (in our scope) and approve it at once.
-    Propose,
+    /// `replace`: our scope already holds a proposal under the name that is not acceptable
+    /// (left from an earlier incident and expired, or not the switch we would send): cancel
+    /// it first, in the same transaction (the proposer may cancel its own at any time).
+    Propose { replace: bool },
     /// Approve `proposer`'s proposal pinned to `hash`; `exec`: ours is the k-th approval.
     Approve {
         proposer: Name,
@@ -38,9 +41,6 @@ pub enum Plan {
     Exec { proposer: Name },
     /// We approved; `provided` of k so far.
     Wait { proposer: Name, provided: usize },
-    /// Our own scope holds a proposal under this name that we must not approve (someone
-    /// with our key made it): nothing we can do but report.
-    Blocked,
 }
 
 /// A proposal that is not the switch we would send, and why.
@@ -105,8 +105,9 @@ pub fn plan(
                 }
             }
         }
-        None if rejected.iter().any(|r| r.proposer == me.actor) => Plan::Blocked,
-        None => Plan::Propose,
+        None => Plan::Propose {
+            replace: found.iter().any(|f| f.proposer == me.actor),
+        },
     };
     (plan, rejected)
 }
@@ -215,7 +216,7 @@ mod tests {
 
     #[test]
     fn nothing_found_proposes() {
-        assert_eq!(run("obs1", &[]), (Plan::Propose, vec![]));
+        assert_eq!(run("obs1", &[]), (Plan::Propose { replace: false }, vec![]));
     }
 
     #[test]
@@ -267,18 +268,24 @@ mod tests {
     fn a_foreign_proposal_is_rejected_and_never_approved() {
         let foreign = found("obs3", regproducer(9), 1800, &["obs3"]);
         let (p, rej) = run("obs1", std::slice::from_ref(&foreign));
-        assert_eq!(p, Plan::Propose, "ours goes in our own scope");
+        assert_eq!(
+            p,
+            Plan::Propose { replace: false },
+            "ours goes in our own scope"
+        );
         assert_eq!(rej.len(), 1);
         assert_eq!(rej[0].proposer, Name::literal("obs3"));
         assert!(rej[0].reason.contains("action 0"), "{}", rej[0].reason);
-        // Under our own scope (our key is stolen): we can neither approve nor propose.
+        // Under our own scope (our key is stolen, or a proposal of an earlier incident
+        // with another url): reported, never approved, cancelled and replaced by ours.
         let mut mine = foreign;
         mine.proposer = Name::literal("obs1");
-        assert_eq!(run("obs1", &[mine]).0, Plan::Blocked);
+        let (p, rej) = run("obs1", &[mine]);
+        assert_eq!((p, rej.len()), (Plan::Propose { replace: true }, 1));
         // Expiring too far ahead is not ours either.
         let far = found("obs2", regproducer(1), MAX_PROPOSAL_SECS + 60, &[]);
         let (p, rej) = run("obs1", &[far]);
-        assert_eq!((p, rej.len()), (Plan::Propose, 1));
+        assert_eq!((p, rej.len()), (Plan::Propose { replace: false }, 1));
     }
 
     #[test]
@@ -304,8 +311,25 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_proposal_is_ignored() {
-        let old = found("obs1", regproducer(1), -1, &["obs1"]);
-        assert_eq!(run("obs1", &[old]), (Plan::Propose, vec![]));
+    fn an_expired_proposal_is_ignored_and_its_proposer_replaces_it() {
+        // Left under the incident's name by an earlier incident (the name carries no
+        // schedule version): not an attack, not approved; its proposer cancels it and
+        // proposes again in one transaction, the others propose in their own scope.
+        let old = found("obs1", regproducer(1), -1, &["obs1", "obs3"]);
+        assert_eq!(
+            run("obs1", std::slice::from_ref(&old)),
+            (Plan::Propose { replace: true }, vec![])
+        );
+        assert_eq!(
+            run("obs2", &[old]),
+            (Plan::Propose { replace: false }, vec![])
+        );
+        // A live one of an earlier incident with the same content has the same effect:
+        // approved like a new one.
+        let live = found("obs1", regproducer(1), 600, &["obs1"]);
+        assert!(matches!(
+            run("obs2", &[live]).0,
+            Plan::Approve { exec: true, .. }
+        ));
     }
 }

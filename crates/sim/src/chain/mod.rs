@@ -216,6 +216,17 @@ impl Chain {
         }
     }
 
+    /// Another producer re-registers with a new signing key (`regproducer` accepted now),
+    /// and signs its blocks with it once a schedule holds it: an unrelated schedule change.
+    pub fn rekey_producer(&mut self, producer: Name, key: PrivateKey) {
+        let public = key.public_key();
+        Arc::make_mut(&mut self.signers).insert(public, key);
+        if let Some(row) = self.state_mut().producers.get_mut(&producer) {
+            row.producer_key = public;
+            row.producer_authority = Some(crate::system::Authority::single(public));
+        }
+    }
+
     /// Our producer loses the first `slots` slots of each of its turns, as when the
     /// previous producer's last blocks reach our node late (a slow handoff).
     pub(crate) fn set_handoff_misses(&mut self, slots: u32) {
