@@ -27,6 +27,8 @@ pub mod fsutil;
 pub mod http;
 pub mod keyfile;
 pub mod metrics;
+pub mod preflight;
+pub mod snapshot;
 pub use antelope_sim as sim;
 pub mod state_file;
 
