@@ -14,7 +14,7 @@ use crate::config::{self, Config};
 use crate::daemon::executor::{row_key, Executor, SwitchOutcome};
 use crate::decision::state::ManualSwitch;
 use crate::observer::schedule::ScheduledProducer;
-use crate::readiness::node_readiness;
+use crate::readiness::{node_readiness, NodeVerdict};
 use crate::state_file;
 use crate::state_file::{StateError, StateLock};
 
@@ -489,17 +489,12 @@ async fn check_ready(
         &answer,
         SystemClock.now_ms(),
         Some(quorum),
-        config.chain.chain_id,
-        config.chain.max_lag_blocks,
-        config.chain.max_head_age.as_millis() as i64,
+        &(&config.chain).into(),
     );
-    if r.synced == Some(true) {
-        return Ok(());
-    }
-    let why = match (&r.error, r.lag_blocks) {
-        (Some(e), _) => format!("its node {api} is unreachable: {e}"),
-        (None, Some(l)) => format!("its node {api} is {l} blocks behind the quorum"),
-        _ => format!("its node {api} is not synced"),
+    let why = match r.verdict {
+        NodeVerdict::Ready => return Ok(()),
+        NodeVerdict::NotReady(why) => format!("its node {api} is {why}"),
+        NodeVerdict::Unjudged => format!("its node {api} is not synced"),
     };
     if force {
         eprintln!(

@@ -4,7 +4,7 @@
 use super::{CheckInputs, CheckResult};
 use crate::config::Config;
 use crate::quorum::{QuorumState, QuorumView, Verdict};
-use crate::readiness::node_readiness;
+use crate::readiness::{node_readiness, NodeVerdict, NotReady};
 
 pub(super) fn check_observer(view: &QuorumView) -> CheckResult {
     let failing: Vec<String> = view
@@ -72,7 +72,7 @@ pub(super) fn check_observer(view: &QuorumView) -> CheckResult {
 
 pub(super) fn check_datacenters(config: &Config, inputs: &CheckInputs) -> Vec<CheckResult> {
     let quorum = inputs.view.quorum();
-    let expected = config.chain.chain_id.or(quorum.map(|q| q.chain_id));
+    let limits = (&config.chain).into();
     config
         .datacenters
         .iter()
@@ -87,60 +87,42 @@ pub(super) fn check_datacenters(config: &Config, inputs: &CheckInputs) -> Vec<Ch
                 )
                 .fix(format!("set datacenter[{i}].api to the URL of its own nodeos API, e.g. http://10.0.1.5:8888"));
             };
-            let r = node_readiness(
-                answer,
-                *at,
-                quorum,
-                config.chain.chain_id,
-                config.chain.max_lag_blocks,
-                config.chain.max_head_age.as_millis() as i64,
-            );
-            if !r.reachable {
-                return CheckResult::fail(
-                    name,
-                    format!("node {api} is unreachable: {}", r.error.as_deref().unwrap_or("no answer")),
+            let r = node_readiness(answer, *at, quorum, &limits);
+            let position = || {
+                format!(
+                    "head {}, {} blocks behind the quorum, head {:.1} s old",
+                    r.head_num.unwrap_or_default(),
+                    r.lag_blocks.map_or("?".into(), |l| l.to_string()),
+                    r.head_age_ms.unwrap_or(0) as f64 / 1000.0
                 )
-                .fix(format!(
-                    "start nodeos on that host (or fix datacenter[{i}].api); the daemon will not switch to a data center whose node is down"
-                ));
-            }
-            let Ok(info) = answer else {
-                return CheckResult::fail(name, format!("node {api} gave no get_info"));
             };
-            if r.chain_ok == Some(false) {
-                return CheckResult::fail(
+            match &r.verdict {
+                NodeVerdict::Ready => CheckResult::ok(
                     name,
-                    format!(
-                        "node {api} is on the wrong chain: it reports chain id {}, expected {}",
-                        info.chain_id,
-                        expected.map_or("-".into(), |c| c.to_string())
-                    ),
-                )
-                .fix(format!("point datacenter[{i}].api at this chain's node"));
-            }
-            let position = format!(
-                "head {}, {} blocks behind the quorum, head {:.1} s old",
-                info.head_block_num,
-                r.lag_blocks.map_or("?".into(), |l| l.to_string()),
-                r.head_age_ms.unwrap_or(0) as f64 / 1000.0
-            );
-            match r.synced {
-                Some(true) => CheckResult::ok(
-                    name,
-                    format!("node {api} is reachable, on the right chain and synced ({position})"),
+                    format!("node {api} is reachable, on the right chain and synced ({})", position()),
                 ),
-                Some(false) => CheckResult::fail(
+                NodeVerdict::NotReady(why @ NotReady::Unreachable(_)) => {
+                    CheckResult::fail(name, format!("node {api} is {why}")).fix(format!(
+                        "start nodeos on that host (or fix datacenter[{i}].api); the daemon will not switch to a data center whose node is down"
+                    ))
+                }
+                NodeVerdict::NotReady(why @ NotReady::WrongChain { .. }) => {
+                    CheckResult::fail(name, format!("node {api} is {why}"))
+                        .fix(format!("point datacenter[{i}].api at this chain's node"))
+                }
+                NodeVerdict::NotReady(NotReady::Behind { .. } | NotReady::Stale { .. }) => CheckResult::fail(
                     name,
                     format!(
-                        "node {api} is not synced ({position}; limits: {} blocks, {:.1} s)",
+                        "node {api} is not synced ({}; limits: {} blocks, {:.1} s)",
+                        position(),
                         config.chain.max_lag_blocks,
                         config.chain.max_head_age.as_secs_f64()
                     ),
                 )
                 .fix("let the node catch up (check its peers and that it is not replaying); the daemon does not switch to a data center whose node is behind"),
-                None => CheckResult::warn(
+                NodeVerdict::Unjudged => CheckResult::warn(
                     name,
-                    format!("node {api} is reachable ({position}), but there is no quorum to compare it with"),
+                    format!("node {api} is reachable ({}), but there is no quorum to compare it with", position()),
                 )
                 .fix("see the observer check"),
             }

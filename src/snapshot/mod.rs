@@ -17,10 +17,10 @@ use crate::antelope::BlockTimestamp;
 use crate::api::types::{
     AnyKey, ChainId, GetInfo, ProducerRow, ProducerSchedule, ProducerScheduleResponse,
 };
-use crate::config::{Config, Problem};
+use crate::config::{ChainConfig, Config, Problem};
 use crate::events::QuorumStatus;
 use crate::quorum::{QuorumState, QuorumView, Verdict};
-use crate::readiness::{node_readiness, NodeReadiness};
+use crate::readiness::{node_readiness, NodeReadiness, ReadinessLimits};
 
 mod gather;
 mod render;
@@ -28,6 +28,17 @@ mod render;
 pub(crate) use gather::{datacenter_nodes, Polled};
 pub use gather::{gather, GatherError, NodeAnswer};
 pub use render::{render_json, render_text};
+
+/// The limits a data center's node is judged against, from `[chain]`.
+impl From<&ChainConfig> for ReadinessLimits {
+    fn from(chain: &ChainConfig) -> Self {
+        ReadinessLimits {
+            expected_chain: chain.chain_id,
+            max_lag_blocks: chain.max_lag_blocks,
+            max_head_age_ms: chain.max_head_age.as_millis() as i64,
+        }
+    }
+}
 
 /// A value read from one endpoint, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -381,21 +392,11 @@ pub fn build_snapshot(config: &Config, inputs: &StatusInputs) -> StatusSnapshot 
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let node =
-                inputs
-                    .datacenter_nodes
-                    .get(i)
-                    .and_then(|n| n.as_ref())
-                    .map(|(answer, at)| {
-                        node_readiness(
-                            answer,
-                            *at,
-                            quorum,
-                            config.chain.chain_id,
-                            config.chain.max_lag_blocks,
-                            config.chain.max_head_age.as_millis() as i64,
-                        )
-                    });
+            let node = inputs
+                .datacenter_nodes
+                .get(i)
+                .and_then(|n| n.as_ref())
+                .map(|(answer, at)| node_readiness(answer, *at, quorum, &(&config.chain).into()));
             DatacenterReport {
                 name: d.name.clone(),
                 role: if i == 0 { "primary" } else { "backup" },
