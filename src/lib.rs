@@ -26,6 +26,7 @@ pub mod drill;
 pub mod fsutil;
 pub mod http;
 pub mod keyfile;
+pub mod manual;
 pub mod metrics;
 pub mod preflight;
 pub mod snapshot;
