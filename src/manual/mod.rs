@@ -2,7 +2,7 @@
 //! the target exists, the endpoints agree ([`Situation::observe`]), the target is not
 //! already current, no key change is in flight ([`in_flight`]), and the target's own node
 //! is ready ([`target_readiness`]); after the push, [`wait_for_table`] watches the
-//! producers table and [`ManualRecord`] writes the switch into the state file as manual.
+//! producers table and `ManualRecord` writes the switch into the state file as manual.
 //! Signing and pushing are the daemon's executor's; printing and prompting are the
 //! command's.
 

@@ -30,9 +30,9 @@
 //!
 //! Exit code: `0` when no check fails (warnings allowed), [`EXIT_FAILED`] otherwise.
 //!
-//! The checks live beside what they check: [`local`] (config, key), [`nodes`] (observer,
-//! data centers), [`producer`], [`permission`] (links, key weight, resources), [`abi`],
-//! [`finalizer`] and [`msig`]; their fixes are built by [`cleos`].
+//! The checks live beside what they check: `local` (config, key), `nodes` (observer,
+//! data centers), `producer`, `permission` (links, key weight, resources), `abi`,
+//! `finalizer` and [`msig`]; their fixes are built by `cleos`.
 
 use std::process::ExitCode;
 

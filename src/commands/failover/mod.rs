@@ -1,6 +1,6 @@
 //! `bp-failover failover --to NAME`: a manual one-shot switch with the daemon's safety
 //! checks (quorum, target ready, not already current; [`crate::manual`]) and its signing
-//! path: [`single`] with one key, [`msig`] with `[msig]`.
+//! path: `single` with one key, `msig` with `[msig]`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
