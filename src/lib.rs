@@ -8,7 +8,9 @@
 //! - [`decision`]: policy, guards and the persisted state; a pure `decide`.
 //! - [`authority`]: nodeos' authorization rules (links, permission tree, key weights); pure.
 //! - [`keyswitch`], [`keyfile`]: the key-switch transaction and the one secret.
-//! - [`config`], [`cli`], [`commands`]: the program's surface.
+//! - [`config`], [`cli`], [`commands`]: the program's surface; the commands are glue over
+//!   [`preflight`] (what `check` evaluates), [`snapshot`] (what `status` gathers) and
+//!   [`manual`] (the manual switch's safety checks).
 //! - [`alerts`], [`metrics`], [`http`]: operations (messages to people, Prometheus,
 //!   `/healthz` and `/readyz`).
 //! - [`sim`]: a simulated Antelope network on loopback for end-to-end tests and drills.
@@ -26,7 +28,11 @@ pub mod drill;
 pub mod fsutil;
 pub mod http;
 pub mod keyfile;
+pub mod manual;
 pub mod metrics;
+pub mod preflight;
+pub mod signals;
+pub mod snapshot;
 pub use antelope_sim as sim;
 pub mod state_file;
 

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use bp_failover::antelope::{Name, PrivateKey, TimePoint};
 use bp_failover::api::SystemClock;
-use bp_failover::commands::check::{evaluate, gather, Status};
 use bp_failover::config;
 use bp_failover::drill::{render_config, ConfigOptions};
+use bp_failover::preflight::{evaluate, gather, Status};
 use bp_failover::sim::chain::derive_key;
 use bp_failover::sim::network::{Clock, Network, NetworkSpec};
 

@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use bp_failover::api::ManualClock;
-use bp_failover::commands::status::{
-    build_snapshot, exit_code, gather, render_json, render_text, run, EXIT_BLIND,
-};
+use bp_failover::commands::status::{exit_code, run, EXIT_BLIND};
 use bp_failover::config;
+use bp_failover::snapshot::{build_snapshot, gather, render_json, render_text};
 use support::*;
 
 const HEAD: u32 = BASE + 10;

@@ -10,7 +10,7 @@ use crate::api::SystemClock;
 use crate::cli::RunArgs;
 use crate::config;
 use crate::daemon::{Daemon, Options};
-use crate::events::{EventLog, LogFormat};
+use crate::events::EventLog;
 use crate::http;
 use crate::metrics::Metrics;
 
@@ -78,29 +78,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Diagnostics go to stderr, in the event log's format (see [`crate::diagnostics`]).
-pub fn init_tracing(format: LogFormat) {
-    crate::diagnostics::init(format);
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-}
+// Used by drill, simulate and bench until they import these from the library directly
+// (`crate::diagnostics::init`, `crate::signals::shutdown_signal`).
+pub use crate::diagnostics::init as init_tracing;
+pub use crate::signals::shutdown_signal;

@@ -770,32 +770,9 @@ impl Daemon {
         for (i, answer) in answers.into_iter().enumerate() {
             let readiness = match &answer {
                 None => Readiness::Unknown,
-                Some(a) => {
-                    let r = node_readiness(
-                        a,
-                        now,
-                        quorum,
-                        self.config.chain.chain_id,
-                        self.config.chain.max_lag_blocks,
-                        self.config.chain.max_head_age.as_millis() as i64,
-                    );
-                    match (r.synced, &r.error) {
-                        (Some(true), _) => Readiness::Ready,
-                        (_, Some(e)) => Readiness::NotReady(format!("unreachable: {e}")),
-                        (Some(false), _) => {
-                            Readiness::NotReady(match (r.lag_blocks, r.head_age_ms) {
-                                (Some(l), _) if l > i64::from(self.config.chain.max_lag_blocks) => {
-                                    format!("{l} blocks behind the quorum")
-                                }
-                                (_, Some(age)) => {
-                                    format!("head is {:.1} s old", age as f64 / 1000.0)
-                                }
-                                _ => "not synced".into(),
-                            })
-                        }
-                        (None, _) => Readiness::Unknown,
-                    }
-                }
+                Some(a) => node_readiness(a, now, quorum, &(&self.config.chain).into())
+                    .verdict
+                    .readiness(),
             };
             // Stale-key fencing: a data center that does not hold the active key but whose
             // node is producing our blocks on its own fork.

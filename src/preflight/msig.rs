@@ -14,14 +14,16 @@
 
 use serde_json::json;
 
-use super::{provenance, CheckResult, MIN_CPU_US, MIN_NET_BYTES};
+use super::cleos::provenance;
+use super::permission::{MIN_CPU_US, MIN_NET_BYTES};
+use super::CheckResult;
 use crate::antelope::abi::{compare_action_types, Abi};
 use crate::antelope::msig::{eosio_msig_abi, MSIG_ACCOUNT};
 use crate::antelope::{Name, PermissionLevel, PublicKey};
 use crate::api::types::{self, Account};
 use crate::authority::{self, Accounts, MinPerm};
-use crate::commands::status::Fetched;
 use crate::config::{Config, MsigConfig};
+use crate::snapshot::Fetched;
 
 /// What `check` reads for `[msig]`.
 #[derive(Debug, Clone)]
@@ -33,11 +35,11 @@ pub struct MsigInputs {
 }
 
 /// The `eosio.msig` actions an observer sends.
-pub const MSIG_ACTIONS: [&str; 5] = ["propose", "approve", "unapprove", "cancel", "exec"];
+const MSIG_ACTIONS: [&str; 5] = ["propose", "approve", "unapprove", "cancel", "exec"];
 
 /// `cleos set account permission` giving `acct@perm` threshold k over the observers. nodeos
 /// wants an authority's entries sorted, so they are.
-pub fn cleos_msig_permission(acct: Name, perm: Name, m: &MsigConfig) -> String {
+pub(super) fn cleos_msig_permission(acct: Name, perm: Name, m: &MsigConfig) -> String {
     let mut levels = m.observers.clone();
     levels.sort_by_key(|l| (l.actor.as_u64(), l.permission.as_u64()));
     let accounts: Vec<_> = levels
@@ -56,11 +58,7 @@ fn level(l: &types::PermissionLevel) -> PermissionLevel {
 }
 
 /// The producer's switching permission against `[msig]`.
-pub fn check_permission(
-    config: &Config,
-    m: &MsigConfig,
-    account: &Fetched<Account>,
-) -> CheckResult {
+fn check_permission(config: &Config, m: &MsigConfig, account: &Fetched<Account>) -> CheckResult {
     let (acct, perm) = (config.producer.account, config.producer.permission);
     let name = "msig.permission";
     let fix = cleos_msig_permission(acct, perm, m);
@@ -136,7 +134,7 @@ pub fn check_permission(
 }
 
 /// One observer's account.
-pub fn check_observer(
+fn check_observer(
     m: &MsigConfig,
     observer: &PermissionLevel,
     fetched: &Fetched<Account>,
@@ -258,7 +256,7 @@ pub fn check_observer(
 }
 
 /// `eosio.msig` is deployed and lays out the actions an observer sends as expected.
-pub fn check_contract(fetched: &Fetched<serde_json::Value>) -> CheckResult {
+fn check_contract(fetched: &Fetched<serde_json::Value>) -> CheckResult {
     let name = "msig.contract";
     let from = provenance(fetched);
     let value = match (&fetched.value, &fetched.error) {
@@ -307,7 +305,7 @@ pub fn check_contract(fetched: &Fetched<serde_json::Value>) -> CheckResult {
 }
 
 /// Every `[msig]` check, in order.
-pub fn evaluate(
+pub(super) fn evaluate(
     config: &Config,
     m: &MsigConfig,
     account: &Fetched<Account>,
