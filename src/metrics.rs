@@ -16,6 +16,7 @@
 //! so two endpoints on one host with different secret paths share a label.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,9 +30,19 @@ use prometheus_client::registry::Registry;
 
 use crate::api::url::EndpointUrl;
 use crate::clock::{Clock, SystemClock};
-use crate::config::MetricsConfig;
 use crate::decision::Decision;
 use crate::events::{Event, QuorumStatus};
+
+/// `/healthz` limit without a `[metrics]` section (`healthz_max_age_secs`).
+pub(crate) const DEFAULT_HEALTHZ_MAX_AGE_SECS: u64 = 30;
+
+/// `[metrics]`, validated (built by the config; this layer does not import it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+    /// `/healthz` answers 503 when the loop has not run for this long.
+    pub healthz_max_age: Duration,
+}
 
 /// The `state` label values of `bp_failover_decision_state`.
 pub const DECISION_STATES: [&str; 6] = [
@@ -232,7 +243,7 @@ impl Metrics {
     pub fn new() -> Self {
         Self::with_clock(
             Arc::new(SystemClock),
-            Duration::from_secs(crate::config::default::healthz_max_age_secs()),
+            Duration::from_secs(DEFAULT_HEALTHZ_MAX_AGE_SECS),
         )
     }
 

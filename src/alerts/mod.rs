@@ -26,6 +26,7 @@
 pub mod channels;
 pub mod lifecycle;
 pub mod rules;
+pub mod settings;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -40,10 +41,10 @@ use tokio::task::JoinHandle;
 pub use channels::{AlertError, Channel, Secret, SendError};
 pub use lifecycle::{AlertState, Lifecycle, Notification, NotificationKind};
 pub use rules::{map_event, Action, Mapped};
+pub use settings::{AlertsConfig, ChannelConfig, ChannelKind, HeartbeatConfig, SecretSource};
 
 use crate::api::url::EndpointUrl;
 use crate::clock::Clock;
-use crate::config::AlertsConfig;
 use crate::events::Event;
 use crate::metrics::Metrics;
 

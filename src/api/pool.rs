@@ -29,8 +29,31 @@ use crate::quorum::{
 
 /// Candidate heights tried per round before the round is called a disagreement.
 const MAX_HEIGHTS_TRIED: usize = 3;
-use super::types::{BlockInfo, GetInfo};
-use crate::config::ChainConfig;
+use super::types::{BlockInfo, ChainId, GetInfo};
+use super::url::EndpointUrl;
+
+/// `[chain]`, validated: the endpoints and the bounds the pool holds them to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainConfig {
+    pub endpoints: Vec<EndpointUrl>,
+    pub chain_id: Option<ChainId>,
+    pub request_timeout: Duration,
+    pub max_head_age: Duration,
+    pub max_clock_ahead: Duration,
+    /// A data center's node is "synced" when at most this many blocks behind the quorum.
+    pub max_lag_blocks: u32,
+}
+
+impl ChainConfig {
+    pub fn quorum_policy(&self) -> QuorumPolicy {
+        QuorumPolicy {
+            configured: self.endpoints.len(),
+            chain_id: self.chain_id,
+            max_head_age_ms: self.max_head_age.as_millis() as i64,
+            max_clock_ahead_ms: self.max_clock_ahead.as_millis() as i64,
+        }
+    }
+}
 
 /// The calls the pool makes; implemented by [`ChainClient`] and by test fakes.
 pub trait ChainApi: Send + Sync {
