@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::client::{http_client, ChainClient, ClientOptions};
+use super::client::{http_client, ChainClient, ClientOptions, HttpClientError};
 use super::error::{ApiError, ApiErrorKind};
 use crate::clock::Clock;
 use crate::quorum::{
@@ -88,16 +88,11 @@ pub struct Agreed<T> {
 }
 
 /// No majority: what each group said, and the endpoints outside the largest group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
 pub struct Disagreement {
     pub detail: String,
     pub outliers: Vec<String>,
-}
-
-impl std::fmt::Display for Disagreement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.detail)
-    }
 }
 
 /// One endpoint's `get_info` in a round: the answer, its latency (ms) and when it
@@ -105,14 +100,14 @@ impl std::fmt::Display for Disagreement {
 type Answer = (Result<GetInfo, ApiError>, u64, i64);
 
 /// Counters kept per endpoint across rounds (for logs and metrics).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EndpointHealth {
     /// `get_info` failures in a row (0 after a success).
     pub consecutive_errors: u32,
     pub requests: u64,
     pub errors: u64,
     pub last_latency_ms: Option<u64>,
-    pub last_error: Option<String>,
+    pub last_error: Option<ApiErrorKind>,
     /// After failures, not asked again before this time (our clock, Unix ms).
     pub retry_at_ms: Option<i64>,
 }
@@ -171,7 +166,7 @@ pub struct EndpointPool<C = ChainClient> {
 
 impl EndpointPool<ChainClient> {
     /// Clients for every `[chain] endpoints` entry, sharing one connection pool.
-    pub fn from_config(chain: &ChainConfig) -> Result<Self, String> {
+    pub fn from_config(chain: &ChainConfig) -> Result<Self, HttpClientError> {
         let opts = ClientOptions {
             timeout: chain.request_timeout,
             ..ClientOptions::default()
@@ -317,7 +312,9 @@ impl<C: ChainApi> EndpointPool<C> {
                             "not asked: backing off for {} ms after {} failure(s) in a row ({})",
                             at - now_ms,
                             h.consecutive_errors,
-                            h.last_error.as_deref().unwrap_or("no detail")
+                            h.last_error
+                                .as_ref()
+                                .map_or_else(|| "no detail".to_string(), ApiErrorKind::to_string)
                         )),
                     );
                     return (k, Err(e), 0, now_ms);
@@ -383,7 +380,11 @@ impl<C: ChainApi> EndpointPool<C> {
             let skipped = health.retry_at_ms.is_some_and(|at| now_ms < at);
             let cut_by_grace = !skipped && cut[k];
             let info = match r {
-                _ if skipped => Err(health.last_error.clone().unwrap_or_default()),
+                _ if skipped => Err(health
+                    .last_error
+                    .as_ref()
+                    .map(ApiErrorKind::to_string)
+                    .unwrap_or_default()),
                 Ok(i) => {
                     health.requests += 1;
                     health.last_latency_ms = Some(latency_ms);
@@ -402,7 +403,7 @@ impl<C: ChainApi> EndpointPool<C> {
                         .then(|| now_ms.saturating_add(backoff_ms(health.consecutive_errors)));
                     let text = e.kind.to_string();
                     tracing::warn!(target: "pool", endpoint = %client.label(), error = %text, "get_info failed");
-                    health.last_error = Some(text.clone());
+                    health.last_error = Some(e.kind);
                     Err(text)
                 }
             };
