@@ -207,7 +207,6 @@ impl ChainClient {
                 }
                 Err(e) if e.is_unsupported() => {
                     tracing::info!(
-                        target: "api",
                         endpoint = %self.endpoint,
                         "get_block_info not served; falling back to get_block for this endpoint"
                     );
@@ -440,7 +439,7 @@ impl ChainClient {
             };
             match r {
                 Err(e) if matches!(e.kind, ApiErrorKind::Unsupported { .. }) => {
-                    tracing::info!(target: "api", endpoint = %self.endpoint, method = e.method, "not served; falling back to an older push method");
+                    tracing::info!(endpoint = %self.endpoint, method = e.method, "not served; falling back to an older push method");
                     self.send_method
                         .store(if method == SEND2 { SEND } else { PUSH }, Ordering::Relaxed);
                 }

@@ -402,7 +402,7 @@ impl<C: ChainApi> EndpointPool<C> {
                     health.retry_at_ms = (!cut_by_grace)
                         .then(|| now_ms.saturating_add(backoff_ms(health.consecutive_errors)));
                     let text = e.kind.to_string();
-                    tracing::warn!(target: "pool", endpoint = %client.label(), error = %text, "get_info failed");
+                    tracing::warn!(endpoint = %client.label(), error = %text, "get_info failed");
                     health.last_error = Some(e.kind);
                     Err(text)
                 }
@@ -449,13 +449,13 @@ impl<C: ChainApi> EndpointPool<C> {
             }
             let view = assess_at(&obs, &self.policy, Some(height));
             if view.quorum().is_some() {
-                tracing::debug!(target: "pool", state = %view.state, "quorum assessed");
+                tracing::debug!(state = %view.state, "quorum assessed");
                 return view;
             }
             first.get_or_insert(view);
         }
         let view = first.unwrap_or_else(|| assess(&obs, &self.policy));
-        tracing::debug!(target: "pool", state = %view.state, "quorum assessed");
+        tracing::debug!(state = %view.state, "quorum assessed");
         view
     }
 
