@@ -4,6 +4,10 @@
 //! files get plain text). JSON: the event log's layout, one object per line starting with
 //! `timestamp`, `level` (lowercase), `event` (always `diagnostic`), then `target`,
 //! `message` and the fields.
+//!
+//! Targets are module paths (no `tracing` call sets `target:`), so one filter catches a
+//! layer: `BP_FAILOVER_LOG=bp_failover=debug` the app, `bp_failover::api=debug` its chain
+//! reads, `antelope_sim=debug` the simulated network.
 
 use std::io::{IsTerminal, Write};
 
@@ -126,13 +130,63 @@ mod tests {
         let line = json_line(
             "2026-01-01T00:00:00.000Z",
             &tracing::Level::WARN,
-            "daemon",
+            "bp_failover::daemon",
             f,
         );
         assert!(line.starts_with(
-            r#"{"timestamp":"2026-01-01T00:00:00.000Z","level":"warn","event":"diagnostic","target":"daemon","message":"reading our producers row""#
+            r#"{"timestamp":"2026-01-01T00:00:00.000Z","level":"warn","event":"diagnostic","target":"bp_failover::daemon","message":"reading our producers row""#
         ), "{line}");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["error"], "timeout");
+    }
+
+    /// One target scheme: every `tracing` call takes its module path as target, so
+    /// `bp_failover=debug` (or `antelope_sim=…`) catches all of a crate. A hand-written
+    /// target (`target: "daemon"`) would escape that filter.
+    #[test]
+    fn no_tracing_call_sets_its_own_target() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let needle = concat!("target", ": ");
+        let mut dirs = vec![root.join("src")];
+        for c in std::fs::read_dir(root.join("crates")).unwrap() {
+            dirs.push(c.unwrap().path().join("src"));
+        }
+        let mut offenders = Vec::new();
+        let mut seen = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    seen += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (i, line) in text.lines().enumerate() {
+                        let Some(rest) = line.trim_start().strip_prefix(needle) else {
+                            let inline = line.contains(&format!("!({needle}"));
+                            if inline {
+                                offenders.push(format!("{}:{}", path.display(), i + 1));
+                            }
+                            continue;
+                        };
+                        // `target: "name",` / `target: CONST,` on its own line in a macro.
+                        let value = rest.trim_end();
+                        if value.ends_with(',')
+                            && (value.starts_with('"')
+                                || value
+                                    .bytes()
+                                    .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b','))
+                        {
+                            offenders.push(format!("{}:{}", path.display(), i + 1));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 50, "scanned only {seen} files");
+        assert!(
+            offenders.is_empty(),
+            "tracing calls with a hand-written target (drop it; the module path is the target): {offenders:?}"
+        );
     }
 }

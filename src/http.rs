@@ -36,7 +36,6 @@ use tokio::task::JoinSet;
 
 use crate::metrics::Metrics;
 
-const TARGET: &str = "bp_failover::http";
 pub const MAX_CONNECTIONS: usize = 32;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
@@ -80,7 +79,7 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: impl Futur
             }
             Err(e) => {
                 // Usually out of file descriptors: wait instead of spinning.
-                tracing::warn!(target: TARGET, error = %e, "accept failed");
+                tracing::warn!(error = %e, "accept failed");
                 tokio::select! {
                     _ = &mut shutdown => break,
                     _ = tokio::time::sleep(backoff) => {}
@@ -90,7 +89,7 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: impl Futur
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::debug!(target: TARGET, %peer, "too many connections; closing this one");
+            tracing::debug!(%peer, "too many connections; closing this one");
             continue;
         };
         let metrics = metrics.clone();
@@ -106,10 +105,10 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: impl Futur
                 .serve_connection(TokioIo::new(stream), svc);
             match tokio::time::timeout(CONNECTION_LIFETIME, conn).await {
                 Ok(Err(e)) => {
-                    tracing::debug!(target: TARGET, %peer, error = %e, "connection error")
+                    tracing::debug!(%peer, error = %e, "connection error")
                 }
                 Err(_) => {
-                    tracing::debug!(target: TARGET, %peer, "connection closed after its lifetime")
+                    tracing::debug!(%peer, "connection closed after its lifetime")
                 }
                 Ok(Ok(())) => {}
             }

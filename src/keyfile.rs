@@ -97,7 +97,7 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey, KeyFileError> {
     };
     let file = open_key_file(path)?;
     for w in key_file_warnings(path) {
-        tracing::warn!(target: "keyfile", "{w}");
+        tracing::warn!("{w}");
     }
     let mut text = Zeroizing::new(String::new());
     file.take(MAX_KEY_FILE_BYTES + 1)

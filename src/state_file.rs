@@ -177,7 +177,7 @@ pub fn peek_manual(path: &Path) -> Option<ManualSwitch> {
     match serde_json::from_str(&text) {
         Ok(m) => Some(m),
         Err(e) => {
-            tracing::warn!(target: "state", file = %p.display(), error = %e, "ignoring an unreadable manual switch record");
+            tracing::warn!(file = %p.display(), error = %e, "ignoring an unreadable manual switch record");
             remove_manual(path);
             None
         }

@@ -15,9 +15,9 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use super::lifecycle::{Notification, NotificationKind};
+use super::settings::{ChannelConfig, ChannelKind, SecretSource};
 use super::Severity;
 use crate::api::url::{EndpointUrl, UrlError};
-use crate::config::{ChannelConfig, ChannelKind, SecretSource};
 
 /// A secret string (token, routing key). Never printed; zeroized on drop.
 pub struct Secret(Zeroizing<String>);

@@ -26,6 +26,7 @@
 pub mod channels;
 pub mod lifecycle;
 pub mod rules;
+pub mod settings;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -40,14 +41,13 @@ use tokio::task::JoinHandle;
 pub use channels::{AlertError, Channel, Secret, SendError};
 pub use lifecycle::{AlertState, Lifecycle, Notification, NotificationKind};
 pub use rules::{map_event, Action, Mapped};
+pub use settings::{AlertsConfig, ChannelConfig, ChannelKind, HeartbeatConfig, SecretSource};
 
 use crate::api::url::EndpointUrl;
 use crate::clock::Clock;
-use crate::config::AlertsConfig;
 use crate::events::Event;
 use crate::metrics::Metrics;
 
-const TARGET: &str = "bp_failover::alerts";
 /// How often reminders and quiet conditions are checked.
 const TICK: Duration = Duration::from_secs(1);
 /// Saves that only refresh `last_seen` (no message) happen at most this often.
@@ -154,7 +154,7 @@ impl Alerts {
         let state = match lifecycle::load_state(&config.state_path) {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(target: TARGET, error = %e, "starting with no active alerts; at worst one alert is repeated");
+                tracing::warn!(error = %e, "starting with no active alerts; at worst one alert is repeated");
                 AlertState::default()
             }
         };
@@ -219,7 +219,7 @@ impl Alerts {
         self.dispatcher.abort();
         for w in &mut self.workers {
             if tokio::time::timeout_at(deadline, &mut *w).await.is_err() {
-                tracing::warn!(target: TARGET, "alerts still queued at shutdown were not delivered");
+                tracing::warn!("alerts still queued at shutdown were not delivered");
             }
             w.abort();
         }
@@ -232,15 +232,14 @@ async fn save(path: &Path, state: AlertState) {
     match r {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            tracing::warn!(target: TARGET, error = %e, "alert state not saved; after a restart an active alert may be sent again")
+            tracing::warn!(error = %e, "alert state not saved; after a restart an active alert may be sent again")
         }
-        Err(e) => tracing::warn!(target: TARGET, error = %e, "alert state save task failed"),
+        Err(e) => tracing::warn!(error = %e, "alert state save task failed"),
     }
 }
 
 fn route(routes: &[Route], n: Notification, metrics: &Metrics) {
     tracing::info!(
-        target: TARGET,
         condition = %n.condition,
         state = n.kind.as_str(),
         severity = %n.severity,
@@ -257,7 +256,6 @@ fn route(routes: &[Route], n: Notification, metrics: &Metrics) {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 metrics.alert_delivery(r.channel.name(), "dropped");
                 tracing::warn!(
-                    target: TARGET,
                     channel = %r.channel.name(),
                     condition = %n.condition,
                     "alert queue full (receiver slow or down); alert dropped"
@@ -416,7 +414,6 @@ async fn worker(
             if attempt > d.retries {
                 metrics.alert_delivery(ch.name(), "failed");
                 tracing::warn!(
-                    target: TARGET,
                     channel = %ch.name(),
                     condition = %n.condition,
                     attempts = attempt,
@@ -425,7 +422,7 @@ async fn worker(
                 );
                 break;
             }
-            tracing::debug!(target: TARGET, channel = %ch.name(), attempt, error = %err, "alert delivery failed; retrying");
+            tracing::debug!(channel = %ch.name(), attempt, error = %err, "alert delivery failed; retrying");
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(MAX_BACKOFF);
         }
@@ -444,7 +441,7 @@ async fn heartbeat_loop(
         interval.tick().await;
         let health = metrics.health();
         if !health.ok {
-            tracing::warn!(target: TARGET, reason = %health.message, "heartbeat withheld: the decision loop is not running");
+            tracing::warn!(reason = %health.message, "heartbeat withheld: the decision loop is not running");
             continue;
         }
         let result = client.get(url.expose().clone()).send().await;
@@ -457,7 +454,7 @@ async fn heartbeat_loop(
             Ok(()) => metrics.alert_delivery("heartbeat", "sent"),
             Err(e) => {
                 metrics.alert_delivery("heartbeat", "failed");
-                tracing::warn!(target: TARGET, heartbeat = %url, error = %e, "heartbeat ping failed");
+                tracing::warn!(heartbeat = %url, error = %e, "heartbeat ping failed");
             }
         }
     }

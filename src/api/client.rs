@@ -68,9 +68,15 @@ const SEND2: u8 = 0;
 const SEND: u8 = 1;
 const PUSH: u8 = 2;
 
+/// The HTTP client could not be built (its TLS backend or the system's configuration).
+/// Prints reqwest's message, without any URL.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0)]
+pub struct HttpClientError(#[source] reqwest::Error);
+
 /// A `reqwest` client suited to nodeos APIs: rustls, no redirects (configure the final
 /// URL; a redirect could carry credentials elsewhere), no proxy from the environment.
-pub fn http_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
+pub fn http_client(opts: &ClientOptions) -> Result<reqwest::Client, HttpClientError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(opts.timeout)
@@ -78,7 +84,7 @@ pub fn http_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
         .no_proxy()
         .user_agent(concat!("bp-failover/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| e.without_url().to_string())
+        .map_err(|e| HttpClientError(e.without_url()))
 }
 
 impl ChainClient {
@@ -201,7 +207,6 @@ impl ChainClient {
                 }
                 Err(e) if e.is_unsupported() => {
                     tracing::info!(
-                        target: "api",
                         endpoint = %self.endpoint,
                         "get_block_info not served; falling back to get_block for this endpoint"
                     );
@@ -434,7 +439,7 @@ impl ChainClient {
             };
             match r {
                 Err(e) if matches!(e.kind, ApiErrorKind::Unsupported { .. }) => {
-                    tracing::info!(target: "api", endpoint = %self.endpoint, method = e.method, "not served; falling back to an older push method");
+                    tracing::info!(endpoint = %self.endpoint, method = e.method, "not served; falling back to an older push method");
                     self.send_method
                         .store(if method == SEND2 { SEND } else { PUSH }, Ordering::Relaxed);
                 }

@@ -18,7 +18,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_tracing(args.log_format);
     let loaded = config::load_with(&args.config.config, &args.config.key_use(false))?;
     for w in &loaded.warnings {
-        tracing::warn!(target: "config", "{w}");
+        tracing::warn!("{w}");
     }
     let config = loaded.config;
     let key = config

@@ -196,11 +196,11 @@ impl Executor {
         {
             Ok((_, rows)) if rows.iter().any(|r| r.finalizer_key == key) => Some(key.to_string()),
             Ok(_) => {
-                tracing::warn!(target: "executor", %producer, key, "finalizer key not registered (regfinkey); switching the block signing key without actfinkey");
+                tracing::warn!(%producer, key, "finalizer key not registered (regfinkey); switching the block signing key without actfinkey");
                 None
             }
             Err(errs) => {
-                tracing::warn!(target: "executor", %producer, error = %join_errors(&errs), "cannot read finkeys; switching the block signing key without actfinkey");
+                tracing::warn!(%producer, error = %join_errors(&errs), "cannot read finkeys; switching the block signing key without actfinkey");
                 None
             }
         }
@@ -520,7 +520,6 @@ impl Executor {
         f.sent_ms = now_ms;
         f.repushes = f.repushes.saturating_add(1);
         tracing::info!(
-            target: "executor",
             repush = f.repushes,
             endpoints = order.len(),
             expires_in_ms = f.expires_ms - now_ms,
@@ -541,7 +540,7 @@ impl Executor {
                     }
                     Err(e) if is_duplicate(&e) => {}
                     Err(e) => {
-                        tracing::debug!(target: "executor", error = %describe(&e), "re-push refused")
+                        tracing::debug!(error = %describe(&e), "re-push refused")
                     }
                 }
             });
@@ -574,7 +573,7 @@ impl Executor {
             let label = pool.client(k).endpoint().to_string();
             match r {
                 Ok(_) => {
-                    tracing::warn!(target: "executor", endpoint = %label, "acknowledged a transaction already on chain as new: it dropped our push; demoted for pushes");
+                    tracing::warn!(endpoint = %label, "acknowledged a transaction already on chain as new: it dropped our push; demoted for pushes");
                     self.push_demoted.insert(k);
                     dropped.push((
                         label,
@@ -586,7 +585,7 @@ impl Executor {
                     self.push_demoted.remove(&k);
                 }
                 Err(e) => {
-                    tracing::debug!(target: "executor", endpoint = %label, error = %describe(&e), "push audit inconclusive");
+                    tracing::debug!(endpoint = %label, error = %describe(&e), "push audit inconclusive");
                 }
             }
         }

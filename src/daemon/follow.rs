@@ -380,7 +380,7 @@ async fn verify_one(
             Some(r) if r.header.id == expected => return Ok(r.header),
             Some(r) => {
                 let label = pool.client(r.endpoint).label();
-                tracing::warn!(target: "daemon", endpoint = %label, num = n, "block header does not hash to the id the verified chain names; demoting the endpoint for reads");
+                tracing::warn!(endpoint = %label, num = n, "block header does not hash to the id the verified chain names; demoting the endpoint for reads");
                 out.outliers.push((
                     label,
                     format!(

@@ -326,13 +326,16 @@ impl Daemon {
             )
             .await;
             if let Some(e) = &followed.error {
-                tracing::warn!(target: "daemon", error = %e, "following the chain");
+                tracing::warn!(error = %e, "following the chain");
             }
             self.note_agreement("blocks", &[], &followed.outliers);
             // The followed chain must end at the id the quorum agreed on.
             if let Some(h) = self.tracker.head().filter(|h| h.num == q.head.num) {
                 if h.id != q.head.id {
-                    tracing::warn!(target: "daemon", num = h.num, "the blocks followed do not end at the agreed head id; starting over");
+                    tracing::warn!(
+                        num = h.num,
+                        "the blocks followed do not end at the agreed head id; starting over"
+                    );
                     self.tracker.reset();
                     followed.gaps.clear();
                 }
@@ -418,7 +421,7 @@ impl Daemon {
                         self.note_agreement("abi", &a.members, &a.outliers);
                     }
                     Err(e) => {
-                        tracing::warn!(target: "daemon", error = %e, "preparing the eosio ABI")
+                        tracing::warn!(error = %e, "preparing the eosio ABI")
                     }
                 }
             }
@@ -576,7 +579,7 @@ impl Daemon {
                 a.value
             }
             Err(d) => {
-                tracing::warn!(target: "daemon", detail = %d, "get_producer_schedule");
+                tracing::warn!(detail = %d, "get_producer_schedule");
                 self.note_disagreement("schedule", d);
                 return;
             }
@@ -615,7 +618,7 @@ impl Daemon {
                 match intent {
                     Intent::Save => self.save_state(),
                     other => {
-                        tracing::error!(target: "daemon", ?other, "unexpected intent for a key epoch")
+                        tracing::error!(?other, "unexpected intent for a key epoch")
                     }
                 }
             }
@@ -654,7 +657,7 @@ impl Daemon {
                 self.schedule_update = a.value.map(|g| g.last_producer_schedule_update.slot());
             }
             Err(d) => {
-                tracing::warn!(target: "daemon", detail = %d, "reading eosio global (schedule cadence)");
+                tracing::warn!(detail = %d, "reading eosio global (schedule cadence)");
                 self.schedule_update = None;
             }
         }
@@ -696,7 +699,7 @@ impl Daemon {
                 self.onchain_missed = a.value.missed_blocks_per_rotation;
             }
             Err(executor::ExecError::ProducerRow { detail, .. }) => {
-                tracing::warn!(target: "daemon", %detail, "reading our producers row");
+                tracing::warn!(%detail, "reading our producers row");
                 self.note_disagreement(
                     "producers_row",
                     crate::api::pool::Disagreement {
@@ -708,7 +711,6 @@ impl Daemon {
             Err(e @ executor::ExecError::NotRegistered { .. }) => {
                 if !self.said.not_registered {
                     tracing::error!(
-                        target: "daemon",
                         "setup error: {e}; check [producer] account and [chain] endpoints \
                          (`bp-failover check`); asking again every {} s",
                         NOT_REGISTERED_RETRY_MS / 1000
@@ -716,7 +718,7 @@ impl Daemon {
                 }
                 self.said.not_registered = true;
             }
-            Err(e) => tracing::warn!(target: "daemon", error = %e, "reading our producers row"),
+            Err(e) => tracing::warn!(error = %e, "reading our producers row"),
         }
     }
 
@@ -957,7 +959,7 @@ impl Daemon {
 
     fn save_state(&self) {
         if let Err(e) = state_file::save(&self.config.state.path, &self.machine.state) {
-            tracing::error!(target: "daemon", error = %e, "cannot save the state file");
+            tracing::error!(error = %e, "cannot save the state file");
         }
     }
 
@@ -1113,7 +1115,7 @@ impl Daemon {
                 },
                 Ok(SwitchOutcome::AlreadySwitched) => PushOutcome::AlreadySwitched,
                 Ok(other) => {
-                    tracing::error!(target: "daemon", ?other, "dry run produced a push");
+                    tracing::error!(?other, "dry run produced a push");
                     PushOutcome::AlreadySwitched
                 }
                 Err(e) => PushOutcome::Failed(e.to_string()),
@@ -1145,7 +1147,7 @@ impl Daemon {
                     Intent::Emit(e) => log.emit(e),
                     Intent::Save => state_file::save(&path, &m.state)?,
                     other => {
-                        tracing::error!(target: "daemon", ?other, "unexpected intent during a push")
+                        tracing::error!(?other, "unexpected intent during a push")
                     }
                 }
             }
@@ -1173,7 +1175,7 @@ impl Daemon {
                         why: why.to_string(),
                         retrying,
                     }) {
-                        tracing::error!(target: "daemon", error = %e, "cannot save the state file");
+                        tracing::error!(error = %e, "cannot save the state file");
                     }
                 },
             )

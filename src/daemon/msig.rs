@@ -507,7 +507,7 @@ impl Daemon {
                 // for the others as if we had just approved.
                 self.record_msig(*proposer, name, &target, proposal_expires_ms, true);
                 self.advance_signed(to, None, proposal_expires_ms, now);
-                tracing::info!(target: "msig", proposal = %name, %proposer, provided, "already approved; waiting for the other observers");
+                tracing::info!(proposal = %name, %proposer, provided, "already approved; waiting for the other observers");
                 return PushOutcome::Waiting;
             }
         };
@@ -610,7 +610,7 @@ impl Daemon {
             match i {
                 crate::decision::transition::Intent::Emit(e) => self.log.emit(e),
                 crate::decision::transition::Intent::Save => self.save_state(),
-                other => tracing::error!(target: "msig", ?other, "unexpected intent when signing"),
+                other => tracing::error!(?other, "unexpected intent when signing"),
             }
         }
         self.save_state();
@@ -715,7 +715,7 @@ impl Daemon {
                     self.save_state();
                 }
                 Err(e) => {
-                    tracing::warn!(target: "msig", error = %e, proposal = %name, "approving the converged proposal failed; retrying next round")
+                    tracing::warn!(error = %e, proposal = %name, "approving the converged proposal failed; retrying next round")
                 }
             }
             return;
@@ -736,17 +736,17 @@ impl Daemon {
                     let Ok(action) = action else { return };
                     match self.msig_push(order, q, vec![action], |_, _, _| {}).await {
                         Ok(p) => {
-                            tracing::info!(target: "msig", proposal = %rec.proposal_name, tx = %p.tx_id, switched, "cancelled our stale proposal")
+                            tracing::info!(proposal = %rec.proposal_name, tx = %p.tx_id, switched, "cancelled our stale proposal")
                         }
                         Err(e) => {
-                            tracing::warn!(target: "msig", error = %e, proposal = %rec.proposal_name, "cancelling our stale proposal failed; retrying next round");
+                            tracing::warn!(error = %e, proposal = %rec.proposal_name, "cancelling our stale proposal failed; retrying next round");
                             return;
                         }
                     }
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(target: "msig", error = %e, "reading our proposal");
+                    tracing::warn!(error = %e, "reading our proposal");
                     return;
                 }
             }

@@ -69,7 +69,7 @@ pub(crate) async fn verify_authority(
                     })
                 }
                 Err(e) => {
-                    tracing::warn!(target: "executor", account = %name, error = %e, "cannot read an account named in our permission")
+                    tracing::warn!(account = %name, error = %e, "cannot read an account named in our permission")
                 }
             }
         }

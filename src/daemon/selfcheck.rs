@@ -193,16 +193,15 @@ impl SelfCheck {
                 })
                 .collect(),
         };
-        let authority: Verdict = match preflight::verify_authority(pool, order, &declared, signer)
-            .await
-        {
-            Ok(summary) => Some(Ok(summary)),
-            Err(e) if e.refusal.is_some() => Some(Err((e.reason, e.fix))),
-            Err(e) => {
-                tracing::warn!(target: "daemon", error = %e, "self-check: authority not decided");
-                None
-            }
-        };
+        let authority: Verdict =
+            match preflight::verify_authority(pool, order, &declared, signer).await {
+                Ok(summary) => Some(Ok(summary)),
+                Err(e) if e.refusal.is_some() => Some(Err((e.reason, e.fix))),
+                Err(e) => {
+                    tracing::warn!(error = %e, "self-check: authority not decided");
+                    None
+                }
+            };
         let registration: Verdict = match Executor::producer_row(pool, order, me).await {
             Ok(row) => Some(Ok(format!(
                 "{me} is a registered producer (url {:?}, location{})",
@@ -218,7 +217,7 @@ impl SelfCheck {
                 format!("cleos system regproducer {me} <primary signing key> <url> <location> -p {me}@active"),
             ))),
             Err(e) => {
-                tracing::warn!(target: "daemon", error = %e, "self-check: registration not decided");
+                tracing::warn!(error = %e, "self-check: registration not decided");
                 None
             }
         };

@@ -68,7 +68,6 @@ pub async fn serve(
 ) -> Result<(), SimError> {
     let net = Network::start(spec).await?;
     tracing::info!(
-        target: "sim",
         endpoints = ?net.endpoint_urls(),
         nodes = ?net.node_urls(),
         "simulated network started"

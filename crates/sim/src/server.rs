@@ -81,7 +81,7 @@ pub(crate) async fn serve<H: Handler>(
                 let stream = match accepted {
                     Ok((stream, _)) => { backoff = Duration::from_millis(1); stream }
                     Err(e) => {
-                        tracing::warn!(target: "sim", cause = %e, "accept failed");
+                        tracing::warn!(cause = %e, "accept failed");
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(1));
                         continue;

@@ -1,7 +1,7 @@
 //! Prometheus metrics and the liveness/readiness the HTTP endpoints report.
 //!
 //! One [`Metrics`] (cheap to clone, shared) is updated by the daemon in two ways:
-//! - [`Metrics::on_event`] with every [`Event`] it emits: counters (missed slots, switches,
+//! - [`Metrics::on_event`] with every [`Event`](crate::events::Event) it emits: counters (missed slots, switches,
 //!   pushes, events by name) and the gauges events carry (readiness, endpoint up/down,
 //!   quorum state, last push latency);
 //! - setters for what the loop measures each round ([`Metrics::set_consecutive_missed`],
@@ -15,178 +15,33 @@
 //! hold secrets: endpoints are labelled with their redacted URL (`scheme://host:port/…`),
 //! so two endpoints on one host with different secret paths share a label.
 
+mod events;
+mod families;
+
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::api::url::EndpointUrl;
 use crate::clock::{Clock, SystemClock};
-use crate::config::MetricsConfig;
 use crate::decision::Decision;
-use crate::events::{Event, QuorumStatus};
+use crate::events::QuorumStatus;
+use families::*;
+pub use families::{DECISION_STATES, METRIC_NAMES, QUORUM_STATES};
 
-/// The `state` label values of `bp_failover_decision_state`.
-pub const DECISION_STATES: [&str; 6] = [
-    "healthy",
-    "confirming",
-    "pending",
-    "hold",
-    "switch",
-    "not_scheduled",
-];
+/// `/healthz` limit without a `[metrics]` section (`healthz_max_age_secs`).
+pub(crate) const DEFAULT_HEALTHZ_MAX_AGE_SECS: u64 = 30;
 
-/// The `state` label values of `bp_failover_quorum_state` (the `quorum_changed` states).
-pub const QUORUM_STATES: [&str; 3] = [
-    QuorumStatus::ALL[0].as_str(),
-    QuorumStatus::ALL[1].as_str(),
-    QuorumStatus::ALL[2].as_str(),
-];
-
-/// Every metric family exposed (as scraped: counters end in `_total`).
-pub const METRIC_NAMES: &[&str] = &[
-    "bp_failover_build_info",
-    "bp_failover_missed_slots_total",
-    "bp_failover_consecutive_missed",
-    "bp_failover_participation_ratio",
-    "bp_failover_lib_lag_blocks",
-    "bp_failover_endpoint_up",
-    "bp_failover_endpoint_latency_seconds",
-    "bp_failover_endpoint_request_duration_seconds",
-    "bp_failover_endpoint_disagreements_total",
-    "bp_failover_decision_state",
-    "bp_failover_hold_reason",
-    "bp_failover_quorum_state",
-    "bp_failover_switches_total",
-    "bp_failover_switches_confirmed_total",
-    "bp_failover_pending_switch_age_seconds",
-    "bp_failover_last_push_latency_seconds",
-    "bp_failover_transactions_pushed_total",
-    "bp_failover_transactions_failed_total",
-    "bp_failover_datacenter_ready",
-    "bp_failover_events_total",
-    "bp_failover_loop_last_run_timestamp_seconds",
-    "bp_failover_observer_ready",
-    "bp_failover_alerts_active",
-    "bp_failover_alert_deliveries_total",
-    "bp_failover_setup_valid",
-];
-
-type FGauge = Gauge<f64, AtomicU64>;
-
-/// Sets a one-hot gauge family: every known state 0, then `on` (if any) 1.
-fn one_hot(family: &Family<StateLabel, Gauge>, states: &[&str], on: Option<&str>) {
-    for s in states {
-        family
-            .get_or_create(&StateLabel { state: (*s).into() })
-            .set(0);
-    }
-    if let Some(on) = on {
-        family
-            .get_or_create(&StateLabel { state: on.into() })
-            .set(1);
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MissedLabels {
-    producer: String,
-    key: String,
-    datacenter: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EndpointLabel {
-    endpoint: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StateLabel {
-    state: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabel {
-    reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DatacenterLabel {
-    datacenter: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct SwitchLabels {
-    from: String,
-    to: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EventLabel {
-    event: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RetryingLabel {
-    retrying: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DeliveryLabels {
-    channel: String,
-    outcome: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct BuildLabels {
-    version: String,
-    commit: String,
-}
-
-/// A family with no labels, used for gauges that are absent while unknown.
-type Optional = Family<Vec<(String, String)>, FGauge>;
-
-fn latency_histogram() -> Histogram {
-    Histogram::new([0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
-}
-
-struct Handles {
-    missed_slots: Family<MissedLabels, Counter>,
-    consecutive_missed: Gauge,
-    participation: Optional,
-    lib_lag: Gauge,
-    endpoint_up: Family<EndpointLabel, Gauge>,
-    endpoint_disagreements: Family<EndpointLabel, Counter>,
-    endpoint_latency: Family<EndpointLabel, FGauge>,
-    endpoint_duration: Family<EndpointLabel, Histogram, fn() -> Histogram>,
-    decision_state: Family<StateLabel, Gauge>,
-    hold_reason: Family<ReasonLabel, Gauge>,
-    quorum_state: Family<StateLabel, Gauge>,
-    switches: Family<SwitchLabels, Counter>,
-    switches_confirmed: Family<DatacenterLabel, Counter>,
-    pending_age: Optional,
-    last_push_latency: FGauge,
-    pushed: Counter,
-    failed: Family<RetryingLabel, Counter>,
-    ready: Family<DatacenterLabel, Gauge>,
-    events: Family<EventLabel, Counter>,
-    loop_last_run: FGauge,
-    observer_ready: Gauge,
-    alerts_active: Gauge,
-    deliveries: Family<DeliveryLabels, Counter>,
-    setup_valid: Family<CheckLabel, Gauge>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CheckLabel {
-    check: String,
+/// `[metrics]`, validated (built by the config; this layer does not import it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+    /// `/healthz` answers 503 when the loop has not run for this long.
+    pub healthz_max_age: Duration,
 }
 
 struct Inner {
@@ -232,7 +87,7 @@ impl Metrics {
     pub fn new() -> Self {
         Self::with_clock(
             Arc::new(SystemClock),
-            Duration::from_secs(crate::config::default::healthz_max_age_secs()),
+            Duration::from_secs(DEFAULT_HEALTHZ_MAX_AGE_SECS),
         )
     }
 
@@ -246,170 +101,7 @@ impl Metrics {
 
     /// With an injected clock (tests) and the `/healthz` limit.
     pub fn with_clock(clock: Arc<dyn Clock>, healthz_max_age: Duration) -> Self {
-        let mut r = Registry::with_prefix("bp_failover");
-        let m = Handles {
-            missed_slots: Family::default(),
-            consecutive_missed: Gauge::default(),
-            participation: Family::default(),
-            lib_lag: Gauge::default(),
-            endpoint_up: Family::default(),
-            endpoint_disagreements: Family::default(),
-            endpoint_latency: Family::default(),
-            endpoint_duration: Family::new_with_constructor(latency_histogram),
-            decision_state: Family::default(),
-            hold_reason: Family::default(),
-            quorum_state: Family::default(),
-            switches: Family::default(),
-            switches_confirmed: Family::default(),
-            pending_age: Family::default(),
-            last_push_latency: FGauge::default(),
-            pushed: Counter::default(),
-            failed: Family::default(),
-            ready: Family::default(),
-            events: Family::default(),
-            loop_last_run: FGauge::default(),
-            observer_ready: Gauge::default(),
-            alerts_active: Gauge::default(),
-            deliveries: Family::default(),
-            setup_valid: Family::default(),
-        };
-        let build: Family<BuildLabels, Gauge> = Family::default();
-        build
-            .get_or_create(&BuildLabels {
-                version: env!("CARGO_PKG_VERSION").into(),
-                commit: crate::GIT_COMMIT.into(),
-            })
-            .set(1);
-        r.register(
-            "build_info",
-            "Version and git commit of this binary (always 1)",
-            build,
-        );
-        r.register(
-            "missed_slots",
-            "Scheduled slots of our producer that passed without a block, by signing key",
-            m.missed_slots.clone(),
-        );
-        r.register(
-            "consecutive_missed",
-            "Consecutive scheduled slots the active key has missed (the failover threshold counts these)",
-            m.consecutive_missed.clone(),
-        );
-        r.register(
-            "participation_ratio",
-            "Share of the other producers' recent scheduled blocks that were produced (absent while unknown)",
-            m.participation.clone(),
-        );
-        r.register(
-            "lib_lag_blocks",
-            "Head block minus last irreversible block, as the quorum sees it",
-            m.lib_lag.clone(),
-        );
-        r.register(
-            "endpoint_up",
-            "1 when the chain endpoint is healthy and usable in the quorum, else 0",
-            m.endpoint_up.clone(),
-        );
-        r.register(
-            "endpoint_latency_seconds",
-            "Latency of the endpoint's last answered request",
-            m.endpoint_latency.clone(),
-        );
-        r.register(
-            "endpoint_request_duration_seconds",
-            "Latency of requests to the endpoint",
-            m.endpoint_duration.clone(),
-        );
-        r.register(
-            "decision_state",
-            "The current decision, one-hot by state",
-            m.decision_state.clone(),
-        );
-        r.register(
-            "hold_reason",
-            "While the decision is hold: 1 for its reason (absent otherwise)",
-            m.hold_reason.clone(),
-        );
-        r.register(
-            "quorum_state",
-            "The endpoint quorum, one-hot: agreed, disagree or blind",
-            m.quorum_state.clone(),
-        );
-        r.register(
-            "switches",
-            "Key switches triggered (failover_triggered), by data center",
-            m.switches.clone(),
-        );
-        r.register(
-            "switches_confirmed",
-            "Key switches seen in the active schedule (key_change_confirmed), by new data center",
-            m.switches_confirmed.clone(),
-        );
-        r.register(
-            "pending_switch_age_seconds",
-            "Age of the key change waiting to reach the active schedule (absent when none)",
-            m.pending_age.clone(),
-        );
-        r.register(
-            "last_push_latency_seconds",
-            "Time the last accepted key-switch push took",
-            m.last_push_latency.clone(),
-        );
-        r.register(
-            "transactions_pushed",
-            "Key-switch transactions accepted by an endpoint",
-            m.pushed.clone(),
-        );
-        r.register(
-            "transactions_failed",
-            "Key-switch transaction failures; retrying=\"false\" means given up",
-            m.failed.clone(),
-        );
-        r.register(
-            "datacenter_ready",
-            "1 when the data center's node can take over (reachable, synced), else 0",
-            m.ready.clone(),
-        );
-        r.register("events", "Events emitted, by name", m.events.clone());
-        r.register(
-            "endpoint_disagreements",
-            "Answers of an endpoint that differed from the majority's (state reads, blocks)",
-            m.endpoint_disagreements.clone(),
-        );
-        r.register(
-            "loop_last_run_timestamp_seconds",
-            "Unix time of the decision loop's last iteration",
-            m.loop_last_run.clone(),
-        );
-        r.register(
-            "observer_ready",
-            "1 when the observer can see the chain (not blind), else 0",
-            m.observer_ready.clone(),
-        );
-        r.register(
-            "alerts_active",
-            "Alert conditions currently active",
-            m.alerts_active.clone(),
-        );
-        r.register(
-            "alert_deliveries",
-            "Alert deliveries by channel and outcome (sent, failed, dropped)",
-            m.deliveries.clone(),
-        );
-        r.register(
-            "setup_valid",
-            "1 while the daemon's self-check passes, 0 while it fails, by check (authority, registration, state_dir, resources)",
-            m.setup_valid.clone(),
-        );
-        one_hot(&m.decision_state, &DECISION_STATES, None);
-        for retrying in ["true", "false"] {
-            m.failed
-                .get_or_create(&RetryingLabel {
-                    retrying: retrying.into(),
-                })
-                .inc_by(0);
-        }
-        one_hot(&m.quorum_state, &QUORUM_STATES, None);
+        let (r, m) = families::register();
         let started_ms = clock.now_ms();
         Metrics {
             inner: Arc::new(Inner {
@@ -427,95 +119,6 @@ impl Metrics {
 
     fn m(&self) -> &Handles {
         &self.inner.m
-    }
-
-    /// Counters and event-carried gauges. Call with every event the daemon emits.
-    pub fn on_event(&self, event: &Event) {
-        let m = self.m();
-        m.events
-            .get_or_create(&EventLabel {
-                event: event.name().into(),
-            })
-            .inc();
-        match event {
-            Event::MissedSlots {
-                producer,
-                key,
-                datacenter,
-                count,
-                consecutive,
-                ..
-            } => {
-                m.missed_slots
-                    .get_or_create(&MissedLabels {
-                        producer: producer.clone(),
-                        key: key
-                            .map(|k| k.to_string())
-                            .unwrap_or_else(|| "unknown".into()),
-                        datacenter: datacenter.clone().unwrap_or_else(|| "unknown".into()),
-                    })
-                    .inc_by(u64::from(*count));
-                m.consecutive_missed.set(i64::from(*consecutive));
-            }
-            Event::DatacenterReadiness {
-                datacenter, ready, ..
-            } => self.set_readiness(datacenter, *ready),
-            Event::EndpointUnhealthy { endpoint, .. } => {
-                m.endpoint_up
-                    .get_or_create(&EndpointLabel {
-                        endpoint: endpoint.clone(),
-                    })
-                    .set(0);
-            }
-            Event::EndpointDisagrees { endpoint, .. } => {
-                m.endpoint_disagreements
-                    .get_or_create(&EndpointLabel {
-                        endpoint: endpoint.clone(),
-                    })
-                    .inc();
-            }
-            Event::EndpointRecovered { endpoint } => {
-                m.endpoint_up
-                    .get_or_create(&EndpointLabel {
-                        endpoint: endpoint.clone(),
-                    })
-                    .set(1);
-            }
-            Event::QuorumChanged { state, .. } => {
-                self.set_quorum_state(*state);
-            }
-            Event::SetupInvalid { check, .. } => self.set_setup_valid(check, false),
-            Event::SetupValid { check, .. } => self.set_setup_valid(check, true),
-            // A rehearsal is not a switch.
-            Event::FailoverTriggered { dry_run: true, .. } => {}
-            Event::FailoverTriggered { from, to, .. } => {
-                m.switches
-                    .get_or_create(&SwitchLabels {
-                        from: from.clone(),
-                        to: to.clone(),
-                    })
-                    .inc();
-            }
-            Event::KeyChangeConfirmed { datacenter, .. } => {
-                m.switches_confirmed
-                    .get_or_create(&DatacenterLabel {
-                        datacenter: datacenter.clone(),
-                    })
-                    .inc();
-            }
-            Event::TransactionPushed { latency_ms, .. } => {
-                m.pushed.inc();
-                m.last_push_latency.set(*latency_ms as f64 / 1000.0);
-            }
-            Event::TransactionFailed { retrying, .. } => {
-                m.failed
-                    .get_or_create(&RetryingLabel {
-                        retrying: retrying.to_string(),
-                    })
-                    .inc();
-            }
-            _ => {}
-        }
     }
 
     /// Records that the decision loop ran (for `/healthz` and the heartbeat).
@@ -756,6 +359,7 @@ pub fn decision_state_name(d: &Decision) -> &'static str {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::events::Event;
 
     fn text_has(m: &Metrics, s: &str) -> bool {
         m.encode().contains(s)
