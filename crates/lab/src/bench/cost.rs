@@ -33,15 +33,16 @@ pub(crate) fn daemon_bin(given: Option<&Path>, exe: &Path) -> anyhow::Result<Pat
     if path.is_file() {
         return Ok(path);
     }
-    let what = if given.is_some() {
-        "--daemon-bin"
-    } else {
-        "the product binary beside this one"
-    };
-    bail!(
-        "{what} {} does not exist: the cost benchmark runs `bp-failover run`; {BUILD_HINT}",
-        path.display()
-    )
+    match given {
+        Some(_) => bail!(
+            "--daemon-bin {}: no such file (the cost benchmark runs `PATH run`); {BUILD_HINT}",
+            path.display()
+        ),
+        None => bail!(
+            "no bp-failover beside this program ({}): the cost benchmark runs `bp-failover run`; {BUILD_HINT}",
+            path.display()
+        ),
+    }
 }
 
 /// Checks that `daemon` is bp-failover, and warns when it was not built from the same
