@@ -44,10 +44,6 @@ pub enum Command {
     /// and the real daemon in one process, narrated, then a report. Exit code 1 when the
     /// outcome is not the scenario's expected one.
     Drill(DrillArgs),
-    /// Benchmarks against the simulated network on 127.0.0.1: decision-to-push latency,
-    /// blocks lost per primary outage, and the daemon's CPU and memory while watching
-    /// (docs/benchmarks.md). Takes several minutes; run a release build.
-    Bench(BenchArgs),
 }
 
 /// Built-in scenario names (`bp-failover drill --list`).
@@ -125,60 +121,6 @@ pub struct DrillArgs {
     /// of a temporary directory removed at the end.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// Which benchmark `bench --only` runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchKind {
-    /// Decision-to-push latency at real time (4 producers).
-    Latency,
-    /// Our slots missed per primary outage against the minimum (21 producers).
-    Blocks,
-    /// CPU share and peak RSS of `bp-failover run` watching 21 producers.
-    Cost,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Incidents of the latency benchmark.
-    #[arg(long, value_name = "N", default_value_t = 20,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub incidents: u32,
-    /// Run only this benchmark.
-    #[arg(long, value_enum)]
-    pub only: Option<BenchKind>,
-    /// Print one JSON object instead of tables (progress goes to stderr).
-    #[arg(long)]
-    pub json: bool,
-    /// Latency incidents run at once, each on its own network with our producer at a
-    /// different schedule position, so their decisions are 6 s apart.
-    #[arg(long, value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=4))]
-    pub parallel: u32,
-    /// Latency benchmark under degradation: the third endpoint answers every request after
-    /// MS milliseconds (above `request_timeout_ms`, 1500, its requests time out).
-    #[arg(long, value_name = "MS")]
-    pub slow_endpoint: Option<u64>,
-    /// Time scale of the blocks-lost runs (the daemon's intervals are scaled alike, its
-    /// HTTP and signing time is not: above 1 it counts as more slots than on a real chain).
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// Blocks-lost outages run at once (each on its own network).
-    #[arg(long, value_name = "N", default_value_t = 22,
-          value_parser = clap::value_parser!(u32).range(1..=32))]
-    pub blocks_parallel: u32,
-    /// Seconds the cost benchmark samples the daemon, after a 15 s warm-up.
-    #[arg(long, value_name = "SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(5..))]
-    pub cost_secs: u64,
-    /// Cost benchmark soak: every endpoint serves an active schedule that changes every
-    /// slot (memory must stay bounded).
-    #[arg(long)]
-    pub flap_schedule: bool,
-    /// Cost benchmark with every endpoint failing every block read (`get_info` and state
-    /// reads honest): measures the request rate under the observer's backoff.
-    #[arg(long)]
-    pub fail_block_reads: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,5 @@
 //! One module per command: the glue between the CLI and the library.
 
-pub mod bench;
 pub mod check;
 pub mod drill;
 pub mod failover;
@@ -34,7 +33,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TestAlert(args) => runtime()?.block_on(test_alert(args)),
         Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         Command::Drill(args) => runtime()?.block_on(drill::run(args)),
-        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
     }
 }
 

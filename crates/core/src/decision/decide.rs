@@ -523,7 +523,7 @@ fn guard_failure(inp: &Inputs<'_>, policy: &Policy, state: &State) -> Option<(Ho
 
 /// `wanted` turns of other producers, but no more than there are other producers in a
 /// schedule of `schedule_len` (a 4-producer schedule has 3 others), and at least 1.
-fn turns_of_others(wanted: u32, schedule_len: usize) -> u32 {
+pub fn turns_of_others(wanted: u32, schedule_len: usize) -> u32 {
     wanted
         .min(u32::try_from(schedule_len.saturating_sub(1)).unwrap_or(u32::MAX))
         .max(1)
