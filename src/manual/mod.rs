@@ -27,7 +27,7 @@ pub enum ManualError {
     #[error("no data center named {name:?} in the config; configured: {configured}")]
     UnknownTarget { name: String, configured: String },
     #[error("cannot build the HTTP client: {0}")]
-    HttpClient(String),
+    HttpClient(#[source] crate::api::client::HttpClientError),
     /// The endpoints do not agree (the quorum state's text).
     #[error("refusing to switch: {0}; run `bp-failover status` to see each endpoint")]
     NoQuorum(String),

@@ -17,7 +17,7 @@ use crate::quorum::QuorumView;
 pub enum GatherError {
     /// The HTTP client could not be built (e.g. no TLS roots).
     #[error("cannot build the HTTP client: {0}")]
-    HttpClient(String),
+    HttpClient(#[source] crate::api::client::HttpClientError),
 }
 
 fn to_fetched<T>(
