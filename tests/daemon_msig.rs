@@ -196,7 +196,7 @@ async fn a_restart_after_approving_does_not_approve_again() {
     run.crash(1);
     run.crash(2);
     run.run_until_event(0, "msig_approved", 400).await;
-    let state = run.observers[0].state_on_disk();
+    let state = run.observers[0].state_on_disk().expect("state file reads");
     let rec = state.msig.clone().expect("the proposal is recorded");
     assert!(rec.approved && rec.ours, "{rec:?}");
     assert!(state.pending.is_some());
