@@ -24,6 +24,9 @@ use crate::config::{Config, Datacenter};
 use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
 use crate::quorum::Quorum;
 
+/// Kept at its old path for the callers that import it from here.
+pub use super::onchain::row_key;
+
 /// Why a switch could not be carried out.
 #[derive(Debug, Error)]
 pub enum ExecError {
@@ -631,11 +634,6 @@ fn check_layout(abi: &Abi, actions: &[Name]) -> Result<(), ExecError> {
         })?;
     }
     Ok(())
-}
-
-/// The single K1 signing key of a producers row, if it has exactly one.
-pub fn row_key(row: &ProducerRow) -> Option<PublicKey> {
-    row.signing_key().and_then(|k| k.as_k1().copied())
 }
 
 /// Pushes to every endpoint in `order` at once; the first acceptance (or a duplicate,
