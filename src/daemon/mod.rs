@@ -21,6 +21,7 @@ pub(crate) mod msig;
 mod observe;
 pub mod onchain;
 pub mod preflight;
+mod push;
 mod report;
 pub(crate) mod selfcheck;
 

@@ -492,3 +492,59 @@ pub fn write_config(net: &Network, opts: &ConfigOptions) -> Result<PathBuf, Lock
         .map_err(|e| files(format!("cannot write {}", path.display()))(e.into()))?;
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::sim::NetworkSpec;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// With no observers and [`Pace::WallClock`], `run` produces each slot once the wall
+    /// clock reaches it, one after the other, until stopped; in a spawned task (as the
+    /// latency benchmark runs it beside a free-running daemon).
+    #[tokio::test]
+    async fn run_paces_slots_by_the_wall_clock_until_stopped() {
+        let net = Arc::new(Network::start(NetworkSpec::new(4, 1)).await.unwrap());
+        let mut ls = Lockstep::new(net.clone(), Pace::WallClock, Ticking::Rotating);
+        let produced = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicUsize::new(0));
+        let stop = {
+            let count = count.clone();
+            async move {
+                while count.load(Ordering::SeqCst) < 3 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        let on_slot = {
+            let produced = produced.clone();
+            move |slot: u32| {
+                let now = chrono::Utc::now().timestamp_millis();
+                produced.lock().unwrap().push((slot, now));
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        let task = async move { ls.run(stop, on_slot).await };
+        assert_send(&task);
+        tokio::time::timeout(Duration::from_secs(30), tokio::spawn(task))
+            .await
+            .expect("three slots within 30 s")
+            .unwrap();
+        let produced = produced.lock().unwrap().clone();
+        assert!(produced.len() >= 3, "{produced:?}");
+        for w in produced.windows(2) {
+            assert_eq!(w[1].0, w[0].0 + 1, "one slot at a time: {produced:?}");
+        }
+        for (slot, at) in &produced {
+            assert!(
+                *at >= BlockTimestamp(*slot).unix_ms(),
+                "slot {slot} before its time"
+            );
+        }
+        assert_eq!(net.with_chain(|c| c.slot()), produced.last().unwrap().0);
+    }
+}
