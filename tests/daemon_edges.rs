@@ -21,7 +21,7 @@ async fn a_shutdown_mid_push_lets_the_round_finish() {
     };
     let mut run = Run::start_with(scenario("primary-down", 4), opts).await;
     let daemon = run.take_daemon(0).expect("observer 0 runs");
-    let state_path = run.observers[0].dir.path().join("state.json");
+    let state_path = run.observers[0].dir.join("state.json");
     let log = run.observers[0].runs.last().cloned().expect("a run");
     let net = &run.net;
     // Fires as soon as our transaction is in the state file: the push is next.
@@ -69,6 +69,7 @@ async fn a_shutdown_mid_push_lets_the_round_finish() {
     };
     let pending = run.observers[0]
         .state_on_disk()
+        .expect("state file reads")
         .pending
         .expect("the switch in flight is in the state file");
     assert_eq!(pending.tx_id, Some(*id));

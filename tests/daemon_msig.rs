@@ -9,6 +9,7 @@ use std::path::Path;
 
 use bp_failover::antelope::msig::{self, Approvals, Incident};
 use bp_failover::antelope::{Name, PermissionLevel, PrivateKey, TimePoint, TimePointSec};
+use bp_failover::drill::lockstep::Lockstep;
 use bp_failover::sim::chain::derive_key;
 use serde_json::{json, Value};
 use sim_common::observers::{count, scenario, Run};
@@ -240,7 +241,7 @@ async fn a_restart_after_approving_does_not_approve_again() {
     run.crash(1);
     run.crash(2);
     run.run_until_event(0, "msig_approved", 400).await;
-    let state = run.observers[0].state_on_disk();
+    let state = run.observers[0].state_on_disk().expect("state file reads");
     let rec = state.msig.clone().expect("the proposal is recorded");
     assert!(rec.approved && rec.ours, "{rec:?}");
     assert!(state.pending.is_some());
@@ -296,7 +297,7 @@ async fn an_unrelated_schedule_change_between_two_decisions_keeps_one_proposal()
     run.crash(1);
     run.crash(2);
     run.run_until_event(0, "msig_approved", 400).await;
-    let version = |run: &Run| run.net.with_chain(|c| c.schedules().active.version);
+    let version = |run: &Lockstep| run.net.with_chain(|c| c.schedules().active.version);
     let before = version(&run);
     // Another producer re-registers with a new key: a new schedule becomes active.
     run.net.with_chain_mut(|c| {

@@ -470,6 +470,7 @@ async fn observer_restarted_after_its_push_does_not_push_again() {
     assert!(!active_is_backup(&run), "restart before the schedule moves");
     let pending = run.observers[0]
         .state_on_disk()
+        .expect("state file reads")
         .pending
         .expect("intent saved");
     assert!(pending.ours && pending.to == "backup");
@@ -489,7 +490,11 @@ async fn observer_restarted_after_its_push_does_not_push_again() {
     }
     assert!(!suppressed(&after).contains(&"already_switched".to_string()));
     assert_eq!(count(&after, "key_change_confirmed"), 1);
-    let state = run.observers[0].daemon().state().clone();
+    let state = run.observers[0]
+        .daemon()
+        .expect("observer 0 runs")
+        .state()
+        .clone();
     assert_eq!(state.pending, None);
     assert_eq!(state.switches.len(), 1, "{:?}", state.switches);
 }
@@ -514,6 +519,7 @@ async fn observer_restarted_with_its_transaction_lost_pushes_after_expiry() {
     assert!(run.net.key_switches().is_empty(), "the push never landed");
     let pending = run.observers[0]
         .state_on_disk()
+        .expect("state file reads")
         .pending
         .expect("intent saved");
     assert!(pending.ours && pending.tx_id.is_some());
@@ -712,7 +718,12 @@ async fn daemon_bug_lost_transaction_expiry_is_not_reported() {
         }
     }
     assert!(crashed);
-    let lost_id = run.observers[0].state_on_disk().pending.unwrap().tx_id;
+    let lost_id = run.observers[0]
+        .state_on_disk()
+        .expect("state file reads")
+        .pending
+        .unwrap()
+        .tx_id;
     run.net.apply(Change::HangPushes(false));
     run.restart(0);
     run.run_until_event(0, "transaction_pushed", 400).await;

@@ -315,7 +315,10 @@ async fn a_dry_run_is_marked_never_critical_and_resolves() {
     seen.no_series("bp_failover_switches_total{");
 
     // The cooldown after the rehearsal survives a restart: no second rehearsal at once.
-    let until = run.observers[0].state_on_disk().hold_until_ms;
+    let until = run.observers[0]
+        .state_on_disk()
+        .expect("state file reads")
+        .hold_until_ms;
     assert!(until.is_some(), "the hold is persisted");
     run.restart(0);
     for _ in 0..24 {
@@ -338,7 +341,7 @@ async fn a_manual_switch_is_info_not_a_page() {
     .await;
     // As `bp-failover failover` does while a daemon holds the state file.
     let now = bp_failover::api::Clock::now_ms(&run.net.shared());
-    let state_path = run.observers[0].dir.path().join("state.json");
+    let state_path = run.observers[0].dir.join("state.json");
     state_file::write_manual(
         &state_path,
         &state::ManualSwitch {
@@ -367,7 +370,7 @@ async fn a_manual_switch_is_info_not_a_page() {
     assert_eq!(told[0].severity, Severity::Info);
     seen.no_series("bp_failover_switches_total{");
     // Booked as manual: the flap budget does not count it.
-    let st = run.observers[0].state_on_disk();
+    let st = run.observers[0].state_on_disk().expect("state file reads");
     assert_eq!(st.switches.len(), 1, "{st:?}");
     assert!(!st.switches[0].automatic, "{st:?}");
 }

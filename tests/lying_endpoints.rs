@@ -116,7 +116,10 @@ async fn healthy_with(endpoints: usize, liars: usize) {
             run.key_changes()
         );
         assert_eq!(run.net.push_requests(), 0, "{what}: something was pushed");
-        let switches = run.observers[0].state_on_disk().switches;
+        let switches = run.observers[0]
+            .state_on_disk()
+            .expect("state file reads")
+            .switches;
         assert!(
             switches.is_empty(),
             "{what}: switches recorded: {switches:?}"
@@ -181,7 +184,11 @@ async fn a_lying_row_without_a_majority_records_nothing() {
         .set_endpoint(2, Behavior::Lie(Lie::ProducerKey(backup_key)));
     run.run_to_end().await;
     assert!(run.key_changes().is_empty());
-    assert!(run.observers[0].state_on_disk().switches.is_empty());
+    assert!(run.observers[0]
+        .state_on_disk()
+        .expect("state file reads")
+        .switches
+        .is_empty());
     let events = run.observers[0].events();
     assert!(
         !events
@@ -286,7 +293,10 @@ async fn an_endpoint_fast_on_get_info_and_slow_on_reads_is_read_last() {
     for _ in 0..24 {
         run.step().await;
     }
-    let order = run.observers[0].daemon().read_order();
+    let order = run.observers[0]
+        .daemon()
+        .expect("observer 0 runs")
+        .read_order();
     assert_eq!(order.len(), 3, "{order:?}");
     assert_eq!(order.last(), Some(&0), "read order {order:?}");
     let blocks: Vec<u64> = (0..3)
