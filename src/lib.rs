@@ -17,7 +17,9 @@
 
 pub mod alerts;
 pub use antelope;
-pub use failover_core::{authority, clock, decision, keyswitch, observer, quorum, readiness};
+pub use failover_core::{
+    authority, clock, decision, keyswitch, observer, quorum, readiness, transition,
+};
 pub mod api;
 pub mod cli;
 pub mod commands;

@@ -1,14 +1,11 @@
 //! Failover scenarios on the pure core: a synthetic chain produced slot by slot, fed
 //! through the real observer (tracker, schedule book, stats) into `decide`, with an
 //! injected clock, and acted on through the daemon's own transition
-//! ([`bp_failover::decision::transition`]). Each test asserts the decision and its reason.
+//! ([`bp_failover::transition`]). Each test asserts the decision and its reason.
 
 use std::collections::HashSet;
 
 use bp_failover::antelope::{BlockTimestamp, Checksum256, Name, PrivateKey, PublicKey};
-use bp_failover::decision::transition::{
-    transition, Input, Intent, Machine, Observed, PushOutcome, Setup, Step,
-};
 use bp_failover::decision::{
     decide, DataCenter, Decision, EndpointView, Failback, HoldReason, Inputs, Policy, Readiness,
     Trigger,
@@ -20,6 +17,9 @@ use bp_failover::observer::stats::{
     participation, producer_stats, run_participation, timeline, unconfirmed_misses,
 };
 use bp_failover::observer::tracker::{BlockHeader, Tracker};
+use bp_failover::transition::{
+    transition, Input, Intent, Machine, Observed, PushOutcome, Setup, Step,
+};
 
 fn key(seed: u8) -> PublicKey {
     PrivateKey::from_bytes(&[seed; 32]).unwrap().public_key()

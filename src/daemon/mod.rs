@@ -38,9 +38,6 @@ use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
 use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
 use crate::decision::cadence::{self, Activation, ChainTiming};
-use crate::decision::transition::{
-    gate, transition, Input, Intent, Machine, Observed, OurBlock, PushOutcome, Setup, Step,
-};
 use crate::decision::{decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness};
 use crate::events::{Event, EventLog, QuorumStatus};
 use crate::metrics::Metrics;
@@ -53,6 +50,9 @@ use crate::observer::tracker::Tracker;
 use crate::quorum::{QuorumState, QuorumView, Verdict};
 use crate::readiness::node_readiness;
 use crate::state_file;
+use crate::transition::{
+    gate, transition, Input, Intent, Machine, Observed, OurBlock, PushOutcome, Setup, Step,
+};
 use executor::{Executor, SwitchOutcome};
 
 /// How the daemon runs.

@@ -25,9 +25,9 @@ use crate::api::EndpointPool;
 use crate::config::MsigConfig;
 use crate::decision::msig::{plan, Found, Plan, Rejected, PROPOSAL_SECS};
 use crate::decision::state::MsigRecord;
-use crate::decision::transition::{PushOutcome, Step};
 use crate::events::Event;
 use crate::quorum::Quorum;
+use crate::transition::{PushOutcome, Step};
 
 /// One `eosio.msig` row by proposal name in `scope`, as a majority of endpoints serve it.
 async fn read_row(
@@ -608,8 +608,8 @@ impl Daemon {
         );
         for i in intents {
             match i {
-                crate::decision::transition::Intent::Emit(e) => self.log.emit(e),
-                crate::decision::transition::Intent::Save => self.save_state(),
+                crate::transition::Intent::Emit(e) => self.log.emit(e),
+                crate::transition::Intent::Save => self.save_state(),
                 other => tracing::error!(?other, "unexpected intent when signing"),
             }
         }

@@ -9,8 +9,11 @@
 //!   rule in `quorum::assess`).
 //! - [`readiness`]: whether a data center's node is fit to take over.
 //! - [`decision`]: the policy, the persisted state, the pure `decide`, when a switch takes
-//!   effect (`cadence`), the `[msig]` mode's pure part (`msig`), and the pure transition.
-//! - [`events`]: the typed events and their explanations.
+//!   effect (`cadence`), the `[msig]` mode's pure part (`msig`).
+//! - [`events`]: the typed events and their explanations (they name decisions).
+//! - [`transition`]: what follows a decision, purely: the next persisted state and the
+//!   intents (events to emit, save, push). It sits above `decision` and `events`, which
+//!   therefore do not import each other in a cycle.
 //! - [`authority`]: nodeos' authorization rules (links and the minimum permission, the
 //!   permission tree, weights, and the cleos commands that fix a refusal).
 //! - [`keyswitch`]: the key-switch transaction (`regproducer` / `regproducer2`).
@@ -23,3 +26,4 @@ pub mod keyswitch;
 pub mod observer;
 pub mod quorum;
 pub mod readiness;
+pub mod transition;

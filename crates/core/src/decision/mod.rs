@@ -6,7 +6,6 @@ pub mod decide;
 pub mod msig;
 pub mod policy;
 pub mod state;
-pub mod transition;
 
 pub use decide::{
     decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness, Trigger,

@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use antelope::{BlockTimestamp, PrivateKey};
+use antelope::PrivateKey;
 use antelope_sim::chain::{Chain, ChainSpec, DcStatus};
 use antelope_sim::network::{Change, Event as SimEvent, Network};
 use anyhow::Context;
 use bp_failover::config::Config;
+use bp_failover::drill::lockstep::{Lockstep, Pace, Ticking};
 use bp_failover::drill::{render_config, ConfigOptions};
 use tokio::sync::watch;
 
@@ -93,30 +94,22 @@ pub(crate) async fn stopped(mut rx: watch::Receiver<bool>) {
 
 /// Steps a manual-clock network at each wall-clock slot boundary (block `s` appears at
 /// `s`'s start time, like a time scale of 1 aligned to the system clock) and records the
-/// instant each slot was processed.
+/// instant each slot was processed: the drill's and the tests' lockstep harness, paced by
+/// the wall clock, with no observer of its own (the benchmarked daemon runs freely).
 pub(crate) async fn drive(
     net: Arc<Network>,
     produced_at: Arc<Mutex<HashMap<u32, Instant>>>,
     stop: watch::Receiver<bool>,
 ) {
-    let stop = stopped(stop);
-    tokio::pin!(stop);
-    loop {
-        let next = net.with_chain(|c| c.slot()) + 1;
-        let wait_ms = BlockTimestamp(next).unix_ms() - chrono::Utc::now().timestamp_millis();
-        if wait_ms > 0 {
-            tokio::select! {
-                _ = &mut stop => return,
-                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
-            }
-        }
-        net.step(1);
-        let now = Instant::now();
-        produced_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(next, now);
-    }
+    let mut pacer = Lockstep::new(net, Pace::WallClock, Ticking::Rotating);
+    pacer
+        .run(stopped(stop), move |slot| {
+            produced_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(slot, Instant::now());
+        })
+        .await;
 }
 
 pub(crate) fn ms(d: Duration) -> f64 {

@@ -1,4 +1,4 @@
-//! What happens after [`decide`](fn@super::decide): a pure function of the persisted state,
+//! What happens after [`decide`](fn@crate::decision::decide): a pure function of the persisted state,
 //! what the round observed, the decision, the outcome of the last action, a manual switch
 //! handed over, and the time. It returns the new state and the [`Intent`]s the daemon
 //! carries out (push a key switch, emit an event, save the state); the daemon only
@@ -18,8 +18,8 @@ use crate::events::{Event, Forecast, SuppressReason};
 use antelope::time::{BLOCK_INTERVAL_MS, PRODUCER_REPETITIONS};
 use antelope::{BlockTimestamp, Checksum256, PublicKey};
 
-use super::state::{AwaitingBlock, ManualSwitch, PendingSwitch, State, SwitchRecord};
-use super::{DataCenter, Decision, HoldReason, Trigger};
+use crate::decision::state::{AwaitingBlock, ManualSwitch, PendingSwitch, State, SwitchRecord};
+use crate::decision::{DataCenter, Decision, HoldReason, Trigger};
 
 mod switch;
 
@@ -446,7 +446,7 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
     //! The daemon's state machine, scenario by scenario, with an injected clock: the real
-    //! [`decide`](super::super::decide) where a decision matters, then the transition.
+    //! [`decide`](crate::decision::decide) where a decision matters, then the transition.
 
     use super::*;
     use crate::decision::{decide, EndpointView, Inputs, Policy, Readiness};
