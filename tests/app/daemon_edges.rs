@@ -2,7 +2,7 @@
 //! clock): a shutdown lets the current round finish, and blocks are said to come from the
 //! backup only once one signed with its key is on the chain.
 
-mod sim_common;
+use crate::sim_common;
 
 use std::time::Duration;
 

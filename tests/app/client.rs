@@ -1,7 +1,7 @@
 //! The typed client against a local HTTP server: request bodies, the push family, node
 //! errors returned with 4xx/5xx or inside 2xx traces.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! response the simulator gives parses, the rendered config validates, and the endpoint
 //! pool sees through a wrong-chain endpoint.
 
-mod sim_common;
+use crate::sim_common;
 
 use bp_failover::antelope::Name;
 use bp_failover::api::client::http_client;

@@ -1,6 +1,6 @@
 //! `status` end to end against local servers: gather, build the snapshot, render it.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! Transactions against the simulated node: the bot's key switch is accepted and takes
 //! effect with the modelled delay; every rejection carries nodeos's error code and name.
 
-mod sim_common;
+use crate::sim_common;
 
 use bp_failover::antelope::{Name, PrivateKey, Signature, TimePointSec, Transaction};
 use bp_failover::sim::chain::REPETITIONS;

@@ -5,7 +5,7 @@
 //! alert lifecycle and a fresh [`Metrics`], and the test asserts the severities, the
 //! resolutions and the gauges an operator would see.
 
-mod sim_common;
+use crate::sim_common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! nodeos' error code, and the tables read back as a real node serves them
 //! (`fixtures/msig/`, recorded from a real nodeos v4.1 with the real contract).
 
-mod sim_common;
+use crate::sim_common;
 
 use bp_failover::antelope::msig::{self, Approvals, Incident, Proposal};
 use bp_failover::antelope::{

@@ -1,6 +1,6 @@
 //! Response shapes of the simulated node, compared with real recorded responses.
 
-mod sim_common;
+use crate::sim_common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! setup exits 0, a broken one exits 1 and prints the cleos command that fixes it, and the
 //! private key never appears in any output.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

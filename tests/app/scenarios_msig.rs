@@ -2,7 +2,7 @@
 //! 4 producers: judged on the chain (key switches, the proposals and approvals left in
 //! `eosio.msig`'s tables) and on the observers' events, as `drill` judges them.
 
-mod sim_common;
+use crate::sim_common;
 
 use bp_failover::drill::scenario::{self, Params};
 use sim_common::observers::{count, scenario, Run};

@@ -1,7 +1,7 @@
 //! The running network: per-endpoint views and faults, request counters, data-center node
 //! APIs, the clock, config rendering and scripted scenarios.
 
-mod sim_common;
+use crate::sim_common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! event names the liar. Outcomes are judged on the simulated chain (its key changes),
 //! not from the observer's log alone.
 
-mod sim_common;
+use crate::sim_common;
 
 use std::time::Duration;
 

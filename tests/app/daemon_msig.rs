@@ -2,7 +2,7 @@
 //! through `eosio.msig` (propose, approve, approve + exec), never approve a proposal for
 //! anything else, and a restart does not approve twice.
 
-mod sim_common;
+use crate::sim_common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The endpoint pool against real HTTP servers on 127.0.0.1: healthy, slow beyond the
 //! timeout, stale, wrong chain, garbage, oversized, and forked endpoints.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! restart), what each channel is sent, and delivery end to end against receivers on
 //! 127.0.0.1, including one that fails and one that never answers. Secrets never print.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -8,7 +8,7 @@
 //! Scenarios use 4 producers and a 24-slot schedule tick unless they need more; each is
 //! its own test so the harness runs them in parallel.
 
-mod sim_common;
+use crate::sim_common;
 
 use bp_failover::antelope::abi::eosio_system_abi;
 use bp_failover::antelope::{Name, PackedTransaction, PublicKey};
@@ -664,7 +664,7 @@ async fn dry_run_with_a_key_not_in_the_permission_fails() {
 // ---- daemon bugs ------------------------------------------------------------------------
 //
 // Each test below fails against the daemon as it is; they are ignored so the gates stay
-// green until the daemon is fixed (`cargo test --test e2e_scenarios -- --ignored`).
+// green until the daemon is fixed (`cargo test --test app e2e_scenarios -- --ignored`).
 
 /// DAEMON BUG: one of three endpoints 12 blocks (6 s) behind — well inside
 /// `max_head_age_ms` — makes the observer report `primary_missing` every rotation while
