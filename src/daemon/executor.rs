@@ -24,11 +24,8 @@ use crate::config::{Config, Datacenter};
 use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
 use crate::quorum::Quorum;
 
-/// Kept at their old paths for the callers that import them from here.
-pub use super::onchain::row_key;
-pub use super::push::describe;
-use super::push::{is_duplicate, retryable};
-pub(crate) use super::push::{join_errors, push_all};
+use super::onchain::row_key;
+use super::push::{describe, is_duplicate, join_errors, push_all, retryable};
 
 /// Why a switch could not be carried out.
 #[derive(Debug, Error)]

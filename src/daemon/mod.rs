@@ -25,8 +25,6 @@ mod push;
 mod report;
 pub(crate) mod selfcheck;
 
-pub use onchain::convert_schedule;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! schedule, the contract's cadence (`global`), our producers row, the data centers' own
 //! nodes — and what the window of blocks says ([`Analysis`]).
 
+use super::onchain::convert_schedule;
 use super::*;
 use crate::antelope::time::round_of;
 
@@ -154,7 +155,7 @@ impl Daemon {
                 self.said.not_registered = false;
                 self.note_agreement("producers_row", &a.members, &a.outliers);
                 self.disagreement.remove("producers_row");
-                self.table_key = executor::row_key(&a.value);
+                self.table_key = super::onchain::row_key(&a.value);
                 self.onchain_missed = a.value.missed_blocks_per_rotation;
             }
             Err(executor::ExecError::ProducerRow { detail, .. }) => {

@@ -7,7 +7,8 @@ use crate::antelope::{Action, Name, PermissionLevel};
 use crate::api::client::TableQuery;
 use crate::api::EndpointPool;
 use crate::config::MsigConfig;
-use crate::daemon::executor::{row_key, ExecError, Executor, READ_GRACE};
+use crate::daemon::executor::{ExecError, Executor, READ_GRACE};
+use crate::daemon::onchain::row_key;
 use crate::decision::msig::{plan, Found, Plan, Rejected, PROPOSAL_SECS};
 
 /// One `eosio.msig` row by proposal name in `scope`, as a majority of endpoints serve it.
