@@ -1,7 +1,12 @@
 //! Act: the pure [`transition`] on the decision and its intents carried out in order
-//! (events, state saves, the push through the [`Executor`]).
+//! (events, state saves, the push through the [`Executor`](super::executor::Executor)).
 
-use super::*;
+use super::executor::SwitchOutcome;
+use super::{Analysis, Daemon};
+use crate::decision::transition::{transition, Input, Intent, Observed, PushOutcome, Setup, Step};
+use crate::decision::Decision;
+use crate::quorum::QuorumView;
+use crate::state_file;
 
 impl Daemon {
     /// After the decision: the transition, then its intents, in order. `analysis`: this

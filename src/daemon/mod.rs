@@ -8,10 +8,12 @@
 //!
 //! Each round asks every endpoint for `get_info` (the pool's quorum view), follows the
 //! agreed chain block by block, polls the schedule, our producers row and the data
-//! centers' own nodes on their own cadences, runs the pure [`decide`] and then the pure
-//! [`transition`], and carries out its intents (events, state saves, the push through the
-//! [`executor::Executor`]). Every change is reported once as an [`Event`]; the persisted
-//! state is written before any push and whenever a switch progresses.
+//! centers' own nodes on their own cadences, runs the pure
+//! [`decide`](fn@crate::decision::decide) and then the pure
+//! [`transition`](crate::decision::transition::transition), and carries out its intents
+//! (events, state saves, the push through the [`executor::Executor`]). Every change is
+//! reported once as an [`Event`]; the persisted state is written before any push and
+//! whenever a switch progresses.
 
 mod act;
 pub mod executor;
@@ -29,29 +31,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
-
 use crate::antelope::time::round_of;
-use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
+use crate::antelope::{BlockTimestamp, PrivateKey, PublicKey};
 use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
-use crate::decision::cadence::{self, Activation, ChainTiming};
-use crate::decision::transition::{
-    gate, transition, Input, Intent, Machine, Observed, OurBlock, PushOutcome, Setup, Step,
-};
-use crate::decision::{decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness};
+use crate::decision::cadence;
+use crate::decision::transition::Machine;
+use crate::decision::{DataCenter, Decision, Readiness};
 use crate::events::{Event, EventLog, QuorumStatus};
 use crate::metrics::Metrics;
-use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
-use crate::observer::stats::{
-    participation, producer_stats, run_participation, timeline, unconfirmed_misses, Participation,
-    ProducerStats,
-};
+use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook};
+use crate::observer::stats::{Participation, ProducerStats};
 use crate::observer::tracker::Tracker;
-use crate::quorum::{QuorumState, QuorumView, Verdict};
-use crate::readiness::node_readiness;
+use crate::quorum::QuorumView;
 use crate::state_file;
-use executor::{Executor, SwitchOutcome};
+use executor::Executor;
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -148,7 +142,8 @@ pub struct Daemon {
     lib: Option<(u32, i64)>,
     readiness: Vec<Readiness>,
     primary_ready_since: Option<i64>,
-    /// The persisted state and what has been reported ([`transition`]).
+    /// The persisted state and what has been reported
+    /// ([`transition`](crate::decision::transition::transition)).
     machine: Machine,
     last_schedule_ms: i64,
     last_table_ms: i64,

@@ -2,9 +2,20 @@
 //! schedule, the contract's cadence (`global`), our producers row, the data centers' own
 //! nodes — and what the window of blocks says ([`Analysis`]).
 
+use futures_util::future::join_all;
+
+use super::executor::{self, Executor};
 use super::onchain::convert_schedule;
-use super::*;
+use super::{Analysis, Daemon, NOT_REGISTERED_RETRY_MS};
 use crate::antelope::time::round_of;
+use crate::antelope::{BlockTimestamp, Name, PublicKey};
+use crate::decision::transition::{Intent, OurBlock, Step};
+use crate::decision::Readiness;
+use crate::events::Event;
+use crate::observer::schedule::{ConsensusMode, ScheduledProducer};
+use crate::observer::stats::{participation, producer_stats, run_participation, timeline};
+use crate::quorum::{QuorumView, Verdict};
+use crate::readiness::node_readiness;
 
 impl Daemon {
     /// Everything derived from the window of blocks, once per round.

@@ -11,6 +11,9 @@
 //! proposal ([`MsigRecord`]) before anything is pushed; each table round re-plans while the
 //! incident lasts (two observers proposing at once converge on one proposal), and a stale
 //! proposal of ours (the key switched, or expired) is cancelled.
+//!
+//! [`Incident::proposal_name`]: crate::antelope::msig::Incident::proposal_name
+//! [`MsigRecord`]: crate::decision::state::MsigRecord
 
 mod actions;
 mod follow;
