@@ -155,7 +155,7 @@ impl Daemon {
                     }
                 }
             }
-            anyhow::Ok(())
+            Ok(())
         };
         let r = self
             .executor

@@ -16,6 +16,7 @@
 //! whenever a switch progresses.
 
 mod act;
+mod error;
 pub mod executor;
 pub mod follow;
 mod judge;
@@ -45,6 +46,7 @@ use crate::observer::stats::{Participation, ProducerStats};
 use crate::observer::tracker::Tracker;
 use crate::quorum::QuorumView;
 use crate::state_file;
+pub use error::DaemonError;
 use executor::Executor;
 
 /// How the daemon runs.
@@ -173,15 +175,13 @@ impl Daemon {
         key: PrivateKey,
         clock: Arc<dyn Clock>,
         log: EventLog,
-    ) -> anyhow::Result<Self> {
-        let pool = EndpointPool::from_config(&config.chain)
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    ) -> Result<Self, DaemonError> {
+        let pool = EndpointPool::from_config(&config.chain).map_err(DaemonError::HttpClient)?;
         let copts = ClientOptions {
             timeout: config.chain.request_timeout,
             ..ClientOptions::default()
         };
-        let http = crate::api::client::http_client(&copts)
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let http = crate::api::client::http_client(&copts).map_err(DaemonError::HttpClient)?;
         let dc_clients = config
             .datacenters
             .iter()
@@ -275,7 +275,7 @@ impl Daemon {
 
     /// Runs until `shutdown` completes, then saves the state. A round under way when it
     /// completes is finished first (never a push cut off, never a state write lost).
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         self.log.emit(Event::ObserverStarted {
             producer: self.config.producer.account.to_string(),
             datacenters: self.dcs.iter().map(|d| d.name.clone()).collect(),
@@ -474,7 +474,7 @@ impl Daemon {
 
 /// The state file is written before every push: a directory that cannot take it (full
 /// disk, read-only mount, wrong owner) is found at start, not in the middle of a failover.
-fn check_state_dir_writable(path: &std::path::Path) -> anyhow::Result<()> {
+fn check_state_dir_writable(path: &std::path::Path) -> Result<(), DaemonError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -487,11 +487,5 @@ fn check_state_dir_writable(path: &std::path::Path) -> anyhow::Result<()> {
             f.write_all(&[0u8; 4096])?;
             f.as_file().sync_all()
         });
-    probe.map_err(|e| {
-        anyhow::anyhow!(
-            "the state directory {} is not writable ({e}): the state is saved before every \
-             push; fix its permissions or free disk space, or set [state] path elsewhere",
-            dir.display()
-        )
-    })
+    probe.map_err(|source| DaemonError::StateDirNotWritable { dir, source })
 }
