@@ -10,11 +10,11 @@
 
 use std::process::ExitCode;
 
-use super::run::shutdown_signal;
 use crate::cli::DrillArgs;
 use crate::drill::narrate::Out;
 use crate::drill::report::{render_report, scenario_list};
 use crate::drill::run::{drill, drill_scenario, output_dir};
+use crate::signals::shutdown_signal;
 
 pub async fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     if args.list {

@@ -10,9 +10,11 @@ use crate::api::SystemClock;
 use crate::cli::RunArgs;
 use crate::config;
 use crate::daemon::{Daemon, Options};
+use crate::diagnostics::init as init_tracing;
 use crate::events::EventLog;
 use crate::http;
 use crate::metrics::Metrics;
+use crate::signals::shutdown_signal;
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_tracing(args.log_format);
@@ -77,8 +79,3 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     result?;
     Ok(ExitCode::SUCCESS)
 }
-
-// Used by drill, simulate and bench until they import these from the library directly
-// (`crate::diagnostics::init`, `crate::signals::shutdown_signal`).
-pub use crate::diagnostics::init as init_tracing;
-pub use crate::signals::shutdown_signal;

@@ -17,12 +17,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::run::{init_tracing, shutdown_signal};
 use crate::cli::SimulateArgs;
+use crate::diagnostics::init as init_tracing;
 use crate::drill::lockstep::write_config;
 use crate::drill::report::{expect_text, network_lines};
 use crate::drill::run::{build_scenario, output_dir};
 use crate::events::LogFormat;
+use crate::signals::shutdown_signal;
 use crate::sim::{Clock, Network};
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {

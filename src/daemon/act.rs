@@ -1,7 +1,12 @@
 //! Act: the pure [`transition`] on the decision and its intents carried out in order
-//! (events, state saves, the push through the [`Executor`]).
+//! (events, state saves, the push through the [`Executor`](super::executor::Executor)).
 
-use super::*;
+use super::executor::SwitchOutcome;
+use super::{Analysis, Daemon};
+use crate::decision::Decision;
+use crate::quorum::QuorumView;
+use crate::state_file;
+use crate::transition::{transition, Input, Intent, Observed, PushOutcome, Setup, Step};
 
 impl Daemon {
     /// After the decision: the transition, then its intents, in order. `analysis`: this
@@ -150,7 +155,7 @@ impl Daemon {
                     }
                 }
             }
-            anyhow::Ok(())
+            Ok(())
         };
         let r = self
             .executor

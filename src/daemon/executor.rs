@@ -23,12 +23,10 @@ use crate::api::{ApiError, ChainClient, EndpointPool, ProducerRow};
 use crate::config::{Config, Datacenter};
 use crate::keyswitch::{sign_checked, KeySwitch, KeySwitchError};
 use crate::quorum::Quorum;
+use crate::state_file::StateError;
 
-/// Kept at their old paths for the callers that import them from here.
-pub use super::onchain::row_key;
-pub use super::push::describe;
-use super::push::{is_duplicate, retryable};
-pub(crate) use super::push::{join_errors, push_all};
+use super::onchain::row_key;
+use super::push::{describe, is_duplicate, join_errors, push_all, retryable};
 
 /// Why a switch could not be carried out.
 #[derive(Debug, Error)]
@@ -50,12 +48,27 @@ pub enum ExecError {
     Build(#[from] KeySwitchError),
     #[error("no endpoint accepted the transaction: {0}")]
     Rejected(String),
+    /// The intent could not be saved before the push; nothing was pushed.
+    #[error("no endpoint accepted the transaction: {}", with_causes(.0))]
+    NotSaved(#[source] StateError),
     #[error(transparent)]
     Unauthorized(#[from] Box<super::preflight::AuthFailure>),
     #[error("cannot read the incident's eosio.msig proposal: {0}")]
     MsigRead(String),
     #[error("dry run: compute_transaction rejected it: {0}")]
     DryRunRejected(String),
+}
+
+/// `e` and its causes, `: `-separated.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 /// What an attempt to switch did.
@@ -409,7 +422,7 @@ impl Executor {
         target: &Datacenter,
         quorum: &Quorum,
         clock: &dyn crate::api::Clock,
-        mut before_push: impl FnMut(&Transaction, i64) -> anyhow::Result<()>,
+        mut before_push: impl FnMut(&Transaction, i64) -> Result<(), StateError>,
         mut on_failure: impl FnMut(&Transaction, &str, bool),
     ) -> Result<SwitchOutcome, ExecError> {
         let row = Self::producer_row(pool, order, config.producer.account).await?;
@@ -434,7 +447,7 @@ impl Executor {
                     pool, order, config, &row, target, quorum, base_ms, ref_block,
                 )
                 .await?;
-            before_push(&tx, expires_ms).map_err(|e| ExecError::Rejected(format!("{e:#}")))?;
+            before_push(&tx, expires_ms).map_err(ExecError::NotSaved)?;
             let started = Instant::now();
             let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
             match push_all(pool, order, &body, &self.push_demoted, acked.clone()).await {

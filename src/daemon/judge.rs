@@ -2,7 +2,14 @@
 //! while a fact was read without a majority, then [`gate`]d; and the forecast of the
 //! contract's next schedule proposal it needs.
 
-use super::*;
+use super::{Analysis, Daemon};
+use crate::antelope::BlockTimestamp;
+use crate::decision::cadence::{self, Activation, ChainTiming};
+use crate::decision::{decide, Decision, EndpointView, HoldReason, Inputs};
+use crate::observer::schedule::{ConsensusMode, Schedule};
+use crate::observer::stats::unconfirmed_misses;
+use crate::quorum::{QuorumState, QuorumView, Verdict};
+use crate::transition::gate;
 
 impl Daemon {
     pub(super) fn decide(

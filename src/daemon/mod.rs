@@ -8,12 +8,15 @@
 //!
 //! Each round asks every endpoint for `get_info` (the pool's quorum view), follows the
 //! agreed chain block by block, polls the schedule, our producers row and the data
-//! centers' own nodes on their own cadences, runs the pure [`decide`] and then the pure
-//! [`transition`], and carries out its intents (events, state saves, the push through the
-//! [`executor::Executor`]). Every change is reported once as an [`Event`]; the persisted
-//! state is written before any push and whenever a switch progresses.
+//! centers' own nodes on their own cadences, runs the pure
+//! [`decide`](fn@crate::decision::decide) and then the pure
+//! [`transition`](crate::transition::transition), and carries out its intents
+//! (events, state saves, the push through the [`executor::Executor`]). Every change is
+//! reported once as an [`Event`]; the persisted state is written before any push and
+//! whenever a switch progresses.
 
 mod act;
+mod error;
 pub mod executor;
 pub mod follow;
 mod judge;
@@ -25,35 +28,26 @@ mod push;
 mod report;
 pub(crate) mod selfcheck;
 
-pub use onchain::convert_schedule;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
-
 use crate::antelope::time::round_of;
-use crate::antelope::{BlockTimestamp, Name, PrivateKey, PublicKey};
+use crate::antelope::{BlockTimestamp, PrivateKey, PublicKey};
 use crate::api::{ChainClient, ClientOptions, Clock, EndpointPool};
 use crate::config::Config;
-use crate::decision::cadence::{self, Activation, ChainTiming};
-use crate::decision::{decide, DataCenter, Decision, EndpointView, HoldReason, Inputs, Readiness};
+use crate::decision::cadence;
+use crate::decision::{DataCenter, Decision, Readiness};
 use crate::events::{Event, EventLog, QuorumStatus};
 use crate::metrics::Metrics;
-use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook, ScheduledProducer};
-use crate::observer::stats::{
-    participation, producer_stats, run_participation, timeline, unconfirmed_misses, Participation,
-    ProducerStats,
-};
+use crate::observer::schedule::{ConsensusMode, Schedule, ScheduleBook};
+use crate::observer::stats::{Participation, ProducerStats};
 use crate::observer::tracker::Tracker;
-use crate::quorum::{QuorumState, QuorumView, Verdict};
-use crate::readiness::node_readiness;
+use crate::quorum::QuorumView;
 use crate::state_file;
-use crate::transition::{
-    gate, transition, Input, Intent, Machine, Observed, OurBlock, PushOutcome, Setup, Step,
-};
-use executor::{Executor, SwitchOutcome};
+use crate::transition::Machine;
+pub use error::DaemonError;
+use executor::Executor;
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -150,7 +144,8 @@ pub struct Daemon {
     lib: Option<(u32, i64)>,
     readiness: Vec<Readiness>,
     primary_ready_since: Option<i64>,
-    /// The persisted state and what has been reported ([`transition`]).
+    /// The persisted state and what has been reported
+    /// ([`transition`](crate::transition::transition)).
     machine: Machine,
     last_schedule_ms: i64,
     last_table_ms: i64,
@@ -180,15 +175,13 @@ impl Daemon {
         key: PrivateKey,
         clock: Arc<dyn Clock>,
         log: EventLog,
-    ) -> anyhow::Result<Self> {
-        let pool = EndpointPool::from_config(&config.chain)
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    ) -> Result<Self, DaemonError> {
+        let pool = EndpointPool::from_config(&config.chain).map_err(DaemonError::HttpClient)?;
         let copts = ClientOptions {
             timeout: config.chain.request_timeout,
             ..ClientOptions::default()
         };
-        let http = crate::api::client::http_client(&copts)
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let http = crate::api::client::http_client(&copts).map_err(DaemonError::HttpClient)?;
         let dc_clients = config
             .datacenters
             .iter()
@@ -282,7 +275,7 @@ impl Daemon {
 
     /// Runs until `shutdown` completes, then saves the state. A round under way when it
     /// completes is finished first (never a push cut off, never a state write lost).
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         self.log.emit(Event::ObserverStarted {
             producer: self.config.producer.account.to_string(),
             datacenters: self.dcs.iter().map(|d| d.name.clone()).collect(),
@@ -481,7 +474,7 @@ impl Daemon {
 
 /// The state file is written before every push: a directory that cannot take it (full
 /// disk, read-only mount, wrong owner) is found at start, not in the middle of a failover.
-fn check_state_dir_writable(path: &std::path::Path) -> anyhow::Result<()> {
+fn check_state_dir_writable(path: &std::path::Path) -> Result<(), DaemonError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -494,11 +487,5 @@ fn check_state_dir_writable(path: &std::path::Path) -> anyhow::Result<()> {
             f.write_all(&[0u8; 4096])?;
             f.as_file().sync_all()
         });
-    probe.map_err(|e| {
-        anyhow::anyhow!(
-            "the state directory {} is not writable ({e}): the state is saved before every \
-             push; fix its permissions or free disk space, or set [state] path elsewhere",
-            dir.display()
-        )
-    })
+    probe.map_err(|source| DaemonError::StateDirNotWritable { dir, source })
 }

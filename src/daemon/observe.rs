@@ -2,8 +2,20 @@
 //! schedule, the contract's cadence (`global`), our producers row, the data centers' own
 //! nodes — and what the window of blocks says ([`Analysis`]).
 
-use super::*;
+use futures_util::future::join_all;
+
+use super::executor::{self, Executor};
+use super::onchain::convert_schedule;
+use super::{Analysis, Daemon, NOT_REGISTERED_RETRY_MS};
 use crate::antelope::time::round_of;
+use crate::antelope::{BlockTimestamp, Name, PublicKey};
+use crate::decision::Readiness;
+use crate::events::Event;
+use crate::observer::schedule::{ConsensusMode, ScheduledProducer};
+use crate::observer::stats::{participation, producer_stats, run_participation, timeline};
+use crate::quorum::{QuorumView, Verdict};
+use crate::readiness::node_readiness;
+use crate::transition::{Intent, OurBlock, Step};
 
 impl Daemon {
     /// Everything derived from the window of blocks, once per round.
@@ -154,7 +166,7 @@ impl Daemon {
                 self.said.not_registered = false;
                 self.note_agreement("producers_row", &a.members, &a.outliers);
                 self.disagreement.remove("producers_row");
-                self.table_key = executor::row_key(&a.value);
+                self.table_key = super::onchain::row_key(&a.value);
                 self.onchain_missed = a.value.missed_blocks_per_rotation;
             }
             Err(executor::ExecError::ProducerRow { detail, .. }) => {

@@ -1,6 +1,11 @@
 //! Report: every change said once, as an [`Event`], and the gauges for `/metrics`.
 
-use super::*;
+use super::{Analysis, Daemon};
+use crate::antelope::PublicKey;
+use crate::decision::Readiness;
+use crate::events::{Event, QuorumStatus};
+use crate::observer::stats::ProducerStats;
+use crate::quorum::{QuorumView, Verdict};
 
 impl Daemon {
     pub(super) fn update_gauges(&self, view: &QuorumView, now: i64, analysis: &Analysis) {

@@ -13,7 +13,8 @@ use crate::api::client::http_client;
 use crate::api::types::ProducerRow;
 use crate::api::{read_order, ChainClient, ClientOptions, Clock, EndpointPool, Quorum};
 use crate::config::{Config, Datacenter};
-use crate::daemon::executor::{row_key, ExecError, Executor};
+use crate::daemon::executor::{ExecError, Executor};
+use crate::daemon::onchain::row_key;
 use crate::observer::schedule::{Schedule, ScheduledProducer};
 use crate::readiness::{node_readiness, NodeVerdict};
 
@@ -99,7 +100,7 @@ impl Situation {
             .await
             .ok()
             .and_then(|(_, s)| s.active)
-            .map(|s| crate::daemon::convert_schedule(&s))
+            .map(|s| crate::daemon::onchain::convert_schedule(&s))
     }
 
     /// The quorum head's time, else `clock`'s now (Unix ms).

@@ -5,7 +5,7 @@ use super::CheckResult;
 use crate::antelope::PublicKey;
 use crate::api::types::ProducerRow;
 use crate::config::{self, Config};
-use crate::daemon::executor::row_key;
+use crate::daemon::onchain::row_key;
 use crate::snapshot::Fetched;
 
 /// The data center whose key is registered, when it is a configured one.

@@ -57,7 +57,7 @@ pub(crate) const WARMUP_SECS: f64 = 6.0;
 pub(crate) const COST_WARMUP_SECS: u64 = 15;
 
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    bp_failover::commands::run::init_tracing(LogFormat::Text);
+    bp_failover::diagnostics::init(LogFormat::Text);
     if !(args.time_scale.is_finite() && args.time_scale >= 1.0) {
         bail!("--time-scale must be a number ≥ 1, got {}", args.time_scale);
     }
