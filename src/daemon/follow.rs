@@ -22,8 +22,37 @@ use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::antelope::{BlockTimestamp, Name};
+use crate::api::pool::Disagreement;
 use crate::api::{ApiError, ApiErrorKind, BlockId, BlockInfo, ChainApi, EndpointPool};
 use crate::observer::tracker::{BlockHeader, Pushed, TrackError, Tracker};
+
+/// Why a follow stopped short of the agreed head: a block no endpoint gave verifiably.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FollowError {
+    /// No endpoint gave block `num`'s header verifiably and no majority agrees on it;
+    /// `header_errors` are the failed full-header reads before, one per endpoint.
+    #[error("block {num}: {source}{}", full_headers(.header_errors))]
+    Disagreement {
+        num: u32,
+        source: Disagreement,
+        header_errors: Vec<String>,
+    },
+    /// A majority agrees on block `num`, but not on the id the verified chain names.
+    #[error("block {num}: the majority serve id {majority}, but the verified chain above names {expected}")]
+    WrongId {
+        num: u32,
+        majority: BlockId,
+        expected: BlockId,
+    },
+}
+
+fn full_headers(errors: &[String]) -> String {
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!("; full headers: {}", errors.join("; "))
+    }
+}
 
 /// How a follow round went.
 #[derive(Debug, Default)]
@@ -78,7 +107,7 @@ async fn fetch(
     order: &[usize],
     num: u32,
     latest_ms: i64,
-) -> Result<(BlockHeader, Vec<(String, String)>), String> {
+) -> Result<(BlockHeader, Vec<(String, String)>), FollowError> {
     let agreed = pool
         .agreed(
             order,
@@ -100,7 +129,11 @@ async fn fetch(
             content,
         )
         .await
-        .map_err(|d| format!("block {num}: {}", d.detail))?;
+        .map_err(|source| FollowError::Disagreement {
+            num,
+            source,
+            header_errors: Vec::new(),
+        })?;
     let outliers = agreed
         .outliers
         .into_iter()
@@ -315,7 +348,7 @@ async fn verify_down(
     latest_ms: i64,
     demotions: &mut ReadDemotions,
     out: &mut Followed,
-) -> Result<(), String> {
+) -> Result<(), FollowError> {
     while verified.low > to {
         let hi = verified.low - 1;
         // While every endpoint's block reads fail, one block at a time.
@@ -370,7 +403,7 @@ async fn verify_one(
     latest_ms: i64,
     demotions: &mut ReadDemotions,
     out: &mut Followed,
-) -> Result<BlockHeader, String> {
+) -> Result<BlockHeader, FollowError> {
     let mut tried: Vec<usize> = Vec::new();
     let mut read = first;
     let mut errors = Vec::new();
@@ -410,19 +443,23 @@ async fn verify_one(
         .copied()
         .filter(|k| !tried.contains(k) && !demotions.backing_off(*k))
         .collect();
-    let (block, outliers) = fetch(pool, &others, n, latest_ms).await.map_err(|e| {
-        if errors.is_empty() {
-            e
-        } else {
-            format!("{e}; full headers: {}", errors.join("; "))
-        }
-    })?;
+    let (block, outliers) = fetch(pool, &others, n, latest_ms)
+        .await
+        .map_err(|e| match e {
+            FollowError::Disagreement { num, source, .. } => FollowError::Disagreement {
+                num,
+                source,
+                header_errors: errors,
+            },
+            e => e,
+        })?;
     out.outliers.extend(outliers);
     if block.id != expected {
-        return Err(format!(
-            "block {n}: the majority serve id {}, but the verified chain above names {}",
-            block.id, expected
-        ));
+        return Err(FollowError::WrongId {
+            num: n,
+            majority: block.id,
+            expected,
+        });
     }
     Ok(block)
 }
@@ -474,7 +511,7 @@ pub async fn follow(
         )
         .await
         {
-            out.error = Some(e);
+            out.error = Some(e.to_string());
             if !(tracker.is_empty() && out.blocks == 0 && verified.low <= target) {
                 return out;
             }

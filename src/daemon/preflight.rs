@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::antelope::{Name, PublicKey};
 use crate::api::types::Account;
-use crate::api::EndpointPool;
+use crate::api::{ApiError, EndpointPool};
 use crate::authority::{self, Accounts, Declared, Refusal};
 
 /// At most this many accounts are read for one check (ours and those it names).
@@ -24,16 +24,33 @@ pub struct AuthFailure {
     pub refusal: Option<Refusal>,
 }
 
+/// Why an account could not be read: no endpoint to ask, or each endpoint's failure.
+#[derive(Debug, Error)]
+enum ReadAccountError {
+    #[error("no endpoint to ask")]
+    NoEndpoint,
+    #[error("{}", join_errors(.0))]
+    Failed(Vec<ApiError>),
+}
+
+fn join_errors(errors: &[ApiError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Reads `name`'s account from the first endpoint in `order` that answers.
-async fn read_account(pool: &EndpointPool, order: &[usize], name: Name) -> Result<Account, String> {
+async fn read_account(
+    pool: &EndpointPool,
+    order: &[usize],
+    name: Name,
+) -> Result<Account, ReadAccountError> {
     match pool.first_success(order, |c| c.get_account(name)).await {
         Ok((_, a)) => Ok(a),
-        Err(errs) if errs.is_empty() => Err("no endpoint to ask".into()),
-        Err(errs) => Err(errs
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("; ")),
+        Err(errs) if errs.is_empty() => Err(ReadAccountError::NoEndpoint),
+        Err(errs) => Err(ReadAccountError::Failed(errs)),
     }
 }
 
