@@ -221,3 +221,16 @@ fn the_cycle_finder_finds_a_cycle() {
         ["a", "b", "c", "a"].map(String::from).to_vec()
     );
 }
+
+#[test]
+fn cargo_run_at_the_root_runs_the_operators_binary() {
+    // The README's first command is `cargo run --release -- drill`. The lab's binary is in
+    // `default-members` too, so without the root's `default-run` cargo refuses to choose.
+    let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let m: toml::Value = toml::from_str(&text).unwrap();
+    assert_eq!(
+        m["package"].get("default-run").and_then(|v| v.as_str()),
+        Some("bp-failover"),
+        "set default-run = \"bp-failover\" in the root [package]"
+    );
+}
