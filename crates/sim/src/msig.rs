@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::error::NodeError;
-use super::system::{check, require_auth, SystemState};
+use super::system::{check, contract_row, require_auth, SystemState};
 use antelope::msig::eosio_msig_abi;
 use antelope::{
     Action, Checksum256, Name, PermissionLevel, Reader, TimePoint, Transaction, Unpack,
@@ -287,7 +287,11 @@ impl SystemState {
                            "requested_approvals": approvals(&p.requested),
                            "provided_approvals": approvals(&p.provided)})
                 };
-                (name.as_u64(), *proposer, msig_row(ty, &value, as_json))
+                (
+                    name.as_u64(),
+                    *proposer,
+                    contract_row(eosio_msig_abi(), ty, &value, as_json),
+                )
             })
             .collect();
         Some(rows)
@@ -300,18 +304,4 @@ fn time_text(t: TimePoint) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|d| format!("{}.{ms:03}", d.format("%Y-%m-%dT%H:%M:%S")))
         .unwrap_or_default()
-}
-
-/// `value` as nodeos prints a row of ABI type `ty`: decoded (`json: true`) or binary hex.
-fn msig_row(ty: &str, value: &Value, as_json: bool) -> Value {
-    let abi = eosio_msig_abi();
-    // Rows are built here from typed state; the round trip cannot fail unless the bundled
-    // ABI changes, so fall back to the input rather than panic.
-    match abi.serialize(ty, value) {
-        Ok(bytes) if !as_json => Value::String(hex::encode(bytes)),
-        Ok(bytes) => abi
-            .deserialize(ty, &bytes)
-            .unwrap_or_else(|_| value.clone()),
-        Err(_) => value.clone(),
-    }
 }

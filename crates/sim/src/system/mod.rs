@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::error::NodeError;
-use antelope::abi::eosio_system_abi;
+use antelope::abi::{eosio_system_abi, Abi};
 use antelope::{Action, Name, PermissionLevel, PublicKey};
 
 pub use account::{Account, Permission};
@@ -95,10 +95,15 @@ pub(super) fn require_auth(action: &Action, account: Name) -> Result<(), NodeErr
     }
 }
 
-/// Renders `value` as a row of ABI type `ty` the way nodeos prints it (`json: true`), or as
-/// hex of its binary form (`json: false`).
+/// Renders `value` as a row of ABI type `ty` of the system contract the way nodeos prints
+/// it (`json: true`), or as hex of its binary form (`json: false`).
 pub(crate) fn abi_row(ty: &str, value: &Value, as_json: bool) -> Value {
-    let abi = eosio_system_abi();
+    contract_row(eosio_system_abi(), ty, value, as_json)
+}
+
+/// Renders `value` as a row of ABI type `ty` of the contract whose ABI is `abi`, as
+/// [`abi_row`] does for the system contract.
+pub(crate) fn contract_row(abi: &Abi, ty: &str, value: &Value, as_json: bool) -> Value {
     // Every row is built here from typed state, so the round trip cannot fail unless the
     // bundled ABI changes; fall back to the input rather than panic.
     match abi.serialize(ty, value) {
