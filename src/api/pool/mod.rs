@@ -162,6 +162,22 @@ impl<C: ChainApi> EndpointPool<C> {
     }
 }
 
+/// The next finished read of `pending`, or `None` once all are done or `deadline` (when
+/// set) has passed: the rounds stop waiting for stragglers after the first answers.
+async fn next_before<S>(pending: &mut S, deadline: Option<tokio::time::Instant>) -> Option<S::Item>
+where
+    S: futures_util::Stream + Unpin,
+{
+    use futures_util::StreamExt;
+    match deadline {
+        None => pending.next().await,
+        Some(d) => tokio::time::timeout_at(d, pending.next())
+            .await
+            .ok()
+            .flatten(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::round::{backoff_ms, MAX_BACKOFF_MS};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::{ChainApi, EndpointPool};
+use super::{next_before, ChainApi, EndpointPool};
 use crate::api::error::ApiError;
 use crate::quorum::{ExclusionReason, QuorumView, Verdict};
 
@@ -142,13 +142,7 @@ impl<C: ChainApi> EndpointPool<C> {
         let mut errors: Vec<String> = Vec::new();
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let next = match deadline {
-                None => pending.next().await,
-                Some(d) => tokio::time::timeout_at(d, pending.next())
-                    .await
-                    .ok()
-                    .flatten(),
-            };
+            let next = next_before(&mut pending, deadline).await;
             let Some((k, r)) = next else { break };
             match r {
                 Ok(v) => {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::{ChainApi, EndpointPool};
+use super::{next_before, ChainApi, EndpointPool};
 use crate::api::error::{ApiError, ApiErrorKind};
 use crate::api::types::{BlockInfo, GetInfo};
 use crate::clock::Clock;
@@ -81,13 +81,7 @@ impl<C: ChainApi> EndpointPool<C> {
         let mut deadline: Option<tokio::time::Instant> = None;
         let started = Instant::now();
         loop {
-            let next = match deadline {
-                None => pending.next().await,
-                Some(d) => tokio::time::timeout_at(d, pending.next())
-                    .await
-                    .ok()
-                    .flatten(),
-            };
+            let next = next_before(&mut pending, deadline).await;
             let Some((k, r, latency_ms, at)) = next else {
                 break;
             };
